@@ -1,0 +1,280 @@
+// The one place where the wizard runs external programs. Every command:
+//   - runs from an argv array (execa, never a shell string);
+//   - becomes a record in the store (argv with secrets masked, times, exit code, sanitised lines);
+//   - streams raw output to listeners (the transcript keeps it, masked);
+//   - can be cancelled (AbortSignal -> SIGTERM, then SIGKILL after a grace period, except for
+//     programs that must never be killed hard, such as qemu-nbd);
+//   - in dry-run mode is recorded as planned and not run at all.
+import {execa} from 'execa';
+import {rootSignal} from '../cleanup.js';
+import {Cancelled, StepError} from '../errors.js';
+import {addRun, newRunRecord, type AppStore, type RunRecord} from '../store.js';
+import {LineDiscipline} from './lines.js';
+import {maskArgv, maskText, shellLine} from './mask.js';
+import {parseProgress, type ProgressKind} from './progress.js';
+
+export interface CommandSpec {
+  cmd: string;
+  args: readonly string[];
+  /** What the command is for, in words. */
+  title?: string;
+  /** Values to mask in argv, output and transcript (on top of the runner's own secrets). */
+  secrets?: readonly string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Text to feed on stdin (then closed). Default: stdin is /dev/null, the child never waits for input. */
+  input?: string;
+  progress?: ProgressKind;
+  /** Exit codes that count as success. Default [0]. */
+  okExitCodes?: readonly number[];
+  /** Throw a StepError when the exit code is not ok. Default true. */
+  check?: boolean;
+  /** Keep stdout as text in the result (bounded). */
+  capture?: boolean;
+  timeoutMs?: number;
+  /** Never SIGKILL this program (qemu-nbd: data acknowledged but not flushed would be lost). */
+  noForceKill?: boolean;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  /** The last lines of output (both streams), sanitised and masked. */
+  tail: string[];
+  durationMs: number;
+  run: RunRecord;
+}
+
+export type RunnerEvent =
+  | {type: 'start'; run: RunRecord}
+  | {type: 'line'; run: RunRecord; stream: 'out' | 'err'; text: string}
+  | {type: 'raw'; run: RunRecord; stream: 'out' | 'err'; text: string}
+  | {type: 'progress'; run: RunRecord; fraction: number}
+  | {type: 'end'; run: RunRecord};
+
+export type RunnerListener = (event: RunnerEvent) => void;
+
+/** Debian/Ubuntu package for each program the wizard runs, for "not found" messages. */
+export const PACKAGE_OF: Record<string, string> = {
+  'qemu-img': 'qemu-utils',
+  'qemu-nbd': 'qemu-utils',
+  'qemu-io': 'qemu-utils',
+  'qemu-storage-daemon': 'qemu-system-common',
+  'mkfs.ext4': 'e2fsprogs',
+  mke2fs: 'e2fsprogs',
+  e2label: 'e2fsprogs',
+  e2fsck: 'e2fsprogs',
+  resize2fs: 'e2fsprogs',
+  dumpe2fs: 'e2fsprogs',
+  tune2fs: 'e2fsprogs',
+  blkid: 'util-linux',
+  losetup: 'util-linux',
+  blockdev: 'util-linux',
+  cryptsetup: 'cryptsetup-bin',
+  modprobe: 'kmod',
+  fusermount3: 'fuse3',
+  'mkfs.xfs': 'xfsprogs',
+  tmux: 'tmux',
+};
+
+const CAPTURE_LIMIT = 16 * 1024 * 1024;
+const TAIL_LINES = 30;
+const KILL_GRACE_MS = 3000;
+const PROGRESS_MIN_INTERVAL_MS = 100;
+
+export interface RunnerOptions {
+  store: AppStore;
+  dryRun?: boolean;
+  /** Environment given to every child (on top of process.env). */
+  env?: Record<string, string>;
+}
+
+export class Runner {
+  readonly store: AppStore;
+  readonly dryRun: boolean;
+  private readonly listeners = new Set<RunnerListener>();
+  private readonly secrets = new Set<string>();
+  private readonly baseEnv: Record<string, string>;
+  private nextId = 1;
+  private active = 0;
+
+  constructor(options: RunnerOptions) {
+    this.store = options.store;
+    this.dryRun = options.dryRun ?? false;
+    // Tools speak English to the parsers; the operator's locale stays for everything else.
+    this.baseEnv = {LC_ALL: 'C', LANG: 'C', ...options.env};
+  }
+
+  /** Every value given here is masked wherever the runner records or shows text. */
+  addSecret(secret: string): void {
+    if (secret) this.secrets.add(secret);
+  }
+
+  get runningCount(): number {
+    return this.active;
+  }
+
+  subscribe(listener: RunnerListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  mask(text: string, extra: readonly string[] = []): string {
+    return maskText(text, [...this.secrets, ...extra]);
+  }
+
+  /**
+   * Records a file operation done in-process (create a placeholder, rename, chmod, remove) as its
+   * shell equivalent, and performs it unless this is a dry run.
+   */
+  async act<T>(title: string, shArgv: readonly string[], fn: () => Promise<T> | T): Promise<T | undefined> {
+    const run = newRunRecord(this.nextId++, title, maskArgv(shArgv, [...this.secrets]), 'action', this.dryRun ? 'planned' : 'running');
+    addRun(this.store, run);
+    this.emit({type: 'start', run});
+    if (this.dryRun) {
+      this.emit({type: 'end', run});
+      return undefined;
+    }
+    try {
+      const value = await fn();
+      this.finish(run, 'ok', 0);
+      return value;
+    } catch (error) {
+      run.lines.push({stream: 'err', text: this.mask(error instanceof Error ? error.message : String(error))});
+      this.finish(run, 'failed', 1);
+      throw error;
+    }
+  }
+
+  async run(spec: CommandSpec, options: {signal?: AbortSignal} = {}): Promise<RunResult> {
+    const secrets = [...this.secrets, ...(spec.secrets ?? [])];
+    const argv = maskArgv([spec.cmd, ...spec.args], secrets);
+    const title = spec.title ?? shellLine(argv);
+    const run = newRunRecord(this.nextId++, title, argv, 'command', this.dryRun ? 'planned' : 'running');
+    addRun(this.store, run);
+    this.emit({type: 'start', run});
+    if (this.dryRun) {
+      this.emit({type: 'end', run});
+      return {exitCode: 0, stdout: '', tail: [], durationMs: 0, run};
+    }
+
+    const signals = [rootSignal, options.signal].filter((s): s is AbortSignal => Boolean(s));
+    const signal = AbortSignal.any(signals);
+    if (signal.aborted) {
+      this.finish(run, 'cancelled');
+      throw new Cancelled(`${title}: cancelled before it started`);
+    }
+
+    const tail: string[] = [];
+    let stdout = '';
+    let lastProgressAt = 0;
+    const onText = (stream: 'out' | 'err') => {
+      const discipline = new LineDiscipline({
+        line: (text) => {
+          const masked = secrets.length ? maskText(text, secrets) : text;
+          run.lines.push({stream, text: masked});
+          run.partial = '';
+          tail.push(masked);
+          if (tail.length > TAIL_LINES) tail.shift();
+          this.emit({type: 'line', run, stream, text: masked});
+          if (spec.progress) this.progress(run, parseProgress(spec.progress, masked), true);
+        },
+        partial: (text) => {
+          run.partial = secrets.length ? maskText(text, secrets) : text;
+          if (!spec.progress) return;
+          const now = Date.now();
+          if (now - lastProgressAt < PROGRESS_MIN_INTERVAL_MS) return;
+          lastProgressAt = now;
+          this.progress(run, parseProgress(spec.progress, run.partial), false);
+        },
+      });
+      return discipline;
+    };
+    const outLines = onText('out');
+    const errLines = onText('err');
+
+    const started = Date.now();
+    this.active++;
+    try {
+      const child = execa(spec.cmd, [...spec.args], {
+        env: {...this.baseEnv, ...spec.env},
+        cwd: spec.cwd,
+        ...(spec.input !== undefined ? {input: spec.input} : {stdin: 'ignore' as const}),
+        cancelSignal: signal,
+        forceKillAfterDelay: spec.noForceKill ? false : KILL_GRACE_MS,
+        timeout: spec.timeoutMs,
+        buffer: false,
+        reject: false,
+        encoding: 'buffer',
+      });
+      const onChunk = (stream: 'out' | 'err', discipline: LineDiscipline) => (chunk: Buffer) => {
+        if (stream === 'out' && spec.capture && stdout.length < CAPTURE_LIMIT) stdout += chunk.toString('utf8');
+        if (this.listeners.size) this.emit({type: 'raw', run, stream, text: secrets.length ? maskText(chunk.toString('utf8'), secrets) : chunk.toString('utf8')});
+        discipline.write(chunk);
+      };
+      child.stdout?.on('data', onChunk('out', outLines));
+      child.stderr?.on('data', onChunk('err', errLines));
+      const result = await child;
+      outLines.end();
+      errLines.end();
+      const durationMs = Date.now() - started;
+
+      if (result.isCanceled || (signal.aborted && result.failed)) {
+        this.finish(run, 'cancelled', result.exitCode);
+        throw new Cancelled(`${title}: cancelled`);
+      }
+      if (result.exitCode === undefined) {
+        const code = (result as {code?: string}).code;
+        const name = spec.cmd.split('/').pop() ?? spec.cmd;
+        const message =
+          code === 'ENOENT'
+            ? `${name} was not found. Install it: apt-get install ${PACKAGE_OF[name] ?? name}`
+            : result.timedOut
+              ? `${title}: no answer after ${Math.round((spec.timeoutMs ?? 0) / 1000)} s, stopped`
+              : `${title}: ${result.signal ? `ended by ${result.signal}` : (result.shortMessage ?? 'could not run')}`;
+        run.lines.push({stream: 'err', text: message});
+        this.finish(run, 'failed', result.exitCode);
+        throw new StepError(message, title, tail, code === 'ENOENT' ? `apt-get install ${PACKAGE_OF[name] ?? name}` : undefined);
+      }
+      const ok = (spec.okExitCodes ?? [0]).includes(result.exitCode);
+      this.finish(run, ok ? 'ok' : 'failed', result.exitCode);
+      if (!ok && spec.check !== false) {
+        throw new StepError(`${title} failed (exit code ${result.exitCode})`, title, tail);
+      }
+      return {exitCode: result.exitCode, stdout, tail, durationMs, run};
+    } finally {
+      this.active--;
+    }
+  }
+
+  private progress(run: RunRecord, fraction: number | undefined, final: boolean): void {
+    if (fraction === undefined) return;
+    if (!final && run.progress !== undefined && Math.abs(fraction - run.progress) < 0.001) return;
+    run.progress = fraction;
+    this.emit({type: 'progress', run, fraction});
+  }
+
+  private finish(run: RunRecord, status: RunRecord['status'], exitCode?: number): void {
+    run.status = status;
+    run.exitCode = exitCode;
+    run.endedAt = Date.now();
+    if (status === 'ok' && run.progress !== undefined) run.progress = 1;
+    this.emit({type: 'end', run});
+  }
+
+  private emit(event: RunnerEvent): void {
+    for (const listener of this.listeners) listener(event);
+    if (event.type !== 'raw') scheduleTick(this.store);
+  }
+}
+
+// Output changes are announced to the store at most every 33 ms (30 frames per second).
+const pending = new WeakSet<AppStore>();
+function scheduleTick(store: AppStore): void {
+  if (pending.has(store)) return;
+  pending.add(store);
+  setTimeout(() => {
+    pending.delete(store);
+    store.setState((s) => ({outputTick: s.outputTick + 1}));
+  }, 33).unref();
+}
