@@ -1,0 +1,57 @@
+// How a non-interactive command talks: plain lines for people, or one JSON object a line for
+// automation (`--json`). Command output lines go to stderr in plain mode so stdout stays the
+// result; in JSON mode everything is an event on stdout.
+import {shellLine} from '../runner/mask.js';
+import type {Runner} from '../runner/runner.js';
+
+export interface Reporter {
+  readonly json: boolean;
+  info(text: string): void;
+  warn(text: string, fix?: string): void;
+  /** A structured event (JSON mode only). */
+  event(type: string, data: Record<string, unknown>): void;
+  /** The final result: `data` in JSON mode, `text` otherwise. */
+  result(data: Record<string, unknown>, text: string): void;
+  /** Plain output that belongs on stdout (the dry-run plan, a table). */
+  print(text: string): void;
+}
+
+export function createReporter(json: boolean, write = (s: string) => process.stdout.write(s), writeErr = (s: string) => process.stderr.write(s)): Reporter {
+  const emit = (obj: Record<string, unknown>) => write(`${JSON.stringify(obj)}\n`);
+  return {
+    json,
+    info: (text) => (json ? emit({type: 'info', message: text}) : writeErr(`${text}\n`)),
+    warn: (text, fix) => (json ? emit({type: 'warning', message: text, ...(fix ? {fix} : {})}) : writeErr(`warning: ${text}${fix ? `\n  fix: ${fix}` : ''}\n`)),
+    event: (type, data) => {
+      if (json) emit({type, ...data});
+    },
+    result: (data, text) => (json ? emit({type: 'result', ...data}) : write(text.endsWith('\n') ? text : `${text}\n`)),
+    print: (text) => {
+      if (!json) write(text.endsWith('\n') ? text : `${text}\n`);
+    },
+  };
+}
+
+/** Shows what the runner does as it does it: argv, output lines, progress, exit. */
+export function followRunner(runner: Runner, reporter: Reporter, options: {verbose: boolean}): () => void {
+  let lastPercent = -1;
+  return runner.subscribe((event) => {
+    const {run} = event;
+    if (reporter.json) {
+      if (event.type === 'start') reporter.event('command-start', {id: run.id, title: run.title, argv: run.argv, kind: run.kind, planned: run.status === 'planned'});
+      else if (event.type === 'line') reporter.event('line', {id: run.id, stream: event.stream, text: event.text});
+      else if (event.type === 'progress') {
+        const percent = Math.floor(event.fraction * 100);
+        if (percent !== lastPercent) reporter.event('progress', {id: run.id, fraction: event.fraction});
+        lastPercent = percent;
+      } else if (event.type === 'end') reporter.event('command-end', {id: run.id, status: run.status, exitCode: run.exitCode ?? null, durationMs: (run.endedAt ?? run.startedAt) - run.startedAt});
+      return;
+    }
+    if (run.status === 'planned') return; // the plan is printed as a whole
+    if (event.type === 'start') process.stderr.write(`$ ${shellLine(run.argv)}\n`);
+    else if (event.type === 'line' && (options.verbose || event.stream === 'err')) process.stderr.write(`  ${event.text}\n`);
+    else if (event.type === 'end' && run.status === 'failed') {
+      for (const line of run.lines.last(15)) if (!options.verbose && line.stream === 'out') process.stderr.write(`  ${line.text}\n`);
+    }
+  });
+}

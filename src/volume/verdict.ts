@@ -1,0 +1,22 @@
+// The answer to "will the VM accept this volume?", shared by inspect, verify, launch and the wizard.
+
+export type Verdict =
+  | 'ready' // ext4 labelled tdx-cache
+  | 'provisioned' // LUKS2 labelled tdx-cache: set up by a production guest; never reformat or relabel with ext4 tools
+  | 'wrong-label'
+  | 'wrong-filesystem'
+  | 'empty'
+  | 'wrong-format' // a raw file named .qcow2, or a qcow2 named .raw
+  | 'in-use'
+  | 'unreadable';
+
+export interface VolumeVerdict {
+  path: string;
+  verdict: Verdict;
+  /** True when the guest will accept the volume as its cache. */
+  accepted: boolean;
+  /** One sentence: why. */
+  reason: string;
+  /** The command that fixes it, when there is one. */
+  fix?: string;
+}
