@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Real tools write real files: keep the two cores busy but not oversubscribed.
     maxWorkers: 2,
+    globalSetup: ['./test/global-setup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });

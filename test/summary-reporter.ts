@@ -2,7 +2,7 @@
 import type {Reporter, TestModule} from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown>): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown>, reason?: string): void {
     let passed = 0;
     let failed = errors.length;
     let skipped = 0;
@@ -15,6 +15,8 @@ export default class SummaryReporter implements Reporter {
         else skipped++;
       }
     }
+    // A run that failed outside any test (global setup, a crash) must not read as all green.
+    if (reason === 'failed' && failed === 0) failed = 1;
     const tail = skipped ? `, ${skipped} skipped` : '';
     process.stdout.write(`\n${passed} passed, ${failed} failed${tail}\n`);
   }

@@ -51,8 +51,9 @@ export class LineDiscipline {
         continue;
       }
       if (ch === '\r') {
+        // Each frame of a progress counter ends in \r: report it before it is replaced.
+        if (!this.crPending && this.current) this.sink.partial?.(this.current);
         this.crPending = true;
-        changedInPlace = true;
         continue;
       }
       if (ch === '\b') {
@@ -68,7 +69,7 @@ export class LineDiscipline {
       if (code < 0x20 || code === 0x7f || (code >= 0x80 && code <= 0x9f)) continue;
       this.append(ch, 1);
     }
-    if (changedInPlace || this.current) this.sink.partial?.(this.current);
+    if (changedInPlace || (this.current && !this.crPending)) this.sink.partial?.(this.current);
   }
 
   /** End of stream: flush what is left (a last line without newline). */

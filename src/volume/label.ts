@@ -1,0 +1,29 @@
+// Filesystem labels: ext4 keeps at most 16 bytes and the tools cut longer ones with only a
+// warning (possibly inside a UTF-8 character), so the wizard refuses them before any tool runs.
+import {UsageError} from '../errors.js';
+
+export const CACHE_LABEL = 'tdx-cache';
+export const EXT4_LABEL_MAX = 16;
+
+export interface LabelCheck {
+  label: string;
+  warnings: string[];
+}
+
+export function checkLabel(label: string): LabelCheck {
+  const bytes = Buffer.byteLength(label, 'utf8');
+  if (bytes === 0) throw new UsageError('the label is empty', `pass --label ${CACHE_LABEL}`);
+  if (/[\x00-\x1f\x7f]/.test(label)) throw new UsageError('the label contains a control character (newline, tab, ...)', 'use letters, digits, dot, dash and underscore');
+  if (label.includes('\uFFFD')) throw new UsageError('the label is not valid UTF-8', 'use letters, digits, dot, dash and underscore');
+  if (bytes > EXT4_LABEL_MAX) {
+    const cut = Buffer.from(label, 'utf8').subarray(0, EXT4_LABEL_MAX).toString('utf8').replace(/\uFFFD$/, '');
+    throw new UsageError(
+      `the label "${label}" is ${bytes} bytes; ext4 keeps at most ${EXT4_LABEL_MAX} and mkfs would silently cut it to "${cut}"`,
+      label.startsWith('tdx-cache') ? `the guest looks for "${CACHE_LABEL}": pass --label ${CACHE_LABEL}` : 'choose a label of at most 16 bytes',
+    );
+  }
+  const warnings: string[] = [];
+  if (!/^[A-Za-z0-9._-]+$/.test(label)) warnings.push(`the label "${label}" has characters other than letters, digits, ".", "_" and "-"; blkid shows them escaped and scripts may mangle them`);
+  if (label !== CACHE_LABEL) warnings.push(`the guest only accepts a cache volume labelled "${CACHE_LABEL}"; a volume labelled "${label}" makes the VM power off at boot`);
+  return {label, warnings};
+}

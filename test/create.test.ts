@@ -1,0 +1,219 @@
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {runCli, snapshot, startCli} from './helpers/cli.js';
+import {requireTools, sh, tempDir} from './helpers/tools.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(() => {
+  requireTools('qemu-img', 'mkfs.ext4', 'blkid', 'dumpe2fs');
+  tmp = tempDir('tdxw-create-');
+  env = {TDX_WIZARD_STATE_DIR: join(tmp.path, 'state'), CI: 'true'};
+});
+afterAll(() => tmp.remove());
+
+/** Reads the filesystem facts of a qcow2 with the real tools: the first 16 MiB as raw, then blkid and dumpe2fs. */
+function filesystemOf(qcow2: string): {blkid: Record<string, string>; blockCount: number; blockSize: number} {
+  const head = `${qcow2}.head.raw`;
+  sh('qemu-img', ['dd', '-f', 'qcow2', '-O', 'raw', 'bs=1M', 'count=16', `if=${qcow2}`, `of=${head}`]);
+  const blkid = Object.fromEntries(
+    sh('blkid', ['-p', '-o', 'export', head])
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=', 2) as [string, string]),
+  );
+  const dump = sh('dumpe2fs', ['-h', head]);
+  sh('rm', ['-f', head]);
+  return {
+    blkid,
+    blockCount: Number(/^Block count:\s+(\d+)/m.exec(dump)![1]),
+    blockSize: Number(/^Block size:\s+(\d+)/m.exec(dump)![1]),
+  };
+}
+
+describe('create (offline, real tools)', () => {
+  it('creates a verified 5000G tdx-cache volume', () => {
+    const dir = join(tmp.path, 'real');
+    mkdirSync(dir);
+    const path = join(dir, 'cache-volume.qcow2');
+    const r = runCli(['create', path, '5000G'], {env});
+    expect(r.stderr).not.toMatch(/failed|error/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`created ${path}`);
+    expect(r.stdout).toMatch(/ext4 labelled "tdx-cache"/);
+
+    const info = JSON.parse(sh('qemu-img', ['info', '-f', 'qcow2', '--output=json', path]));
+    expect(info.format).toBe('qcow2');
+    expect(info['virtual-size']).toBe(5000 * 2 ** 30);
+    expect(info['actual-size']).toBeLessThan(100 * 2 ** 20); // about 62 MiB, not hundreds
+    const fs = filesystemOf(path);
+    expect(fs.blkid.TYPE).toBe('ext4');
+    expect(fs.blkid.LABEL).toBe('tdx-cache');
+    expect(fs.blockCount * fs.blockSize).toBe(5000 * 2 ** 30);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(['cache-volume.qcow2']); // no work directory left
+    const transcript = /transcript: (.+)/.exec(r.stderr)![1]!;
+    expect(statSync(transcript).mode & 0o777).toBe(0o600);
+    expect(readFileSync(transcript, 'utf8')).toContain('mkfs.ext4 -F -L tdx-cache');
+  });
+
+  it('prints JSON events and a result with --json', () => {
+    const path = join(tmp.path, 'json.qcow2');
+    const r = runCli(['create', '--json', path, '200G'], {env});
+    expect(r.code).toBe(0);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.some((e) => e.type === 'command-start' && e.argv[0] === 'mkfs.ext4')).toBe(true);
+    expect(events.some((e) => e.type === 'progress')).toBe(true);
+    const result = events.find((e) => e.type === 'result');
+    expect(result).toMatchObject({ok: true, path, virtualSize: 200 * 2 ** 30, label: 'tdx-cache', method: 'offline'});
+  });
+
+  it('honours --label and warns that the guest wants tdx-cache', () => {
+    const path = join(tmp.path, 'other-label.qcow2');
+    const r = runCli(['create', '--label', 'scratch', '--force-small', path, '1G'], {env});
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/guest only accepts a cache volume labelled "tdx-cache"/);
+    expect(filesystemOf(path).blkid.LABEL).toBe('scratch');
+  });
+
+  it('plans without touching anything in --dry-run, as a shell script', () => {
+    const dir = join(tmp.path, 'dry');
+    mkdirSync(dir);
+    const before = snapshot(dir);
+    const r = runCli(['create', '--dry-run', join(dir, 'v.qcow2'), '5T'], {env});
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^#!\/bin\/sh/);
+    expect(r.stdout).toContain(`mkfs.ext4 -F -L tdx-cache -E packed_meta_blocks=1,nodiscard -- ${dir}/.v.qcow2.tdx-wizard-`);
+    expect(r.stdout).toMatch(/qemu-img convert -p -f raw -O qcow2 --/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('prints a replayable script of what it did with --transcript-format sh', () => {
+    const path = join(tmp.path, 'replay.qcow2');
+    const r = runCli(['create', '--transcript-format', 'sh', '--force-small', path, '1G'], {env});
+    expect(r.code).toBe(0);
+    const script = r.stdout.slice(r.stdout.indexOf('#!/bin/sh'));
+    expect(script).toContain('qemu-img create -q -f raw --');
+    expect(script).toContain(`mv -f -- ${tmp.path}/.replay.qcow2.tdx-wizard-`);
+  });
+});
+
+describe('create refuses bad input: exit 2, a message with a fix, nothing changed', () => {
+  const cases: Array<[string, (dir: string) => string[], RegExp]> = [
+    ['size 0', (d) => ['create', join(d, 'a.qcow2'), '0'], /size "0" is zero/],
+    ['negative size', (d) => ['create', join(d, 'a.qcow2'), '--', '-5G'], /negative/],
+    ['fraction', (d) => ['create', join(d, 'a.qcow2'), '1.5T'], /fraction/],
+    ['GB unit', (d) => ['create', join(d, 'a.qcow2'), '10GB'], /ambiguous/],
+    ['GiB unit', (d) => ['create', join(d, 'a.qcow2'), '10GiB'], /ambiguous/],
+    ['words', (d) => ['create', join(d, 'a.qcow2'), 'big'], /not a size/],
+    ['under 100G', (d) => ['create', join(d, 'a.qcow2'), '50G'], /under 100G.*--force-small/s],
+    ['over the qcow2 limit', (d) => ['create', join(d, 'a.qcow2'), '3P'], /larger than a qcow2 image can be/],
+    ['bytes not a multiple of 512', (d) => ['create', join(d, 'a.qcow2'), '107374182401'], /multiple of 512/],
+    ['label too long', (d) => ['create', '--label', 'tdx-cache-storage', join(d, 'a.qcow2'), '100G'], /17 bytes.*"tdx-cache-storag"/s],
+    ['empty label', (d) => ['create', '--label', '', join(d, 'a.qcow2'), '100G'], /label is empty/],
+    ['label with newline', (d) => ['create', '--label', 'a\nb', join(d, 'a.qcow2'), '100G'], /control character/],
+    ['nbd: protocol', () => ['create', 'nbd:localhost:10809', '100G'], /qemu protocol name/],
+    ['json: protocol', () => ['create', 'json:{"file":1}', '100G'], /qemu protocol name/],
+    ['existing file', (d) => ['create', join(d, 'existing.qcow2'), '100G'], /already exists/],
+    ['symlink', (d) => ['create', join(d, 'link.qcow2'), '100G'], /symbolic link/],
+    ['dangling symlink', (d) => ['create', join(d, 'dangling.qcow2'), '100G'], /symbolic link/],
+    ['directory', (d) => ['create', join(d, 'subdir'), '100G'], /is a directory/],
+    ['device', () => ['create', '/dev/null', '100G'], /character device/],
+    ['missing parent without a terminal', (d) => ['create', join(d, 'nope', 'a.qcow2'), '100G'], /does not exist.*--create-parent/s],
+    ['bad method', (d) => ['create', '--method', 'magic', join(d, 'a.qcow2'), '100G'], /magic/],
+    ['missing size', (d) => ['create', join(d, 'a.qcow2')], /missing required argument 'size'/],
+    ['path with newline', (d) => ['create', join(d, 'a\nb.qcow2'), '100G'], /control character/],
+  ];
+
+  let dir: string;
+  beforeAll(() => {
+    dir = join(tmp.path, 'bad');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'existing.qcow2'), 'precious');
+    writeFileSync(join(dir, 'precious.txt'), 'precious');
+    symlinkSync(join(dir, 'precious.txt'), join(dir, 'link.qcow2'));
+    symlinkSync(join(dir, 'nowhere'), join(dir, 'dangling.qcow2'));
+    mkdirSync(join(dir, 'subdir'));
+  });
+
+  for (const [name, args, message] of cases) {
+    it(name, () => {
+      const before = snapshot(dir);
+      const r = runCli(args(dir), {env});
+      expect(r.stderr).toMatch(message);
+      expect(r.code).toBe(2);
+      expect(snapshot(dir)).toEqual(before);
+    });
+  }
+
+  it('a directory it cannot write: permission denied (as a user without root)', () => {
+    const ro = join(tmp.path, 'readonly');
+    mkdirSync(ro);
+    chmodSync(ro, 0o555);
+    // root ignores mode bits, so run as nobody when we are root
+    const asNobody = process.getuid?.() === 0;
+    const r = asNobody
+      ? (() => {
+          chmodSync(tmp.path, 0o755);
+          const out = sh('sh', ['-c', `setpriv --reuid=65534 --regid=65534 --clear-groups env TDX_WIZARD_STATE_DIR=/tmp/tdxw-nobody-state ${process.execPath} dist/cli.js create ${ro}/a.qcow2 100G; echo "exit=$?"`]);
+          return {code: Number(/exit=(\d+)/.exec(out)![1]), stderr: out};
+        })()
+      : runCli(['create', join(ro, 'a.qcow2'), '100G'], {env});
+    expect(r.stderr).toMatch(/permission denied.*run as root/s);
+    expect(r.code).toBe(2);
+    expect(readdirSync(ro)).toEqual([]);
+  });
+});
+
+describe('create cleans up after failures and cancellation', () => {
+  /** A directory of stand-in tools placed first on PATH. */
+  function fakeBin(name: string, script: string): string {
+    const bin = join(tmp.path, `bin-${name}-${Math.random().toString(36).slice(2)}`);
+    mkdirSync(bin);
+    writeFileSync(join(bin, name), `#!/bin/sh\n${script}\n`, {mode: 0o755});
+    return bin;
+  }
+
+  it('a failing mkfs.ext4 leaves no file behind and names the step', () => {
+    const dir = join(tmp.path, 'fail-mkfs');
+    mkdirSync(dir);
+    const bin = fakeBin('mkfs.ext4', 'echo "mkfs.ext4: Input/output error while writing inode table" >&2; exit 1');
+    const r = runCli(['create', join(dir, 'v.qcow2'), '100G'], {env: {...env, PATH: `${bin}:${process.env.PATH}`}});
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Format ext4, label tdx-cache failed \(exit code 1\)/);
+    expect(r.stderr).toContain('Input/output error while writing inode table');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a failing qemu-img convert leaves no file behind', () => {
+    const dir = join(tmp.path, 'fail-convert');
+    mkdirSync(dir);
+    const real = sh('sh', ['-c', 'command -v qemu-img']).trim();
+    const bin = fakeBin('qemu-img', `if [ "$1" = convert ]; then echo "qemu-img: error while writing at byte 0: No space left on device" >&2; exit 1; fi; exec ${real} "$@"`);
+    const r = runCli(['create', join(dir, 'v.qcow2'), '100G'], {env: {...env, PATH: `${bin}:${process.env.PATH}`}});
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('No space left on device');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`${signal} during mkfs kills the tool, removes the half-made file, exits 128+n`, async () => {
+      const dir = join(tmp.path, `cancel-${signal}`);
+      mkdirSync(dir);
+      const pidFile = join(dir, '..', `mkfs-${signal}.pid`);
+      const bin = fakeBin('mkfs.ext4', `echo $$ > ${pidFile}; echo "Writing inode tables:    0/1600"; exec sleep 60`);
+      const run = startCli(['create', join(dir, 'v.qcow2'), '100G'], {env: {...env, PATH: `${bin}:${process.env.PATH}`}});
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 200));
+      const toolPid = Number(readFileSync(pidFile, 'utf8'));
+      run.child.kill(signal);
+      const result = await run.done;
+      expect(result.code).toBe({SIGINT: 130, SIGTERM: 143, SIGHUP: 129}[signal]);
+      expect(existsSync(`/proc/${toolPid}`)).toBe(false);
+      expect(readdirSync(dir)).toEqual([]);
+    });
+  }
+});
