@@ -4,6 +4,9 @@ import {Command, CommanderError} from 'commander';
 import pkg from '../package.json' with {type: 'json'};
 import {installSignalHandlers} from './cleanup.js';
 import {register as registerCreate} from './commands/create.js';
+import {register as registerInspect} from './commands/inspect.js';
+import {register as registerRelabel} from './commands/relabel.js';
+import {register as registerResize} from './commands/resize.js';
 
 if (process.env.NO_COLOR && !process.env.FORCE_COLOR) process.env.FORCE_COLOR = '0'; // chalk ignores NO_COLOR
 
@@ -27,6 +30,9 @@ const program = new Command('tdx-wizard')
   .exitOverride();
 
 registerCreate(program);
+registerInspect(program);
+registerRelabel(program);
+registerResize(program);
 
 program.action(async () => {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {

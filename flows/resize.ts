@@ -1,0 +1,85 @@
+// Grow a volume in the only safe order: the container first (qemu-img resize), then a forced
+// filesystem check (e2fsck -f -p), then the filesystem (resize2fs). Shrinking is refused: it
+// needs the filesystem shrunk first and a minimum computed, and a mistake loses data.
+import type {Flow, FlowStep} from '../src/flow-runner.js';
+import {StepError} from '../src/errors.js';
+import {inspectVolume} from '../src/volume/inspect.js';
+import {formatBytes} from '../src/volume/size.js';
+import {attachStep, detachAndCheckStep, guardNotInUse, type VolumeJob} from './steps.js';
+
+export interface ResizeJob extends VolumeJob {
+  newSize: number;
+}
+
+/** What each e2fsck exit code means (e2fsck(8)); 0, 1 and 2 let the resize go on. */
+export const E2FSCK_EXIT: Record<number, string> = {
+  0: 'no errors',
+  1: 'errors were found and corrected',
+  2: 'errors were corrected; the system should be rebooted (harmless for an unmounted image)',
+  4: 'errors were left uncorrected: the filesystem needs a manual e2fsck -f',
+  8: 'e2fsck could not run (operational error)',
+  12: 'errors left uncorrected and an operational error',
+  16: 'usage or syntax error',
+  32: 'e2fsck was cancelled',
+  128: 'shared library error',
+};
+
+const growContainer: FlowStep<ResizeJob> = {
+  id: 'grow-container',
+  title: 'Grow the image (qemu-img resize)',
+  changesDisk: true,
+  async run(job, env) {
+    await env.runner.run({
+      cmd: 'qemu-img',
+      args: ['resize', '-f', job.before.format ?? 'qcow2', '--', job.path, String(job.newSize)],
+      title: `Grow the image to ${formatBytes(job.newSize)}`,
+    });
+  },
+};
+
+const fsck: FlowStep<ResizeJob> = {
+  id: 'fsck',
+  title: 'Check the filesystem (e2fsck -f -p)',
+  changesDisk: true,
+  async run(job, env) {
+    const r = await env.runner.run({cmd: 'e2fsck', args: ['-f', '-p', job.attached!.path], title: 'Check the filesystem before resizing', check: false});
+    if (r.exitCode > 2) {
+      throw new StepError(
+        `e2fsck stopped with exit code ${r.exitCode}: ${E2FSCK_EXIT[r.exitCode] ?? 'a combination of errors'}; the filesystem was not resized`,
+        'fsck',
+        r.tail,
+        'attach the volume and run e2fsck -f interactively, then run resize again',
+      );
+    }
+    if (r.exitCode > 0) env.info(`e2fsck: ${E2FSCK_EXIT[r.exitCode]}`);
+  },
+};
+
+const growFilesystem: FlowStep<ResizeJob> = {
+  id: 'grow-fs',
+  title: 'Grow the filesystem (resize2fs)',
+  changesDisk: true,
+  async run(job, env) {
+    // No size argument: fill the device. Never -f (it disables resize2fs's own safety checks).
+    await env.runner.run({cmd: 'resize2fs', args: ['-p', job.attached!.path], title: 'Grow the filesystem to fill the image', progress: 'resize2fs'});
+  },
+};
+
+const readBack: FlowStep<ResizeJob> = {
+  id: 'read-back',
+  title: 'Read the new size back',
+  async run() {},
+  async verify(job) {
+    const after = await inspectVolume(job.path);
+    if (after.virtualSize !== job.newSize) throw new StepError(`the image is ${after.virtualSize} bytes, not ${job.newSize}`, 'read-back');
+    return `${formatBytes(after.virtualSize)}, ${after.filesystem} labelled "${after.label ?? ''}"; verdict ${after.verdict}`;
+  },
+};
+
+export function resizeFlow(job: ResizeJob): Flow<ResizeJob> {
+  return {
+    id: 'resize',
+    title: `Grow ${job.path.split('/').pop()} to ${formatBytes(job.newSize)}`,
+    steps: [guardNotInUse, growContainer, attachStep<ResizeJob>(), fsck, growFilesystem, detachAndCheckStep<ResizeJob>(), readBack],
+  };
+}

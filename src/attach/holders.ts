@@ -1,0 +1,87 @@
+// Is an image in use, and by whom? Read without taking any lock and without running anything:
+//   - /proc/locks lists qemu's OFD locks (bytes 100-203 of the image, qemu block/file-posix.c);
+//   - /proc/PID/fd shows which processes hold the file open (visible to root).
+// The write paths also run qemu's own lock probe (`qemu-img info` without -U) before writing.
+import {readdir, readFile, readlink, stat} from 'node:fs/promises';
+import {join} from 'node:path';
+
+export interface Holder {
+  pid: number;
+  command: string;
+}
+
+export interface UseReport {
+  inUse: boolean;
+  /** qemu-style locks on the file (any process). */
+  locked: boolean;
+  holders: Holder[];
+  /** One sentence for messages: "held by qemu-nbd (pid 4242)". */
+  detail?: string;
+}
+
+function procRoot(): string {
+  return process.env.TDX_WIZARD_PROC_ROOT || '/proc';
+}
+
+/** Linux dev_t split the way /proc/locks prints it (hex major:minor). */
+function devParts(dev: number): [number, number] {
+  const major = ((dev >> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
+  const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+  return [major, minor];
+}
+
+export async function qemuLockHeld(path: string): Promise<boolean> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch {
+    return false;
+  }
+  const [major, minor] = devParts(st.dev);
+  const text = await readFile(join(procRoot(), 'locks'), 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    // "1: OFDLCK ADVISORY  READ -1 fd:01:1234 100 101"
+    const m = /\s([0-9a-f]+):([0-9a-f]+):(\d+)\s+(\d+)\s+(\d+|EOF)/.exec(line);
+    if (!m) continue;
+    if (parseInt(m[1]!, 16) === major && parseInt(m[2]!, 16) === minor && Number(m[3]) === st.ino) {
+      const start = Number(m[4]);
+      if (start >= 100 && start <= 299) return true;
+    }
+  }
+  return false;
+}
+
+export async function openedBy(path: string): Promise<Holder[]> {
+  let target;
+  try {
+    target = await stat(path);
+  } catch {
+    return [];
+  }
+  const holders: Holder[] = [];
+  const proc = procRoot();
+  const pids = (await readdir(proc).catch(() => [] as string[])).filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
+  for (const pid of pids) {
+    const fdDir = join(proc, pid, 'fd');
+    const fds = await readdir(fdDir).catch(() => [] as string[]);
+    for (const fd of fds) {
+      const link = await readlink(join(fdDir, fd)).catch(() => '');
+      if (!link.startsWith('/')) continue;
+      const st = await stat(link).catch(() => undefined);
+      if (st && st.ino === target.ino && st.dev === target.dev) {
+        const cmdline = await readFile(join(proc, pid, 'cmdline'), 'utf8').catch(() => '');
+        holders.push({pid: Number(pid), command: cmdline.split('\0')[0]?.split('/').pop() || '?'});
+        break;
+      }
+    }
+  }
+  return holders;
+}
+
+export async function imageUse(path: string): Promise<UseReport> {
+  const [locked, holders] = await Promise.all([qemuLockHeld(path), openedBy(path)]);
+  const inUse = locked || holders.length > 0;
+  const who = holders.map((h) => `${h.command} (pid ${h.pid})`).join(', ');
+  const detail = inUse ? (who ? `held by ${who}` : 'locked by another qemu process') : undefined;
+  return {inUse, locked, holders, detail};
+}

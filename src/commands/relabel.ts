@@ -1,0 +1,48 @@
+// tdx-wizard relabel <path> [--label tdx-cache]: repair the label, keep the data.
+import type {Command} from 'commander';
+import {relabelFlow, type RelabelJob} from '../../flows/relabel.js';
+import {action} from '../cli/program.js';
+import {askYesNo} from '../cli/prompt.js';
+import {stepEnv} from '../cli/step-env.js';
+import {UsageError} from '../errors.js';
+import {runFlow} from '../flow-runner.js';
+import {inspectVolume} from '../volume/inspect.js';
+import {CACHE_LABEL, checkLabel} from '../volume/label.js';
+import {existingVolumePath} from './volume-path.js';
+
+export function register(program: Command): void {
+  program
+    .command('relabel')
+    .description('set the label of an ext4 or LUKS2 volume (data kept); refuses an image in use')
+    .argument('<path>', 'the volume file')
+    .option('--label <label>', 'the new label', CACHE_LABEL)
+    .option('--yes', 'do not ask before writing the label')
+    .action(
+      action('relabel', async (ctx, [pathArg], opts) => {
+        const path = existingVolumePath(pathArg!);
+        const {label, warnings} = checkLabel(String(opts.label));
+        for (const w of warnings) ctx.reporter.warn(w);
+        const before = await inspectVolume(path);
+        if (before.verdict === 'unreadable') throw new UsageError(before.reason, before.fix);
+        if (before.filesystem === 'crypto_LUKS' && before.label === undefined && before.verdict === 'wrong-label' && !before.fix) {
+          throw new UsageError(`${path} is LUKS1, which has no label`, 'LUKS1 volumes cannot be labelled; the guest needs LUKS2 or ext4');
+        }
+        if (!['ext4', 'ext3', 'ext2', 'crypto_LUKS'].includes(before.filesystem ?? '')) {
+          throw new UsageError(`${path} holds ${before.filesystem ?? 'nothing readable'}; only ext4 and LUKS2 volumes can be relabelled`, before.fix);
+        }
+        if (before.label === label) {
+          ctx.reporter.result({ok: true, path, label, changed: false}, `${path} is already labelled "${label}": nothing to do`);
+          return 0;
+        }
+        if (!opts.yes && !ctx.runner.dryRun) {
+          const yes = await askYesNo(`Change the label of ${path} from "${before.label ?? ''}" to "${label}"?`, '--yes');
+          if (!yes) throw new UsageError('not confirmed: nothing was changed');
+        }
+        const job: RelabelJob = {path, label, before};
+        await runFlow(relabelFlow(job), job, stepEnv(ctx));
+        const evidence = ctx.store.getState().steps.find((s) => s.id === 'read-back')?.detail ?? '';
+        ctx.reporter.result({ok: true, path, label, previous: before.label ?? null, changed: !ctx.runner.dryRun, evidence}, ctx.runner.dryRun ? 'dry run: nothing was changed' : `relabelled ${path}: "${before.label ?? ''}" -> "${label}"\n  ${evidence}`);
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,58 @@
+// tdx-wizard resize <path> <+SIZE|SIZE>: grow the volume and its filesystem, data kept.
+import type {Command} from 'commander';
+import {resizeFlow, type ResizeJob} from '../../flows/resize.js';
+import {action} from '../cli/program.js';
+import {askYesNo} from '../cli/prompt.js';
+import {stepEnv} from '../cli/step-env.js';
+import {UsageError} from '../errors.js';
+import {runFlow} from '../flow-runner.js';
+import {inspectVolume} from '../volume/inspect.js';
+import {formatBytes, parseSize, QCOW2_MAX_BYTES} from '../volume/size.js';
+import {checkSpace} from '../volume/space.js';
+import {existingVolumePath} from './volume-path.js';
+import {dirname} from 'node:path';
+
+export function register(program: Command): void {
+  program
+    .command('resize')
+    .description('grow a volume and its ext4 filesystem (qemu-img resize, e2fsck -f, resize2fs); never shrinks')
+    .argument('<path>', 'the volume file')
+    .argument('<size>', 'the new size (6000G) or the growth (+1000G)')
+    .option('--yes', 'do not ask before growing')
+    .action(
+      action('resize', async (ctx, [pathArg, sizeArg], opts) => {
+        const path = existingVolumePath(pathArg!);
+        const relative = sizeArg!.startsWith('+');
+        const amount = parseSize(relative ? sizeArg!.slice(1) : sizeArg!);
+        const before = await inspectVolume(path);
+        if (before.verdict === 'unreadable' || before.virtualSize === undefined) throw new UsageError(before.reason, before.fix);
+        if (before.filesystem === 'crypto_LUKS') {
+          throw new UsageError(`${path} is LUKS-encrypted: the guest owns it and resizes nothing from the host`, 'leave it as it is; a larger cache needs a new volume');
+        }
+        if (!['ext4', 'ext3', 'ext2'].includes(before.filesystem ?? '')) throw new UsageError(`${path} holds ${before.filesystem}; only ext4 volumes can be grown here`, before.fix);
+        const newSize = relative ? before.virtualSize + amount : amount;
+        if (newSize > QCOW2_MAX_BYTES) throw new UsageError(`${formatBytes(newSize)} is larger than a qcow2 image can be`, 'choose at most 2048T');
+        if (newSize === before.virtualSize) {
+          ctx.reporter.result({ok: true, path, size: newSize, changed: false}, `${path} is already ${formatBytes(newSize)}: nothing to do`);
+          return 0;
+        }
+        if (newSize < before.virtualSize) {
+          throw new UsageError(
+            `${sizeArg} is smaller than the volume (${formatBytes(before.virtualSize)}): shrinking is refused. It would need e2fsck -f, resize2fs to a size above its minimum (resize2fs -P), and only then qemu-img resize --shrink; a wrong step loses the data`,
+            `to grow, give a larger size or +SIZE (e.g. +1000G)`,
+          );
+        }
+        const space = await checkSpace(dirname(path), newSize, 'nbd');
+        for (const w of [...before.warnings, ...space.warnings]) ctx.reporter.warn(w);
+        if (!opts.yes && !ctx.runner.dryRun) {
+          const yes = await askYesNo(`Grow ${path} from ${formatBytes(before.virtualSize)} to ${formatBytes(newSize)}?`, '--yes');
+          if (!yes) throw new UsageError('not confirmed: nothing was changed');
+        }
+        const job: ResizeJob = {path, newSize, before};
+        await runFlow(resizeFlow(job), job, stepEnv(ctx));
+        const evidence = ctx.store.getState().steps.find((s) => s.id === 'read-back')?.detail ?? '';
+        ctx.reporter.result({ok: true, path, previousSize: before.virtualSize, size: newSize, changed: !ctx.runner.dryRun, evidence}, ctx.runner.dryRun ? 'dry run: nothing was changed' : `grew ${path}: ${formatBytes(before.virtualSize)} -> ${formatBytes(newSize)}\n  ${evidence}`);
+        return 0;
+      }),
+    );
+}

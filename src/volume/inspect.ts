@@ -1,0 +1,115 @@
+// "Will the VM accept this volume?" answered from the file itself: no root, no NBD, no process
+// started, nothing written. The qcow2 is read with the project's own reader, the filesystem or
+// LUKS header probed in the guest view, and qemu's image lock looked up in /proc/locks.
+import {lstat, open} from 'node:fs/promises';
+import {ImageError, openImage} from '../disk/qcow2.js';
+import {probeVolume, type Probe} from '../disk/probe.js';
+import {imageUse} from '../attach/holders.js';
+import {CACHE_LABEL} from './label.js';
+import type {Verdict, VolumeVerdict} from './verdict.js';
+
+export interface Inspection extends VolumeVerdict {
+  format?: 'qcow2' | 'raw';
+  virtualSize?: number;
+  allocatedSize?: number;
+  backingChain: string[];
+  filesystem?: Probe['type'];
+  label?: string;
+  uuid?: string;
+  inUse: boolean;
+  inUseDetail?: string;
+  warnings: string[];
+}
+
+/** The label the old documentation printed (17 bytes), as mkfs cut it. */
+const DOC_TYPO_LABEL = 'tdx-cache-storag';
+
+export async function inspectVolume(path: string): Promise<Inspection> {
+  const base = {path, backingChain: [] as string[], inUse: false, warnings: [] as string[]};
+  const st = await lstat(path).catch((e: NodeJS.ErrnoException) => e);
+  if (st instanceof Error) {
+    const why = st.code === 'ENOENT' ? 'does not exist' : st.code === 'EACCES' ? 'cannot be read (permission denied)' : st.message;
+    return {...base, ...verdict('unreadable', `${path} ${why}`, st.code === 'EACCES' ? 'run as root (sudo)' : 'check the path')};
+  }
+  if (!st.isFile()) return {...base, ...verdict('unreadable', `${path} is not a regular file`, 'give the path of the volume file')};
+
+  const use = await imageUse(path);
+  const magic = Buffer.alloc(4);
+  const fh = await open(path, 'r');
+  await fh.read(magic, 0, 4, 0).finally(() => fh.close());
+  const format = magic.toString('latin1') === 'QFI\xfb' ? 'qcow2' : 'raw';
+
+  let image;
+  try {
+    image = await openImage(path, {format});
+  } catch (error) {
+    const message = error instanceof ImageError ? error.message : (error as Error).message;
+    return {...base, format, inUse: use.inUse, inUseDetail: use.detail, ...verdict('unreadable', `cannot read ${path}: ${message}`)};
+  }
+  try {
+    const probe = await probeVolume(image);
+    const result: Inspection = {
+      ...base,
+      format,
+      virtualSize: image.virtualSize,
+      allocatedSize: st.blocks * 512,
+      backingChain: image.info.backingChain.map((b) => b.path),
+      filesystem: probe.type,
+      label: probe.label,
+      uuid: probe.uuid,
+      inUse: use.inUse,
+      inUseDetail: use.detail,
+      ...judge(path, format, probe),
+    };
+    if (use.inUse) result.warnings.push(`the image is in use (${use.detail}); what is shown may lag behind what the VM has written`);
+    if (image.info.dirty) result.warnings.push('the qcow2 dirty flag is set (it was not closed cleanly): run qemu-img check');
+    if (image.info.corrupt) result.warnings.push('qemu marked this image corrupt: it will refuse to open it for writing');
+    if (probe.needsFsck) result.warnings.push('the filesystem was not cleanly checked; the guest runs e2fsck at boot, and resize needs e2fsck -f first');
+    if (result.backingChain.length) result.warnings.push(`it has a backing file (${result.backingChain.join(' -> ')}); the guest sees the combination`);
+    return result;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {...base, format, inUse: use.inUse, inUseDetail: use.detail, ...verdict('unreadable', `cannot read ${path}: ${message}`)};
+  } finally {
+    await image.close();
+  }
+}
+
+function judge(path: string, format: 'qcow2' | 'raw', probe: Probe): Pick<VolumeVerdict, 'verdict' | 'accepted' | 'reason' | 'fix'> {
+  const named = /\.qcow2$/i.test(path) ? 'qcow2' : /\.(raw|img)$/i.test(path) ? 'raw' : undefined;
+  if (named && named !== format) {
+    return verdict(
+      'wrong-format',
+      `${path} is a ${format} image but its name says ${named}; launchers that pick the format from the extension would pass it wrongly and the guest would find no label`,
+      format === 'raw' ? `qemu-img convert -f raw -O qcow2 ${path} ${path.replace(/\.qcow2$/i, '')}-converted.qcow2` : `mv ${path} ${path.replace(/\.(raw|img)$/i, '.qcow2')}`,
+    );
+  }
+  switch (probe.type) {
+    case 'ext4':
+      if (probe.label === CACHE_LABEL) return {...verdict('ready', `ext4 labelled "${CACHE_LABEL}": the guest will accept it`), accepted: true};
+      if (probe.label === DOC_TYPO_LABEL || probe.label === 'tdx-cache-storage') {
+        return verdict('wrong-label', `labelled "${probe.label}": the label from the old documentation (tdx-cache-storage, cut to 16 bytes by mkfs); the guest looks for "${CACHE_LABEL}" and powers off`, `tdx-wizard relabel ${path}`);
+      }
+      return verdict('wrong-label', `ext4 labelled "${probe.label ?? ''}", but the guest looks for "${CACHE_LABEL}" and powers off without it`, `tdx-wizard relabel ${path}`);
+    case 'crypto_LUKS':
+      if (probe.version === 2 && probe.label === CACHE_LABEL) {
+        return {
+          ...verdict('provisioned', `LUKS2 labelled "${CACHE_LABEL}": already encrypted by a production guest; it will unlock it at boot. Never reformat or relabel it with ext4 tools`),
+          accepted: true,
+        };
+      }
+      return verdict(
+        'wrong-label',
+        probe.version === 2 ? `LUKS2 labelled "${probe.label ?? ''}"; the guest looks for "${CACHE_LABEL}"` : 'LUKS1 has no label; the guest cannot find it by label',
+        probe.version === 2 ? `tdx-wizard relabel ${path}` : undefined,
+      );
+    case 'empty':
+      return verdict('empty', 'the volume is empty (no filesystem): the guest finds no tdx-cache label and powers off', `create a new one: tdx-wizard create <path> 5000G`);
+    default:
+      return verdict('wrong-filesystem', `the volume holds ${probe.type === 'unknown' ? 'no filesystem the guest knows' : probe.type}${probe.label ? ` labelled "${probe.label}"` : ''}; the guest wants ext4 labelled "${CACHE_LABEL}"`, 'create a new volume: tdx-wizard create <path> 5000G');
+  }
+}
+
+function verdict(kind: Verdict, reason: string, fix?: string): Pick<VolumeVerdict, 'verdict' | 'accepted' | 'reason' | 'fix'> {
+  return {verdict: kind, accepted: false, reason, ...(fix ? {fix} : {})};
+}

@@ -1,0 +1,98 @@
+// Real volumes for tests, built with the real tools: qemu-img, mkfs.ext4, debugfs, cryptsetup, mkfs.xfs.
+import {createHash, randomBytes} from 'node:crypto';
+import {readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {spawn} from 'node:child_process';
+import {requireTools, sh} from './tools.js';
+
+export interface VolumeSpec {
+  fs: 'ext4' | 'luks2' | 'luks1' | 'xfs' | 'empty';
+  label?: string;
+  /** Virtual size, qemu-img syntax. */
+  size?: string;
+  format?: 'qcow2' | 'raw';
+  /** A file put inside the ext4 filesystem (name -> bytes). */
+  data?: Buffer;
+}
+
+export const DATA_NAME = 'known-data.bin';
+
+export function makeVolume(dir: string, name: string, spec: VolumeSpec): string {
+  requireTools('qemu-img', 'mkfs.ext4', 'debugfs');
+  const out = join(dir, name);
+  const raw = join(dir, `${name}.build.raw`);
+  sh('qemu-img', ['create', '-q', '-f', 'raw', raw, spec.size ?? '1G']);
+  if (spec.fs === 'ext4') {
+    sh('mkfs.ext4', ['-q', '-F', ...(spec.label !== undefined ? ['-L', spec.label] : []), raw]);
+    if (spec.data) {
+      const src = join(dir, `${name}.data`);
+      writeFileSync(src, spec.data);
+      sh('debugfs', ['-w', '-R', `write ${src} ${DATA_NAME}`, raw]);
+      rmSync(src);
+    }
+  } else if (spec.fs === 'luks2' || spec.fs === 'luks1') {
+    requireTools('cryptsetup');
+    const key = join(dir, `${name}.key`);
+    writeFileSync(key, 'test-key-not-secret');
+    const args = ['luksFormat', '--batch-mode', '--type', spec.fs, '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000', '--key-file', key];
+    if (spec.fs === 'luks2' && spec.label) args.push('--label', spec.label);
+    sh('cryptsetup', [...args, raw]);
+    rmSync(key);
+  } else if (spec.fs === 'xfs') {
+    requireTools('mkfs.xfs');
+    sh('mkfs.xfs', ['-q', '-f', ...(spec.label ? ['-L', spec.label] : []), raw]);
+  }
+  if ((spec.format ?? 'qcow2') === 'qcow2') {
+    sh('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, out]);
+    rmSync(raw);
+  } else {
+    sh('mv', [raw, out]);
+  }
+  return out;
+}
+
+export function randomData(bytes = 256 * 1024): Buffer {
+  return randomBytes(bytes);
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Reads the known file back out of a qcow2 (or raw) ext4 volume with debugfs. */
+export function readData(volume: string, format: 'qcow2' | 'raw' = 'qcow2'): Buffer {
+  const raw = `${volume}.read.raw`;
+  const dumped = `${volume}.dumped`;
+  if (format === 'qcow2') sh('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', volume, raw]);
+  sh('debugfs', ['-R', `dump ${DATA_NAME} ${dumped}`, format === 'qcow2' ? raw : volume]);
+  const data = readFileSync(dumped);
+  rmSync(dumped);
+  if (format === 'qcow2') rmSync(raw);
+  return data;
+}
+
+/** Holds qemu's lock on an image the way a running VM would: a qemu-nbd server on a unix socket. */
+export async function holdImage(image: string, format = 'qcow2'): Promise<{pid: number; release: () => Promise<void>}> {
+  requireTools('qemu-nbd');
+  const sock = `${image}.sock`;
+  const child = spawn('qemu-nbd', ['-f', format, '-k', sock, '--persistent', image], {stdio: 'ignore'});
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      readFileSync('/proc/locks', 'utf8');
+      sh('test', ['-S', sock]);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error('qemu-nbd did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    pid: child.pid!,
+    release: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,205 @@
+import {mkdirSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {runCli, snapshot} from './helpers/cli.js';
+import {requireTools, sh, tempDir} from './helpers/tools.js';
+import {holdImage, makeVolume, randomData, readData, sha256} from './helpers/volumes.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let env: NodeJS.ProcessEnv;
+let dir: string;
+
+beforeAll(() => {
+  requireTools('qemu-img', 'qemu-nbd', 'qemu-storage-daemon', 'mkfs.ext4', 'e2label', 'e2fsck', 'resize2fs', 'cryptsetup', 'mkfs.xfs', 'debugfs');
+  tmp = tempDir('tdxw-vol-');
+  env = {TDX_WIZARD_STATE_DIR: join(tmp.path, 'state'), CI: 'true'};
+  dir = join(tmp.path, 'volumes');
+  mkdirSync(dir);
+});
+afterAll(() => tmp.remove());
+
+function inspect(path: string): Record<string, unknown> {
+  const r = runCli(['inspect', '--json', path], {env});
+  const result = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.type === 'result');
+  expect(result, r.stderr).toBeDefined();
+  return result;
+}
+
+describe('inspect and verify: every verdict, read-only', () => {
+  const cases: Array<[string, Parameters<typeof makeVolume>[2], string, RegExp, number]> = [
+    ['ready.qcow2', {fs: 'ext4', label: 'tdx-cache'}, 'ready', /the guest will accept it/, 0],
+    ['provisioned.qcow2', {fs: 'luks2', label: 'tdx-cache'}, 'provisioned', /production guest.*Never reformat/, 0],
+    ['typo.qcow2', {fs: 'ext4', label: 'tdx-cache-storage'}, 'wrong-label', /old documentation/, 1],
+    ['other.qcow2', {fs: 'ext4', label: 'models'}, 'wrong-label', /"models", but the guest looks for "tdx-cache"/, 1],
+    ['luks1.qcow2', {fs: 'luks1'}, 'wrong-label', /LUKS1 has no label/, 1],
+    ['xfs.qcow2', {fs: 'xfs', label: 'tdx-cache'}, 'wrong-filesystem', /holds xfs labelled "tdx-cache"/, 1],
+    ['empty.qcow2', {fs: 'empty'}, 'empty', /empty/, 1],
+    ['raw-named.qcow2', {fs: 'ext4', label: 'tdx-cache', format: 'raw'}, 'wrong-format', /raw image but its name says qcow2/, 1],
+  ];
+  for (const [name, spec, verdict, reason, verifyCode] of cases) {
+    it(`${name}: ${verdict}`, () => {
+      const path = makeVolume(dir, name, spec);
+      const before = snapshot(dir);
+      const info = inspect(path);
+      expect(info).toMatchObject({verdict, inUse: false, path});
+      expect(info.reason).toMatch(reason);
+      expect(info).toHaveProperty('format');
+      expect(info).toHaveProperty('virtualSize', 2 ** 30);
+      expect(info).toHaveProperty('filesystem');
+      expect(info).toHaveProperty('label');
+      const v = runCli(['verify', path], {env});
+      expect(v.code).toBe(verifyCode);
+      if (verifyCode) expect(v.stdout).toMatch(/fix: |not accepted/);
+      expect(snapshot(dir)).toEqual(before);
+    });
+  }
+
+  it('a broken qcow2 is unreadable, with the reason', () => {
+    const path = join(dir, 'broken.qcow2');
+    writeFileSync(path, Buffer.concat([Buffer.from('QFI\xfb', 'latin1'), Buffer.alloc(100, 0xff)]));
+    const info = inspect(path);
+    expect(info.verdict).toBe('unreadable');
+    expect(runCli(['verify', path], {env}).code).toBe(1);
+  });
+
+  it('sees an image held by a running qemu-nbd, and says by whom', async () => {
+    const path = makeVolume(dir, 'held.qcow2', {fs: 'ext4', label: 'tdx-cache'});
+    const holder = await holdImage(path);
+    try {
+      const info = inspect(path);
+      expect(info.inUse).toBe(true);
+      expect(String(info.inUseDetail)).toMatch(new RegExp(`qemu-nbd \\(pid ${holder.pid}\\)`));
+      expect(info.verdict).toBe('ready');
+    } finally {
+      await holder.release();
+    }
+  });
+
+  it('verifies a 5000G volume without attaching it', () => {
+    const path = join(dir, 'big.qcow2');
+    expect(runCli(['create', path, '5000G'], {env}).code).toBe(0);
+    const r = runCli(['verify', path], {env});
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ok: /);
+  });
+
+  it('bad paths: exit 2', () => {
+    for (const bad of ['nbd:localhost:10809', join(dir, 'missing.qcow2'), dir]) {
+      const r = runCli(['verify', bad], {env});
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/protocol name|does not exist|not a regular file/);
+    }
+  });
+});
+
+describe('relabel keeps the data', () => {
+  it('relabels ext4 (the old documentation label) and the data reads back the same', () => {
+    const data = randomData();
+    const path = makeVolume(dir, 'relabel-ext4.qcow2', {fs: 'ext4', label: 'tdx-cache-storage', data});
+    const r = runCli(['relabel', '--yes', path], {env});
+    expect(r.stderr).not.toMatch(/failed/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/"tdx-cache-storag" -> "tdx-cache"/);
+    expect(inspect(path)).toMatchObject({verdict: 'ready', label: 'tdx-cache'});
+    expect(sha256(readData(path))).toBe(sha256(data));
+    expect(sh('qemu-img', ['check', path])).toMatch(/No errors/);
+    expect(runCli(['verify', path], {env}).code).toBe(0);
+  });
+
+  it('relabels a LUKS2 header without the key', () => {
+    const path = makeVolume(dir, 'relabel-luks.qcow2', {fs: 'luks2', label: 'storage'});
+    const uuid = inspect(path).uuid;
+    const r = runCli(['relabel', '--yes', path], {env});
+    expect(r.code).toBe(0);
+    expect(inspect(path)).toMatchObject({verdict: 'provisioned', label: 'tdx-cache', uuid});
+  });
+
+  it('without a terminal and without --yes it asks for the flag and changes nothing', () => {
+    const path = makeVolume(dir, 'relabel-ask.qcow2', {fs: 'ext4', label: 'wrong'});
+    const before = snapshot(dir);
+    const r = runCli(['relabel', path], {env});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/pass --yes/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('refuses an image in use and leaves it untouched', async () => {
+    const path = makeVolume(dir, 'relabel-held.qcow2', {fs: 'ext4', label: 'wrong'});
+    const holder = await holdImage(path);
+    try {
+      const r = runCli(['relabel', '--yes', path], {env});
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/in use \(held by qemu-nbd/);
+    } finally {
+      await holder.release();
+    }
+    expect(inspect(path)).toMatchObject({label: 'wrong'});
+  });
+
+  it('refuses what is not ext4 or LUKS2', () => {
+    const path = makeVolume(dir, 'relabel-xfs.qcow2', {fs: 'xfs', label: 'x'});
+    const r = runCli(['relabel', '--yes', path], {env});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/only ext4 and LUKS2/);
+  });
+});
+
+describe('resize grows safely', () => {
+  it('grows a volume by +1G: container, e2fsck, resize2fs; data intact', () => {
+    const data = randomData();
+    const path = makeVolume(dir, 'grow.qcow2', {fs: 'ext4', label: 'tdx-cache', data});
+    const r = runCli(['resize', '--yes', path, '+1G'], {env});
+    expect(r.stderr).not.toMatch(/failed/);
+    expect(r.code).toBe(0);
+    const info = inspect(path);
+    expect(info).toMatchObject({virtualSize: 2 * 2 ** 30, verdict: 'ready'});
+    const raw = `${path}.check.raw`;
+    sh('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', path, raw]);
+    const dump = sh('dumpe2fs', ['-h', raw]);
+    const blocks = Number(/^Block count:\s+(\d+)/m.exec(dump)![1]) * Number(/^Block size:\s+(\d+)/m.exec(dump)![1]);
+    expect(blocks).toBe(2 * 2 ** 30);
+    sh('rm', ['-f', raw]);
+    expect(sha256(readData(path))).toBe(sha256(data));
+  });
+
+  it('refuses to shrink and explains why', () => {
+    const path = makeVolume(dir, 'shrink.qcow2', {fs: 'ext4', label: 'tdx-cache'});
+    const before = snapshot(dir);
+    const r = runCli(['resize', '--yes', path, '512M'], {env});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/shrinking is refused.*resize2fs -P/s);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('refuses LUKS volumes: the guest owns them', () => {
+    const path = makeVolume(dir, 'grow-luks.qcow2', {fs: 'luks2', label: 'tdx-cache'});
+    const r = runCli(['resize', '--yes', path, '+1G'], {env});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/LUKS-encrypted/);
+  });
+
+  it('refuses an image in use', async () => {
+    const path = makeVolume(dir, 'grow-held.qcow2', {fs: 'ext4', label: 'tdx-cache'});
+    const holder = await holdImage(path);
+    try {
+      const r = runCli(['resize', '--yes', path, '+1G'], {env});
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/in use/);
+    } finally {
+      await holder.release();
+    }
+    expect(inspect(path)).toMatchObject({virtualSize: 2 ** 30});
+  });
+
+  it('explains an e2fsck that stops, and detaches', () => {
+    const path = makeVolume(dir, 'grow-fsck.qcow2', {fs: 'ext4', label: 'tdx-cache'});
+    const bin = join(tmp.path, 'bin-e2fsck');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'e2fsck'), '#!/bin/sh\necho "grow-fsck: UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY." >&2\nexit 4\n', {mode: 0o755});
+    const r = runCli(['resize', '--yes', path, '+1G'], {env: {...env, PATH: `${bin}:${process.env.PATH}`}});
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/exit code 4: errors were left uncorrected/);
+    expect(sh('cat', ['/proc/self/mountinfo'])).not.toContain(String(env.TDX_WIZARD_STATE_DIR));
+    expect(sh('qemu-img', ['check', path])).toMatch(/No errors/);
+  });
+});
