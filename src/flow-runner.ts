@@ -43,19 +43,19 @@ export async function runFlow<C>(flow: Flow<C>, ctx: C, env: StepEnv): Promise<v
     flow.steps.map((s) => ({id: s.id, title: s.title, status: 'pending' as const})),
   );
   const done: FlowStep<C>[] = [];
-  let undone = false;
-  const undoAll = async () => {
-    if (undone) return;
-    undone = true;
-    for (const step of done.reverse()) {
-      if (!step.undo) continue;
-      try {
-        await step.undo(ctx, env);
-      } catch (error) {
-        env.warn(`could not undo "${step.title}": ${(error as Error).message}`);
+  // One undo, whoever asks first (the failing step or a signal's cleanup): both wait for it.
+  let undoing: Promise<void> | undefined;
+  const undoAll = () =>
+    (undoing ??= (async () => {
+      for (const step of done.reverse()) {
+        if (!step.undo) continue;
+        try {
+          await step.undo(ctx, env);
+        } catch (error) {
+          env.warn(`could not undo "${step.title}": ${(error as Error).message}`);
+        }
       }
-    }
-  };
+    })());
   const unregister = registerCleanup(`undo ${flow.title}`, undoAll);
   try {
     for (const step of flow.steps) {

@@ -8,7 +8,7 @@ let tmp: ReturnType<typeof tempDir>;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(() => {
-  requireTools('qemu-img', 'mkfs.ext4', 'blkid', 'dumpe2fs');
+  requireTools('qemu-img', 'mkfs.ext4', 'blkid', 'tune2fs', 'setpriv');
   tmp = tempDir('tdxw-create-');
   env = {TDX_WIZARD_STATE_DIR: join(tmp.path, 'state'), CI: 'true'};
 });
@@ -24,7 +24,7 @@ function filesystemOf(qcow2: string): {blkid: Record<string, string>; blockCount
       .split('\n')
       .map((l) => l.split('=', 2) as [string, string]),
   );
-  const dump = sh('dumpe2fs', ['-h', head]);
+  const dump = sh('tune2fs', ['-l', head]); // the superblock only (dumpe2fs also wants the journal)
   sh('rm', ['-f', head]);
   return {
     blkid,
@@ -39,7 +39,7 @@ describe('create (offline, real tools)', () => {
     mkdirSync(dir);
     const path = join(dir, 'cache-volume.qcow2');
     const r = runCli(['create', path, '5000G'], {env});
-    expect(r.stderr).not.toMatch(/failed|error/);
+    expect(r.stderr).not.toMatch(/^(failed|error):/m);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`created ${path}`);
     expect(r.stdout).toMatch(/ext4 labelled "tdx-cache"/);
@@ -157,7 +157,7 @@ describe('create refuses bad input: exit 2, a message with a fix, nothing change
     const r = asNobody
       ? (() => {
           chmodSync(tmp.path, 0o755);
-          const out = sh('sh', ['-c', `setpriv --reuid=65534 --regid=65534 --clear-groups env TDX_WIZARD_STATE_DIR=/tmp/tdxw-nobody-state ${process.execPath} dist/cli.js create ${ro}/a.qcow2 100G; echo "exit=$?"`]);
+          const out = sh('sh', ['-c', `setpriv --reuid=65534 --regid=65534 --clear-groups env TDX_WIZARD_STATE_DIR=/tmp/tdxw-nobody-state ${process.execPath} dist/cli.js create ${ro}/a.qcow2 100G 2>&1; echo "exit=$?"`]);
           return {code: Number(/exit=(\d+)/.exec(out)![1]), stderr: out};
         })()
       : runCli(['create', join(ro, 'a.qcow2'), '100G'], {env});

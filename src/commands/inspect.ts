@@ -1,8 +1,7 @@
 // tdx-wizard inspect <path> and tdx-wizard verify <path>: read-only, no root, no NBD.
 import type {Command} from 'commander';
-import {resolve} from 'node:path';
 import {action} from '../cli/program.js';
-import {UsageError} from '../errors.js';
+import {existingVolumePath} from './volume-path.js';
 import {inspectVolume, type Inspection} from '../volume/inspect.js';
 import {formatBytes} from '../volume/size.js';
 
@@ -13,8 +12,10 @@ export function register(program: Command): void {
     .argument('<path>', 'the volume file')
     .action(
       action('inspect', async (ctx, [path]) => {
-        const info = await inspectVolume(checkedPath(path!));
-        ctx.reporter.result({...info}, describe(info));
+        const info = await inspectVolume(existingVolumePath(path!, {followSymlink: true}));
+        // JSON drops undefined: absent facts are null, so every key is always there.
+        const json = Object.fromEntries(Object.entries({format: null, virtualSize: null, allocatedSize: null, filesystem: null, label: null, uuid: null, inUseDetail: null, fix: null, ...info}).map(([k, v]) => [k, v ?? null]));
+        ctx.reporter.result(json, describe(info));
         return info.verdict === 'unreadable' ? 1 : 0;
       }),
     );
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     .argument('<path>', 'the volume file')
     .action(
       action('verify', async (ctx, [path]) => {
-        const info = await inspectVolume(checkedPath(path!));
+        const info = await inspectVolume(existingVolumePath(path!, {followSymlink: true}));
         const text = info.accepted
           ? `ok: ${info.path}: ${info.reason}`
           : `not accepted: ${info.path}: ${info.reason}${info.fix ? `\n  fix: ${info.fix}` : ''}`;
@@ -32,12 +33,6 @@ export function register(program: Command): void {
         return info.accepted ? 0 : 1;
       }),
     );
-}
-
-function checkedPath(path: string): string {
-  if (!path || /[\x00-\x1f]/.test(path)) throw new UsageError('the volume path is empty or has control characters', 'give the path of the volume file');
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(path)) throw new UsageError(`"${path}" looks like a qemu protocol name, not a file`, 'give the path of the volume file');
-  return resolve(path);
 }
 
 function describe(info: Inspection): string {

@@ -1,15 +1,15 @@
-import {lstatSync} from 'node:fs';
+import {lstatSync, statSync} from 'node:fs';
 import {resolve} from 'node:path';
 import {UsageError} from '../errors.js';
 
 /** The path of an existing volume file, checked before anything runs. */
-export function existingVolumePath(input: string): string {
+export function existingVolumePath(input: string, options: {followSymlink?: boolean} = {}): string {
   if (!input || /[\x00-\x1f\x7f]/.test(input)) throw new UsageError('the volume path is empty or has control characters', 'give the path of the volume file');
   if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(input)) throw new UsageError(`"${input}" looks like a qemu protocol name, not a file`, 'give the path of the volume file');
   const path = resolve(input);
   let st;
   try {
-    st = lstatSync(path);
+    st = options.followSymlink ? statSync(path) : lstatSync(path);
   } catch {
     throw new UsageError(`${path} does not exist`, 'check the path (tdx-wizard inspect <path> shows what a file holds)');
   }

@@ -97,6 +97,8 @@ export class Runner {
   private readonly baseEnv: Record<string, string>;
   private nextId = 1;
   private active = 0;
+  /** While set, every command also stops when this signal aborts (the wizard's current action). */
+  scopeSignal?: AbortSignal;
 
   constructor(options: RunnerOptions) {
     this.store = options.store;
@@ -158,7 +160,7 @@ export class Runner {
       return {exitCode: 0, stdout: '', tail: [], durationMs: 0, run};
     }
 
-    const signals = [rootSignal, options.signal].filter((s): s is AbortSignal => Boolean(s));
+    const signals = [rootSignal, this.scopeSignal, options.signal].filter((s): s is AbortSignal => Boolean(s));
     const signal = AbortSignal.any(signals);
     if (signal.aborted) {
       this.finish(run, 'cancelled');

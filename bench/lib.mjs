@@ -1,0 +1,51 @@
+// Small helpers shared by the benchmarks: timing commands, medians, process trees, the table.
+import {execFileSync, spawnSync} from 'node:child_process';
+import {mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join, resolve} from 'node:path';
+
+export const CLI = resolve('dist/cli.js');
+export const PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
+
+export function tempDir(prefix) {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return {path, remove: () => rmSync(path, {recursive: true, force: true})};
+}
+
+/** Runs argv, throws on failure, returns wall milliseconds. */
+export function timed(cmd, args, options = {}) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, {encoding: 'utf8', env: {...process.env, PATH, ...options.env}, cwd: options.cwd, input: ''});
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0 && !options.allowFail) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return ms;
+}
+
+export function sh(cmd, args) {
+  return execFileSync(cmd, args, {encoding: 'utf8', env: {...process.env, PATH}});
+}
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+export function percentile(values, p) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+/** Allocated bytes of a file (what it really takes on disk). */
+export function allocated(path) {
+  return Number(sh('stat', ['-c', '%b*%B', path]).trim().split('*').reduce((a, b) => a * Number(b), 1));
+}
+
+export function table(rows) {
+  const headers = Object.keys(rows[0]);
+  const widths = headers.map((h) => Math.max(h.length, ...rows.map((r) => String(r[h]).length)));
+  const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(headers.map((h) => r[h])))].join('\n');
+}
+
+export const MiB = 2 ** 20;

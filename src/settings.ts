@@ -1,0 +1,55 @@
+// Settings remembered between runs (conf): paths, sizes, the launcher, network settings. Offered
+// as defaults, never required. The miner seed is never stored here. The file is 0600; a broken
+// file is kept aside (never silently lost) and the wizard starts from defaults and says so.
+import {existsSync, renameSync} from 'node:fs';
+import {join} from 'node:path';
+import Conf from 'conf';
+import {configDir} from './paths.js';
+
+export interface Settings {
+  volumePath?: string;
+  volumeSize: string;
+  launcherPath?: string;
+  hostname?: string;
+  minerSs58?: string;
+  networkType: 'tap' | 'macvtap' | 'user';
+  netIface?: string;
+  vmIp?: string;
+  vmGateway?: string;
+  vmDns?: string;
+  sshPort?: string;
+}
+
+const DEFAULTS: Settings = {volumeSize: '5000G', networkType: 'tap'};
+const FORBIDDEN = /seed/i;
+
+export interface LoadedSettings {
+  store: Conf<Settings>;
+  /** Set when the file was unreadable and was moved aside. */
+  recovered?: string;
+}
+
+export function loadSettings(dir = configDir()): LoadedSettings {
+  const options = {projectName: 'tdx-wizard', cwd: dir, configFileMode: 0o600, defaults: DEFAULTS} as const;
+  try {
+    return {store: new Conf<Settings>(options)};
+  } catch (error) {
+    const file = join(dir, 'config.json');
+    if (!existsSync(file)) throw error;
+    const aside = `${file}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    renameSync(file, aside);
+    return {
+      store: new Conf<Settings>(options),
+      recovered: `the settings file could not be read (${(error as Error).message.split('\n')[0]}); it was moved to ${aside} and the defaults are used`,
+    };
+  }
+}
+
+/** Stores what the operator chose, refusing anything that looks like a secret. */
+export function remember(settings: Conf<Settings>, values: Partial<Settings>): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (FORBIDDEN.test(key)) throw new Error(`refusing to store ${key}: secrets are never written to the settings file`);
+    if (value === undefined || value === '') continue;
+    settings.set(key as keyof Settings, value as never);
+  }
+}

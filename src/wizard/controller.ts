@@ -1,0 +1,126 @@
+// What the interactive wizard does, as actions the components dispatch. Every action runs a flow
+// through the same runner and flow runner as the CLI; its progress lands in the store, which is
+// all the components read. One action runs at a time; `cancel()` aborts it (its undo and the
+// cleanup registry detach devices and remove half-made files).
+import {createFlow, type CreateJob} from '../../flows/create.js';
+import {relabelFlow} from '../../flows/relabel.js';
+import {resizeFlow} from '../../flows/resize.js';
+import {Cancelled, StepError, UsageError} from '../errors.js';
+import {runFlow, type StepEnv} from '../flow-runner.js';
+import {Runner} from '../runner/runner.js';
+import {Transcript} from '../runner/transcript.js';
+import {loadSettings, remember, type Settings} from '../settings.js';
+import {addMessage, createAppStore, setSteps, type AppStore} from '../store.js';
+import {inspectVolume, type Inspection} from '../volume/inspect.js';
+import {CACHE_LABEL, checkLabel} from '../volume/label.js';
+import {checkVolumeSize, parseSize} from '../volume/size.js';
+import {checkSpace} from '../volume/space.js';
+import {checkTarget} from '../volume/target.js';
+import type Conf from 'conf';
+
+export type ActionOutcome = {ok: true; detail?: string} | {ok: false; message: string; fix?: string; cancelled?: boolean};
+
+export class WizardController {
+  readonly store: AppStore;
+  readonly runner: Runner;
+  readonly settings: Conf<Settings>;
+  readonly transcript?: Transcript;
+  private current?: AbortController;
+
+  constructor(options: {store?: AppStore; runner?: Runner; transcript?: boolean} = {}) {
+    this.store = options.store ?? createAppStore();
+    this.runner = options.runner ?? new Runner({store: this.store});
+    const loaded = loadSettings();
+    this.settings = loaded.store;
+    if (loaded.recovered) addMessage(this.store, {level: 'warn', text: loaded.recovered});
+    if (options.transcript !== false) {
+      try {
+        this.transcript = Transcript.open('wizard');
+        this.transcript.attach(this.runner);
+      } catch (error) {
+        addMessage(this.store, {level: 'warn', text: `no transcript: ${(error as Error).message}`});
+      }
+    }
+  }
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  cancel(): void {
+    this.current?.abort();
+  }
+
+  /** Read-only; safe to call while typing. */
+  inspect(path: string): Promise<Inspection> {
+    return inspectVolume(path);
+  }
+
+  async createVolume(input: {path: string; size: string; label?: string; createParent?: boolean}): Promise<ActionOutcome> {
+    return this.act(async (env) => {
+      const sizeBytes = parseSize(input.size);
+      checkVolumeSize(sizeBytes, input.size, false);
+      const {label, warnings} = checkLabel(input.label ?? CACHE_LABEL);
+      const target = checkTarget(input.path);
+      const space = await checkSpace(target.dir, sizeBytes, 'offline');
+      if (space.error) throw new UsageError(space.error.message, space.error.fix);
+      for (const w of [...warnings, ...target.warnings, ...space.warnings]) env.warn(w);
+      if (target.parentMissing && !input.createParent) throw new UsageError(`${target.dir} does not exist`, 'create the directory first');
+      const job: CreateJob = {target, sizeBytes, label, method: 'offline', createParent: Boolean(input.createParent)};
+      await runFlow(createFlow(job), job, env);
+      remember(this.settings, {volumePath: target.path, volumeSize: input.size});
+      return this.store.getState().steps.find((s) => s.id === 'verify')?.detail;
+    });
+  }
+
+  async relabel(path: string, label = CACHE_LABEL): Promise<ActionOutcome> {
+    return this.act(async (env) => {
+      const before = await inspectVolume(path);
+      const job = {path, label, before};
+      await runFlow(relabelFlow(job), job, env);
+      return this.store.getState().steps.find((s) => s.id === 'read-back')?.detail;
+    });
+  }
+
+  async grow(path: string, newSize: number): Promise<ActionOutcome> {
+    return this.act(async (env) => {
+      const before = await inspectVolume(path);
+      const job = {path, newSize, before};
+      await runFlow(resizeFlow(job), job, env);
+      return this.store.getState().steps.find((s) => s.id === 'read-back')?.detail;
+    });
+  }
+
+  /** Runs one action with its own AbortController; errors become an outcome, never a crash. */
+  async act(body: (env: StepEnv) => Promise<string | undefined>): Promise<ActionOutcome> {
+    if (this.current) return {ok: false, message: 'another step is still running'};
+    const controller = new AbortController();
+    this.current = controller;
+    setSteps(this.store, '', []);
+    const env: StepEnv = {
+      runner: this.runner,
+      store: this.store,
+      signal: controller.signal,
+      warn: (text) => addMessage(this.store, {level: 'warn', text}),
+      info: (text) => addMessage(this.store, {level: 'info', text}),
+    };
+    // Commands started by this action stop when it is cancelled.
+    this.runner.scopeSignal = controller.signal;
+    try {
+      const detail = await body(env);
+      return {ok: true, detail};
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const fix = error instanceof UsageError || error instanceof StepError ? error.fix : undefined;
+      addMessage(this.store, {level: 'error', text: fix ? `${message} (fix: ${fix})` : message});
+      return {ok: false, message, fix, cancelled: error instanceof Cancelled};
+    } finally {
+      this.runner.scopeSignal = undefined;
+      this.current = undefined;
+    }
+  }
+
+  close(): void {
+    this.transcript?.close();
+  }
+}
