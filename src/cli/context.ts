@@ -56,7 +56,7 @@ export async function runCommand(name: string, options: GlobalOptions, body: Com
     transcript?.close();
   }
   if (options.transcriptFormat === 'sh' && !options.dryRun) reporter.print(toShellScript(records, `what tdx-wizard ${name} did`));
-  if (transcript && records.length) {
+  if (transcript?.written) {
     if (reporter.json) reporter.event('transcript', {path: transcript.path});
     else process.stderr.write(`transcript: ${transcript.path}\n`);
   }

@@ -5,7 +5,6 @@
 //   - can be cancelled (AbortSignal -> SIGTERM, then SIGKILL after a grace period, except for
 //     programs that must never be killed hard, such as qemu-nbd);
 //   - in dry-run mode is recorded as planned and not run at all.
-import {execa} from 'execa';
 import {rootSignal} from '../cleanup.js';
 import {Cancelled, StepError} from '../errors.js';
 import {addRun, newRunRecord, type AppStore, type RunRecord} from '../store.js';
@@ -198,6 +197,8 @@ export class Runner {
     const started = Date.now();
     this.active++;
     try {
+      // Loaded on first use: commands that never spawn (inspect, verify) start faster without it.
+      const {execa} = await import('execa');
       const child = execa(spec.cmd, [...spec.args], {
         env: {...this.baseEnv, ...spec.env},
         cwd: spec.cwd,

@@ -11,23 +11,26 @@ import type {Runner, RunnerEvent} from './runner.js';
 export class Transcript {
   readonly path: string;
   private fd: number | undefined;
+  private closed = false;
   private readonly done: RunRecord[] = [];
 
-  private constructor(path: string, fd: number) {
+  private constructor(path: string, private readonly name: string) {
     this.path = path;
-    this.fd = fd;
   }
 
-  /** Opens a new transcript file named after the time and the subcommand. */
+  /**
+   * A transcript named after the time and the subcommand. The file is created (0600, in a 0700
+   * directory) when the first command runs: a read-only command leaves no empty transcript.
+   */
   static open(name: string): Transcript {
     const dir = join(stateDir(), 'transcripts');
-    mkdirSync(dir, {recursive: true, mode: 0o700});
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const path = join(dir, `${stamp}-${name.replace(/[^a-z0-9-]/gi, '_')}-${process.pid}.log`);
-    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    const t = new Transcript(path, fd);
-    t.write(`# tdx-wizard ${name} — ${new Date().toISOString()}\n`);
-    return t;
+    return new Transcript(join(dir, `${stamp}-${name.replace(/[^a-z0-9-]/gi, '_')}-${process.pid}.log`), name);
+  }
+
+  /** True once something was written. */
+  get written(): boolean {
+    return this.fd !== undefined;
   }
 
   attach(runner: Runner): () => void {
@@ -40,9 +43,9 @@ export class Transcript {
   }
 
   close(): void {
+    this.closed = true;
     if (this.fd === undefined) return;
     closeSync(this.fd);
-    this.fd = undefined;
   }
 
   private onEvent(event: RunnerEvent): void {
@@ -66,8 +69,13 @@ export class Transcript {
   }
 
   private write(text: string): void {
-    if (this.fd === undefined) return;
+    if (this.closed) return;
     try {
+      if (this.fd === undefined) {
+        mkdirSync(join(this.path, '..'), {recursive: true, mode: 0o700});
+        this.fd = openSync(this.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        writeSync(this.fd, `# tdx-wizard ${this.name} — ${new Date().toISOString()}\n`);
+      }
       writeSync(this.fd, text);
     } catch {
       // A full disk must not break the operation being recorded.

@@ -1,0 +1,51 @@
+// The subcommands and the wizard's door. Loaded by cli.ts after the fast paths.
+import {Command, CommanderError} from 'commander';
+import {version} from './version.js';
+import {installSignalHandlers} from './cleanup.js';
+import {register as registerCreate} from './commands/create.js';
+import {register as registerInspect} from './commands/inspect.js';
+import {register as registerRelabel} from './commands/relabel.js';
+import {register as registerResize} from './commands/resize.js';
+
+installSignalHandlers();
+
+const program = new Command('tdx-wizard')
+  .description('From a bare Intel TDX host to a running miner VM: host checks, NBD, the qcow2 cache volume, label repair, grow, launch, serial log.')
+  .version(version, '-V, --version')
+  .option('--json', 'print one JSON object a line (events, then a result) instead of text')
+  .option('--dry-run', 'print the exact commands it would run, and run none')
+  .option('--verbose', 'show every output line of the commands it runs')
+  .option('--transcript-format <format>', 'log (default) or sh: also print what was done as a replayable shell script')
+  .option('--no-color', 'no colour (also NO_COLOR=1 or TERM=dumb)')
+  .showHelpAfterError('(run tdx-wizard --help for usage)')
+  .exitOverride();
+
+registerCreate(program);
+registerInspect(program);
+registerRelabel(program);
+registerResize(program);
+
+program.action(async () => {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    process.stderr.write(
+      'tdx-wizard: the interactive wizard needs a terminal. Without one, use the subcommands:\n' +
+        '  tdx-wizard create <path> <size>   create the cache volume\n' +
+        'Run tdx-wizard --help for all of them.\n',
+    );
+    process.exitCode = 2;
+    return;
+  }
+  const {startWizard} = await import('./wizard.js');
+  process.exitCode = await startWizard(program.opts());
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code) ? 0 : 2;
+  } else {
+    process.stderr.write(`tdx-wizard: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
