@@ -15,6 +15,7 @@ import {sizeArg} from '../src/volume/size.js';
 import type {Target} from '../src/volume/target.js';
 import {describeExisting} from '../src/volume/target.js';
 import {checkCreatedVolume} from '../src/volume/check-created.js';
+import {nbdFormatSteps} from './create-nbd.js';
 
 export interface CreateJob {
   target: Target;
@@ -152,7 +153,7 @@ const publish: FlowStep<CreateJob> = {
 };
 
 export function createFlow(job: CreateJob): Flow<CreateJob> {
-  const steps = job.method === 'offline' ? [reserve, sparseRaw, mkfsOffline, convert, verify, publish] : [reserve, verify, publish];
+  const steps = job.method === 'offline' ? [reserve, sparseRaw, mkfsOffline, convert, verify, publish] : [reserve, ...nbdFormatSteps, verify, publish];
   return {id: 'create', title: `Create ${job.target.name} (${sizeArg(job.sizeBytes)}, ${job.method})`, steps};
 }
 

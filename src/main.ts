@@ -2,9 +2,11 @@
 import {Command, CommanderError} from 'commander';
 import {version} from './version.js';
 import {installSignalHandlers} from './cleanup.js';
+import {register as registerCheck} from './commands/check.js';
 import {register as registerCreate} from './commands/create.js';
 import {register as registerInspect} from './commands/inspect.js';
 import {register as registerRelabel} from './commands/relabel.js';
+import {register as registerNbd} from './commands/nbd.js';
 import {register as registerResize} from './commands/resize.js';
 
 installSignalHandlers();
@@ -24,6 +26,8 @@ registerCreate(program);
 registerInspect(program);
 registerRelabel(program);
 registerResize(program);
+registerCheck(program);
+registerNbd(program);
 
 program.action(async () => {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {

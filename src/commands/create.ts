@@ -44,7 +44,6 @@ async function create(ctx: CliContext, pathArg: string, sizeArg: string, opts: R
     createParent = await askYesNo(`${target.dir} does not exist. Create it?`, '--create-parent');
     if (!createParent) throw new UsageError(`${target.dir} does not exist`, 'create it first, or pass --create-parent');
   }
-  if (method === 'nbd') await requireNbdMethod(ctx);
 
   const job: CreateJob = {target, sizeBytes, label, method, createParent};
   const flow = createFlow(job);
@@ -62,8 +61,4 @@ async function create(ctx: CliContext, pathArg: string, sizeArg: string, opts: R
     `created ${target.path}\n  ${evidence}\n  virtual size ${formatBytes(sizeBytes)}\nnext: tdx-wizard verify ${target.path}   (then launch with --cache-volume ${target.path})`,
   );
   return 0;
-}
-
-async function requireNbdMethod(_ctx: CliContext): Promise<void> {
-  throw new UsageError('the nbd method is not available in this build yet', 'use --method offline (the default): same result, no NBD needed');
 }

@@ -33,6 +33,11 @@ export interface CommandSpec {
   timeoutMs?: number;
   /** Never SIGKILL this program (qemu-nbd: data acknowledged but not flushed would be lost). */
   noForceKill?: boolean;
+  /**
+   * A cleanup command (flush, disconnect): it still runs after Ctrl-C or SIGTERM stopped
+   * everything else, and only its own signal cancels it.
+   */
+  cleanup?: boolean;
 }
 
 export interface RunResult {
@@ -159,7 +164,7 @@ export class Runner {
       return {exitCode: 0, stdout: '', tail: [], durationMs: 0, run};
     }
 
-    const signals = [rootSignal, this.scopeSignal, options.signal].filter((s): s is AbortSignal => Boolean(s));
+    const signals = (spec.cleanup ? [options.signal] : [rootSignal, this.scopeSignal, options.signal]).filter((s): s is AbortSignal => Boolean(s));
     const signal = AbortSignal.any(signals);
     if (signal.aborted) {
       this.finish(run, 'cancelled');

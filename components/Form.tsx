@@ -1,0 +1,119 @@
+// Labelled text fields, validated as the operator types. The focused field shows its validator's
+// message (and how to fix it) below it; Enter (or ↓) moves on only when the field is valid, and on
+// the last field submits. ↑ goes to the previous field; Esc goes to the previous field, and on the
+// first one calls onBack. Secret fields (the miner seed) are masked everywhere, messages included.
+import {useRef, useState} from 'react';
+import {Box, Text} from 'ink';
+import {maskText} from '../src/runner/mask.js';
+import {useKeymap} from './keymap.js';
+import {TextField, type Validation} from './TextField.js';
+import {fit, glyphs, textWidth, tone} from './theme.js';
+
+export type {Validation};
+
+export interface FieldSpec {
+  name: string;
+  label: string;
+  initial?: string;
+  placeholder?: string;
+  /** One line shown under the focused field while it is valid. */
+  hint?: string;
+  secret?: boolean;
+  validate?: (value: string) => Validation;
+}
+
+export interface FormProps {
+  fields: readonly FieldSpec[];
+  onSubmit: (values: Record<string, string>) => void;
+  onBack: () => void;
+  onChange?: (values: Record<string, string>) => void;
+  width: number;
+  isActive?: boolean;
+}
+
+const OK: Validation = {ok: true};
+
+export function Form({fields, onSubmit, onBack, onChange, width, isActive = true}: FormProps) {
+  const values = useRef<Record<string, string>>(Object.fromEntries(fields.map((f) => [f.name, f.initial ?? ''])));
+  const focusRef = useRef(0);
+  const [focus, setFocusState] = useState(0);
+  const [attempted, setAttempted] = useState<ReadonlySet<string>>(new Set());
+  const [, setTick] = useState(0);
+
+  const check = (field: FieldSpec): Validation => field.validate?.(values.current[field.name] ?? '') ?? OK;
+  const setFocus = (i: number) => {
+    focusRef.current = i;
+    setFocusState(i);
+  };
+
+  useKeymap('form', (action) => {
+    const i = focusRef.current;
+    const field = fields[i];
+    if (!field) return;
+    if (action === 'next') {
+      if (!check(field).ok) return setAttempted((a) => new Set(a).add(field.name));
+      if (i + 1 < fields.length) return setFocus(i + 1);
+      const firstBad = fields.findIndex((f) => !check(f).ok);
+      if (firstBad >= 0) return setFocus(firstBad);
+      onSubmit({...values.current});
+    } else if (action === 'prev') {
+      if (i > 0) setFocus(i - 1);
+    } else if (action === 'back') {
+      if (i > 0) setFocus(i - 1);
+      else onBack();
+    }
+  }, isActive);
+
+  const labelWidth = Math.max(...fields.map((f) => textWidth(f.label)));
+  const g = glyphs();
+  const current = fields[focus];
+  const currentValue = current ? (values.current[current.name] ?? '') : '';
+  const result = current ? check(current) : OK;
+  const shown = current !== undefined && (currentValue !== '' || attempted.has(current.name));
+  const conceal = (text: string) => (current?.secret ? maskText(text, [currentValue]) : text);
+  const indent = ' '.repeat(textWidth(g.pointer) + 1 + labelWidth + 1);
+
+  return (
+    <Box flexDirection="column" width={width}>
+      {fields.map((field, i) => {
+        const value = values.current[field.name] ?? '';
+        const valid = i === focus ? (shown ? result.ok : undefined) : value !== '' || i < focus ? check(field).ok : undefined;
+        return (
+          <Box key={field.name} flexDirection="column">
+            <TextField
+              label={field.label}
+              labelWidth={labelWidth}
+              value={value}
+              width={width}
+              focus={isActive && i === focus}
+              secret={field.secret}
+              placeholder={field.placeholder}
+              valid={valid}
+              onChange={(v) => {
+                values.current = {...values.current, [field.name]: v};
+                setTick((t) => t + 1);
+                onChange?.({...values.current});
+              }}
+            />
+            {i === focus && shown && !result.ok ? (
+              <>
+                <Box height={1} width={width} overflow="hidden">
+                  <Text {...tone('error')}>{fit(`${indent}${g.failed} ${conceal(result.message)}`, width)}</Text>
+                </Box>
+                {result.fix ? (
+                  <Box height={1} width={width} overflow="hidden">
+                    <Text {...tone('muted')}>{fit(`${indent}fix: ${conceal(result.fix)}`, width)}</Text>
+                  </Box>
+                ) : null}
+              </>
+            ) : i === focus && field.hint ? (
+              <Box height={1} width={width} overflow="hidden">
+                <Text {...tone('muted')}>{fit(`${indent}${field.hint}`, width)}</Text>
+              </Box>
+            ) : null}
+          </Box>
+        );
+      })}
+    </Box>
+  );
+}

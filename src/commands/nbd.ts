@@ -1,0 +1,109 @@
+// tdx-wizard nbd list | load [--persist] | attach <image> | detach <device> [--confirm DEV] | recover [--yes]
+// The "busy NBD device" troubleshooting screen and the tools behind it.
+import type {Command} from 'commander';
+import {action} from '../cli/program.js';
+import {askYesNo, confirmTyped} from '../cli/prompt.js';
+import {hostRoots} from '../host/roots.js';
+import {attachImage, detachDevice, deviceName, listDevices, loadModule, readDevice, readModule, readRecords, recoverStale, type NbdDevice, type RecoverItem} from '../nbd/index.js';
+import {formatBytes} from '../volume/size.js';
+
+export function register(program: Command): void {
+  const nbd = program.command('nbd').description('NBD devices: list them, load the module, attach, detach, clean up after a crash');
+
+  nbd.command('list').description('every /dev/nbdN: free, connected, stale or stuck, with what serves and holds it').action(
+    action('nbd-list', async (ctx) => {
+      const roots = hostRoots();
+      const devices = await listDevices(roots);
+      const module = await readModule(roots);
+      const text = devices.length ? deviceTable(devices) : 'no NBD devices: the nbd module is not loaded\n  fix: tdx-wizard nbd load';
+      ctx.reporter.result({module, devices}, text);
+    }),
+  );
+
+  nbd
+    .command('load')
+    .description('modprobe nbd max_part=8 and wait for the devices')
+    .option('--persist', 'also load it at boot (/etc/modules-load.d/nbd.conf, /etc/modprobe.d/nbd.conf)')
+    .action(
+      action('nbd-load', async (ctx, _args, opts) => {
+        const r = await loadModule(ctx.runner, hostRoots(), {persist: Boolean(opts.persist)});
+        const lines = [r.loadedNow ? `loaded nbd: ${r.devices} devices (nbds_max=${r.nbdsMax ?? '?'}, max_part=${r.maxPart ?? '?'})` : 'nbd was already loaded', ...r.notes];
+        for (const file of r.persisted) lines.push(`wrote ${file}`);
+        if (!opts.persist) lines.push('to load it at every boot: tdx-wizard nbd load --persist');
+        ctx.reporter.result({...r}, lines.join('\n'));
+      }),
+    );
+
+  nbd
+    .command('attach')
+    .description('attach a volume to a free /dev/nbdN and leave it attached')
+    .argument('<image>', 'the volume file')
+    .option('--format <format>', 'qcow2 or raw', 'qcow2')
+    .action(
+      action('nbd-attach', async (ctx, [image], opts) => {
+        const format = opts.format === 'raw' ? 'raw' : 'qcow2';
+        const attached = await attachImage(ctx.runner, image!, {format});
+        await attached.keep();
+        ctx.reporter.result({device: `/dev/${attached.device}`, pid: attached.pid, image: attached.image}, `${attached.image} is attached to /dev/${attached.device} (qemu-nbd pid ${attached.pid})\nwhen done: tdx-wizard nbd detach /dev/${attached.device}`);
+      }),
+    );
+
+  nbd
+    .command('detach')
+    .description('flush, disconnect and confirm /dev/nbdN is free (refuses while mounted or held)')
+    .argument('<device>', '/dev/nbdN')
+    .option('--confirm <device>', 'the device again, to detach one this wizard did not attach')
+    .action(
+      action('nbd-detach', async (ctx, [device], opts) => {
+        const name = deviceName(device!);
+        const roots = hostRoots();
+        const dev = await readDevice(roots, name);
+        const record = (await readRecords()).find((r) => r.device === name);
+        if (dev && dev.state !== 'free' && !(record && dev.image === record.image)) {
+          await confirmTyped(`/dev/${name}`, `Detaching /dev/${name} cuts off ${dev.reason}; whatever uses it gets I/O errors.`, opts.confirm as string | undefined);
+        }
+        const r = await detachDevice(ctx.runner, name, {roots});
+        ctx.reporter.result({...r, device: `/dev/${r.device}`}, [r.alreadyFree ? `/dev/${name} was already free` : `/dev/${name} is detached and free; qemu-nbd has exited`, ...r.notes.filter((n) => !r.alreadyFree || !n.includes('already free'))].join('\n'));
+      }),
+    );
+
+  nbd
+    .command('recover')
+    .description('find what an earlier run left attached, and offer to detach it')
+    .option('--yes', 'detach what an earlier run left attached without asking')
+    .action(
+      action('nbd-recover', async (ctx, _args, opts) => {
+        const items = await recoverStale(ctx.runner, hostRoots(), {
+          decide: async (item) => Boolean(opts.yes) || (await askYesNo(`${item.detail}. Detach /dev/${item.device}?`, '--yes')),
+        });
+        ctx.reporter.result({items}, recoverText(items));
+        return items.some((i) => i.error) ? 1 : 0;
+      }),
+    );
+}
+
+function deviceTable(devices: NbdDevice[]): string {
+  const rows = devices.map((d) => [
+    `/dev/${d.name}`,
+    d.state,
+    d.pid === undefined ? '-' : `${d.pid}${d.serverAlive ? '' : ' (dead)'}`,
+    d.sizeBytes ? formatBytes(d.sizeBytes) : '0',
+    d.image ?? (d.server && d.server !== 'qemu-nbd' ? `(${d.server})` : '-'),
+    d.partitions.join(',') || '-',
+    d.holders.join(',') || '-',
+    d.mounts.map((m) => `${m.source} on ${m.target}`).join(', ') || '-',
+  ]);
+  const head = ['DEVICE', 'STATE', 'PID', 'SIZE', 'IMAGE', 'PARTS', 'HOLDERS', 'MOUNTS'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  const out = [line(head), ...rows.map(line)];
+  for (const d of devices.filter((x) => x.state === 'stale' || x.state === 'stuck')) out.push(`/dev/${d.name}: ${d.reason}`);
+  return out.join('\n');
+}
+
+function recoverText(items: RecoverItem[]): string {
+  if (!items.length) return 'nothing to recover: no device left attached by an earlier run';
+  return items
+    .map((i) => `/dev/${i.device}: ${i.finding}, ${i.action}: ${i.detail}${i.error ? `\n  failed: ${i.error}` : ''}${i.fix && i.action !== 'detached' ? `\n  fix: ${i.fix}` : ''}`)
+    .join('\n');
+}
