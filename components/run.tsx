@@ -1,8 +1,23 @@
-import {render, Text} from 'ink';
+// Starts the interactive wizard: theme from NO_COLOR / TERM=dumb / --no-color, render with
+// Ctrl+C handled by the App (never Ink's default, which would leave children running), and the
+// transcript path printed at exit.
+import {render} from 'ink';
+import {registerCleanup, runCleanups} from '../src/cleanup.js';
+import {WizardController} from '../src/wizard/controller.js';
+import {App} from './App.js';
+import {detectThemeMode, setThemeMode} from './theme.js';
 
-export async function runWizard(): Promise<number> {
-  const app = render(<Text>tdx-wizard</Text>, {exitOnCtrlC: false, patchConsole: false});
-  app.unmount();
+export async function runWizard(options: {color?: boolean} = {}): Promise<number> {
+  setThemeMode(detectThemeMode(process.env, process.argv));
+  if (options.color === false) setThemeMode({color: false, ascii: true});
+  const controller = new WizardController();
+  let code = 0;
+  const app = render(<App controller={controller} onExit={(c) => (code = c)} />, {exitOnCtrlC: false, patchConsole: false, maxFps: 30});
+  const unregister = registerCleanup('leave the wizard', () => app.unmount());
   await app.waitUntilExit();
-  return 0;
+  unregister();
+  await runCleanups();
+  controller.close();
+  if (controller.transcript?.written) process.stderr.write(`transcript: ${controller.transcript.path}\n`);
+  return code;
 }

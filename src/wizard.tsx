@@ -1,7 +1,7 @@
 // The interactive wizard's entry: loaded only when a terminal is attached and no subcommand given.
 import type {OptionValues} from 'commander';
 
-export async function startWizard(_options: OptionValues): Promise<number> {
+export async function startWizard(options: OptionValues): Promise<number> {
   const {runWizard} = await import('../components/run.js');
-  return runWizard();
+  return runWizard({color: options.color !== false});
 }

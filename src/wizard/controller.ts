@@ -17,6 +17,12 @@ import {checkVolumeSize, parseSize} from '../volume/size.js';
 import {checkSpace} from '../volume/space.js';
 import {checkTarget} from '../volume/target.js';
 import type Conf from 'conf';
+import {runChecks, type Check} from '../host/checks.js';
+import {hostRoots} from '../host/roots.js';
+import {launchVm, rememberLauncher, stopVm, vmStatus, type VmStatus} from '../vm/launcher.js';
+import type {LaunchFields} from '../vm/fields.js';
+import {verifyVolume} from '../volume/verify.js';
+import {detachDevice, listDevices, loadModule, recoverStale, type NbdDevice, type RecoverItem} from '../nbd/index.js';
 
 export type ActionOutcome = {ok: true; detail?: string} | {ok: false; message: string; fix?: string; cancelled?: boolean};
 
@@ -91,6 +97,68 @@ export class WizardController {
     });
   }
 
+  /** Host checks: read-only, run through the runner so their commands show in the output pane. */
+  async hostChecks(dir?: string): Promise<Check[]> {
+    return runChecks(this.runner, {dir: dir ?? process.cwd(), launcher: this.settings.get('launcherPath')});
+  }
+
+  nbdDevices(): Promise<NbdDevice[]> {
+    return listDevices(hostRoots());
+  }
+
+  /** What an earlier, interrupted run left attached (nothing is touched here). */
+  leftovers(): Promise<RecoverItem[]> {
+    return recoverStale(this.runner, hostRoots(), {decide: async () => false});
+  }
+
+  async detach(device: string): Promise<ActionOutcome> {
+    return this.act(async (env) => {
+      setSteps(this.store, `Detach ${device}`, [{id: 'detach', title: `Flush, disconnect and confirm ${device} is free`, status: 'running', startedAt: Date.now()}]);
+      const result = await detachDevice(this.runner, device, {roots: hostRoots(), signal: env.signal});
+      setSteps(this.store, `Detach ${device}`, [{id: 'detach', title: `Flush, disconnect and confirm ${device} is free`, status: 'done', endedAt: Date.now()}]);
+      return result.alreadyFree ? `${device} was already free` : `${device} is free${result.notes.length ? ` (${result.notes.join('; ')})` : ''}`;
+    });
+  }
+
+  async loadNbd(persist = false): Promise<ActionOutcome> {
+    return this.act(async (env) => {
+      const result = await loadModule(this.runner, hostRoots(), {persist, signal: env.signal});
+      const base = result.loadedNow ? 'nbd module loaded' : 'nbd module was already loaded';
+      return [base, `nbds_max=${result.nbdsMax ?? '?'}`, ...result.notes, ...result.persisted.map((p) => `wrote ${p}`)].join('; ');
+    });
+  }
+
+  status(): Promise<VmStatus> {
+    return vmStatus(10);
+  }
+
+  /** Launches through the upstream launcher; the seed is masked everywhere before anything is recorded. */
+  async launch(launcher: string, fields: LaunchFields): Promise<ActionOutcome> {
+    if (fields.minerSeed) this.runner.addSecret(fields.minerSeed);
+    return this.act(async (env) => {
+      setSteps(this.store, 'Launch the VM', [
+        {id: 'verify', title: 'Check the cache volume and that no VM runs', status: 'running', startedAt: Date.now()},
+        {id: 'launch', title: 'Run the launcher', status: 'pending'},
+      ]);
+      const {pid, verdict} = await launchVm(this.runner, {launcher, fields, verify: verifyVolume, signal: env.signal});
+      rememberLauncher(launcher);
+      const {minerSeed: _never, extra: _extra, sshPort, ...rest} = fields;
+      remember(this.settings, {...rest, sshPort: sshPort !== undefined ? String(sshPort) : undefined, volumePath: fields.cacheVolume});
+      setSteps(this.store, 'Launch the VM', [
+        {id: 'verify', title: 'Check the cache volume and that no VM runs', status: 'done', detail: verdict.reason},
+        {id: 'launch', title: 'Run the launcher', status: 'done', endedAt: Date.now(), changedDisk: true},
+      ]);
+      return pid ? `the VM runs as pid ${pid}; watch it boot in the serial log` : 'the launcher finished; the pid file did not appear: see the output above';
+    });
+  }
+
+  async stop(launcher: string): Promise<ActionOutcome> {
+    return this.act(async (env) => {
+      await stopVm(this.runner, launcher, env.signal);
+      return 'the VM was stopped';
+    });
+  }
+
   /** Runs one action with its own AbortController; errors become an outcome, never a crash. */
   async act(body: (env: StepEnv) => Promise<string | undefined>): Promise<ActionOutcome> {
     if (this.current) return {ok: false, message: 'another step is still running'};
@@ -124,3 +192,4 @@ export class WizardController {
     this.transcript?.close();
   }
 }
+

@@ -1,0 +1,86 @@
+// The wizard: one screen at a time inside a Frame. Screens render the store and call the
+// controller; none of them spawns a process. Ctrl+C while a step runs asks first, a second press
+// cancels the step (its cleanup detaches devices and removes half-made files).
+import {useEffect, useRef, useState} from 'react';
+import {useApp} from 'ink';
+import type {WizardController} from '../src/wizard/controller.js';
+import {addMessage} from '../src/store.js';
+import {Frame} from './Frame.js';
+import {KeyHelp} from './KeyHelp.js';
+import {useKeymap, type Scope} from './keymap.js';
+import {StepList} from './StepList.js';
+import {useStoreState} from './useStoreState.js';
+import {useTerminalSize} from './useTerminalSize.js';
+import {ScreenView, screenInfo, type Screen} from './screens.js';
+
+export interface AppProps {
+  controller: WizardController;
+  /** Called with the exit code when the operator leaves. */
+  onExit: (code: number) => void;
+  initial?: Screen;
+}
+
+export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
+  const {exit} = useApp();
+  const {columns, rows} = useTerminalSize();
+  const [screen, setScreen] = useState<Screen>(initial);
+  const [help, setHelp] = useState(false);
+  const [editing, setEditing] = useState(false);
+  const armed = useRef(false);
+  const messages = useStoreState(controller.store, (s) => s.messages);
+  const steps = useStoreState(controller.store, (s) => s.steps);
+  const info = screenInfo(screen);
+
+  const leave = (code: number) => {
+    onExit(code);
+    exit();
+  };
+
+  useEffect(() => {
+    armed.current = false;
+  }, [screen]);
+
+  const globalScopes: Scope[] = ['global'];
+  useKeymap(
+    globalScopes,
+    (action, input, key) => {
+      if (action === 'interrupt' || (key.ctrl && input === 'c')) {
+        if (!controller.busy) return leave(130);
+        if (!armed.current) {
+          armed.current = true;
+          addMessage(controller.store, {level: 'warn', text: 'Press Ctrl+C again to cancel the running step (its cleanup will run)'});
+          return;
+        }
+        addMessage(controller.store, {level: 'warn', text: 'Cancelling: stopping the command and undoing what it started...'});
+        controller.cancel();
+        return;
+      }
+      if (editing || !info.letters || help) return;
+      if (action === 'quit' && !controller.busy) leave(0);
+      else if (input === '?') setHelp(true);
+    },
+    true,
+  );
+
+  // The help bar shows q and ? only where they work (not while a text field takes letters).
+  const scopes: Scope[] = help ? ['help'] : info.letters ? [...info.scopes, 'global'] : info.scopes;
+  return (
+    <Frame
+      title={`tdx-wizard · ${info.title}`}
+      columns={columns}
+      rows={rows}
+      scopes={scopes}
+      messages={messages}
+      side={info.steps && steps.length ? (size) => <StepList steps={steps} width={size.width} height={size.height} compact={false} /> : undefined}
+      compactSide={info.steps && steps.length ? (width) => <StepList steps={steps} width={width} compact /> : undefined}
+    >
+      {(size) =>
+        help ? (
+          <KeyHelp scopes={[...info.scopes, 'global']} width={size.width} height={size.height} onClose={() => setHelp(false)} />
+        ) : (
+          <ScreenView screen={screen} go={setScreen} controller={controller} size={size} setEditing={setEditing} quit={() => leave(0)} />
+        )
+      }
+    </Frame>
+  );
+}

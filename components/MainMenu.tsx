@@ -1,0 +1,50 @@
+// The main menu: every flow is one Enter away. Selecting never acts by itself: each item opens
+// its screen, and anything destructive there asks for a typed confirmation.
+import {useEffect, useState} from 'react';
+import {Box, Text} from 'ink';
+import {Menu, type MenuItem} from './Menu.js';
+import type {ScreenProps} from './screens.js';
+import {fit, tone} from './theme.js';
+
+type Choice = 'setup' | 'nbd' | 'relabel' | 'grow' | 'vm' | 'log' | 'checks' | 'quit';
+
+const ITEMS: MenuItem<Choice>[] = [
+  {value: 'setup', label: 'First-time setup', description: 'host checks, cache volume, launch, watch the boot'},
+  {value: 'nbd', label: 'Troubleshoot NBD devices', description: 'busy or stale /dev/nbdN: see who holds them, detach'},
+  {value: 'relabel', label: 'Repair a volume label', description: 'the guest only accepts tdx-cache'},
+  {value: 'grow', label: 'Grow a volume', description: 'qemu-img resize, e2fsck, resize2fs; data kept'},
+  {value: 'vm', label: 'Launch / status / stop the VM', description: 'the upstream run-tdx.sh'},
+  {value: 'log', label: 'Tail the serial log', description: '/tmp/tdx-guest-td.log with hints'},
+  {value: 'checks', label: 'Host checks', description: 'root, tools, nbd, kvm, TDX, free space'},
+  {value: 'quit', label: 'Quit'},
+];
+
+export function MainMenu({controller, go, size, quit}: ScreenProps) {
+  const [leftover, setLeftover] = useState<string>();
+  useEffect(() => {
+    // An earlier run that was killed may have left a device attached: say so, touch nothing.
+    controller
+      .leftovers()
+      .then((items) => {
+        const left = items.filter((i) => i.finding !== 'gone');
+        if (left.length) setLeftover(`An earlier run left ${left.map((i) => `/dev/${i.device}`).join(', ')} behind: open "Troubleshoot NBD devices".`);
+      })
+      .catch(() => undefined);
+  }, [controller]);
+
+  const choose = (item: MenuItem<Choice>) => {
+    const value = item.value;
+    if (value === 'quit') quit();
+    else if (value === 'setup') go({name: 'checks', setup: true});
+    else go({name: value} as never);
+  };
+  return (
+    <Box flexDirection="column" width={size.width} height={size.height}>
+      <Text {...tone('muted')}>{fit('From a bare TDX host to a running miner VM. Enter opens a screen; nothing runs until you confirm.', size.width)}</Text>
+      {leftover ? <Text {...tone('warn')}>{fit(leftover, size.width)}</Text> : null}
+      <Box marginTop={1}>
+        <Menu items={ITEMS} onSelect={choose} width={size.width} height={size.height - 3} />
+      </Box>
+    </Box>
+  );
+}

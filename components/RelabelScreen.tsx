@@ -1,0 +1,58 @@
+// Repair a label: pick the volume, see what it holds, confirm, and relabel it (data kept).
+import {useEffect, useState} from 'react';
+import {Box, Text} from 'ink';
+import {resolve} from 'node:path';
+import type {Inspection} from '../src/volume/inspect.js';
+import {CACHE_LABEL} from '../src/volume/label.js';
+import {validateExistingVolume} from '../src/wizard/validators.js';
+import {Form} from './Form.js';
+import {Menu} from './Menu.js';
+import type {ScreenProps} from './screens.js';
+import {fit, tone} from './theme.js';
+
+export function RelabelScreen({controller, go, size, setEditing, path: given}: ScreenProps & {path?: string}) {
+  const [found, setFound] = useState<Inspection>();
+  useEffect(() => {
+    setEditing(!found);
+    return () => setEditing(false);
+  }, [found, setEditing]);
+
+  if (!found) {
+    return (
+      <Box flexDirection="column" width={size.width}>
+        <Text {...tone('muted')}>{fit(`Sets the label to "${CACHE_LABEL}" with e2label (ext4) or cryptsetup config (LUKS2). The data stays.`, size.width)}</Text>
+        <Form
+          width={size.width}
+          fields={[{name: 'path', label: 'Volume file', initial: given ?? controller.settings.get('volumePath') ?? '', validate: validateExistingVolume}]}
+          onSubmit={(v) => void controller.inspect(resolve(v.path!)).then(setFound)}
+          onBack={() => go({name: 'menu'})}
+        />
+      </Box>
+    );
+  }
+  const canRelabel = ['ext4', 'ext3', 'ext2', 'crypto_LUKS'].includes(found.filesystem ?? '') && found.label !== CACHE_LABEL && !found.inUse;
+  const why = found.inUse ? `it is in use (${found.inUseDetail}): stop the VM first` : found.label === CACHE_LABEL ? 'it is already labelled tdx-cache' : `it holds ${found.filesystem ?? 'nothing readable'}`;
+  return (
+    <Box flexDirection="column" width={size.width}>
+      <Text>{fit(`${found.path}: ${found.filesystem ?? '?'} labelled "${found.label ?? ''}"; verdict ${found.verdict}`, size.width)}</Text>
+      <Text {...tone('muted')}>{fit(found.reason, size.width)}</Text>
+      {canRelabel ? null : <Text {...tone('warn')}>{fit(`Nothing to do here: ${why}.`, size.width)}</Text>}
+      <Box marginTop={1}>
+        <Menu
+          width={size.width}
+          items={[
+            {value: 'go', label: `Relabel as "${CACHE_LABEL}"`, disabled: !canRelabel},
+            {value: 'back', label: 'Back'},
+          ]}
+          initialValue={canRelabel ? 'go' : 'back'}
+          onBack={() => setFound(undefined)}
+          onSelect={(item) =>
+            item.value === 'back'
+              ? go({name: 'menu'})
+              : go({name: 'run', title: `relabel ${found.path.split('/').pop()}`, changesDisk: true, action: () => controller.relabel(found.path), back: {name: 'menu'}})
+          }
+        />
+      </Box>
+    </Box>
+  );
+}

@@ -1,0 +1,93 @@
+// Which screens exist, what each is called, which keys it takes, and which component draws it.
+import type {ActionOutcome, WizardController} from '../src/wizard/controller.js';
+import type {FrameSize} from './Frame.js';
+import type {Scope} from './keymap.js';
+import {MainMenu} from './MainMenu.js';
+import {ChecksScreen} from './ChecksScreen.js';
+import {VolumeScreen} from './VolumeScreen.js';
+import {RunScreen} from './RunScreen.js';
+import {RelabelScreen} from './RelabelScreen.js';
+import {GrowScreen} from './GrowScreen.js';
+import {NbdScreen} from './NbdScreen.js';
+import {LaunchScreen} from './LaunchScreen.js';
+import {LogScreen} from './LogScreen.js';
+import {VmScreen} from './VmScreen.js';
+
+export type Screen =
+  | {name: 'menu'}
+  | {name: 'checks'; setup?: boolean}
+  | {name: 'volume'}
+  | {name: 'run'; title: string; action: () => Promise<ActionOutcome>; next?: Screen; back: Screen; changesDisk?: boolean}
+  | {name: 'relabel'; path?: string}
+  | {name: 'grow'; path?: string}
+  | {name: 'nbd'}
+  | {name: 'launch'; setup?: boolean}
+  | {name: 'log'; back?: Screen}
+  | {name: 'vm'};
+
+export interface ScreenInfo {
+  title: string;
+  scopes: Scope[];
+  /** Single-letter global keys (q, ?) are on: no text field takes them. */
+  letters: boolean;
+  /** Show the step list beside the body. */
+  steps: boolean;
+}
+
+export function screenInfo(screen: Screen): ScreenInfo {
+  switch (screen.name) {
+    case 'menu':
+      return {title: 'main menu', scopes: ['menu'], letters: true, steps: false};
+    case 'checks':
+      return {title: screen.setup ? 'first-time setup: host checks' : 'host checks', scopes: ['menu'], letters: true, steps: false};
+    case 'volume':
+      return {title: 'first-time setup: the cache volume', scopes: ['form', 'input'], letters: false, steps: false};
+    case 'run':
+      return {title: screen.title, scopes: ['menu'], letters: true, steps: true};
+    case 'relabel':
+      return {title: 'repair a label', scopes: ['form', 'input'], letters: false, steps: false};
+    case 'grow':
+      return {title: 'grow a volume', scopes: ['form', 'input'], letters: false, steps: false};
+    case 'nbd':
+      return {title: 'NBD devices', scopes: ['menu', 'confirm'], letters: false, steps: false};
+    case 'launch':
+      return {title: screen.setup ? 'first-time setup: launch the VM' : 'launch the VM', scopes: ['form', 'input'], letters: false, steps: false};
+    case 'log':
+      return {title: 'serial log', scopes: ['log'], letters: false, steps: false};
+    case 'vm':
+      return {title: 'the VM', scopes: ['menu', 'confirm'], letters: false, steps: false};
+  }
+}
+
+export interface ScreenProps {
+  controller: WizardController;
+  go: (screen: Screen) => void;
+  size: FrameSize;
+  setEditing: (editing: boolean) => void;
+  quit: () => void;
+}
+
+export function ScreenView({screen, ...props}: ScreenProps & {screen: Screen}) {
+  switch (screen.name) {
+    case 'menu':
+      return <MainMenu {...props} />;
+    case 'checks':
+      return <ChecksScreen {...props} setup={Boolean(screen.setup)} />;
+    case 'volume':
+      return <VolumeScreen {...props} />;
+    case 'run':
+      return <RunScreen key={screen.title} {...props} screen={screen} />;
+    case 'relabel':
+      return <RelabelScreen {...props} path={screen.path} />;
+    case 'grow':
+      return <GrowScreen {...props} path={screen.path} />;
+    case 'nbd':
+      return <NbdScreen {...props} />;
+    case 'launch':
+      return <LaunchScreen {...props} setup={Boolean(screen.setup)} />;
+    case 'log':
+      return <LogScreen {...props} back={screen.back ?? {name: 'menu'}} />;
+    case 'vm':
+      return <VmScreen {...props} />;
+  }
+}
