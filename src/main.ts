@@ -6,7 +6,11 @@ import {register as registerCheck} from './commands/check.js';
 import {register as registerCreate} from './commands/create.js';
 import {register as registerInspect} from './commands/inspect.js';
 import {register as registerRelabel} from './commands/relabel.js';
+import {register as registerLaunch} from './commands/launch.js';
+import {register as registerLogs} from './commands/logs.js';
 import {register as registerNbd} from './commands/nbd.js';
+import {register as registerStatus} from './commands/status.js';
+import {register as registerStop} from './commands/stop.js';
 import {register as registerResize} from './commands/resize.js';
 
 installSignalHandlers();
@@ -28,12 +32,21 @@ registerRelabel(program);
 registerResize(program);
 registerCheck(program);
 registerNbd(program);
+registerLaunch(program);
+registerStatus(program);
+registerStop(program);
+registerLogs(program);
 
 program.action(async () => {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     process.stderr.write(
       'tdx-wizard: the interactive wizard needs a terminal. Without one, use the subcommands:\n' +
+        '  tdx-wizard check                  host checks\n' +
         '  tdx-wizard create <path> <size>   create the cache volume\n' +
+        '  tdx-wizard verify <path>          will the VM accept it?\n' +
+        '  tdx-wizard relabel | resize       repair the label, grow the volume\n' +
+        '  tdx-wizard nbd list               busy or stale /dev/nbdN devices\n' +
+        '  tdx-wizard launch | status | stop | logs --follow   the VM and its serial log\n' +
         'Run tdx-wizard --help for all of them.\n',
     );
     process.exitCode = 2;

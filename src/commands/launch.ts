@@ -1,0 +1,166 @@
+// tdx-wizard launch: checks every field and the cache volume, then runs the upstream launcher.
+// The miner seed never appears in what the wizard prints, records or stores: it is registered as
+// a secret with the runner the moment it is read, before anything else happens.
+import type {Command} from 'commander';
+import {action} from '../cli/program.js';
+import type {CliContext} from '../cli/context.js';
+import {isInteractive} from '../cli/prompt.js';
+import {Cancelled, UsageError} from '../errors.js';
+import {serialLog} from '../paths.js';
+import {shellLine} from '../runner/mask.js';
+import type {VolumeVerdict} from '../volume/verdict.js';
+import {verifyVolume} from '../volume/verify.js';
+import {checkLaunchFields, type LaunchInput} from '../vm/fields.js';
+import {actionFor, type HintMatch} from '../vm/hints.js';
+import {findLauncher, launchVm, readSeedFile, rememberLauncher, SEED_EXPOSURE_NOTE} from '../vm/launcher.js';
+
+export interface LaunchDeps {
+  verify: (path: string) => Promise<VolumeVerdict>;
+}
+
+export function register(program: Command, deps: LaunchDeps = {verify: verifyVolume}): void {
+  program
+    .command('launch')
+    .description('launch the TDX VM with the upstream launcher (run-tdx.sh), after checking every field and the cache volume')
+    .argument('[extra...]', 'after --: flags passed to the launcher untouched (e.g. -- --gpu-mmio-mb 131072)')
+    .option('--launcher <path>', 'the upstream launcher (default: the one remembered, else ./run-tdx.sh)')
+    .option('--cache-volume <path>', 'the qcow2 cache volume (ext4 labelled tdx-cache)')
+    .option('--hostname <name>', 'the VM hostname (a DNS label)')
+    .option('--miner-ss58 <address>', 'the miner hotkey address (SS58, prefix 42)')
+    .option('--miner-seed-file <path>', 'a file holding the miner seed (64 hex characters; keep it mode 0600)')
+    .option('--miner-seed <hex>', 'the miner seed on the command line: visible to every user in ps, prefer --miner-seed-file')
+    .option('--network-type <type>', 'tap, macvtap or user', 'tap')
+    .option('--net-iface <name>', 'the tap or macvtap interface (setup-macvtap.sh prints vmnet-XXXXXXXX)')
+    .option('--vm-ip <ip>', 'the VM address (the launcher makes it a /24)')
+    .option('--vm-gateway <ip>', 'the gateway, in the VM\'s /24')
+    .option('--vm-dns <ip>', 'the DNS server (launcher default 8.8.8.8)')
+    .option('--ssh-port <port>', 'the host port forwarded to SSH with the user network (launcher default 2222)')
+    .option('--image <path>', 'the guest image (launcher default: guest-tools/image/tdx-guest-ubuntu-24.04-final.qcow2)')
+    .option('--vcpus <n>', 'cores per socket: the VM gets 4 x n vCPUs (launcher default 24)')
+    .option('--mem <size>', 'memory, e.g. 1536G (launcher default)')
+    .action(action('launch', (ctx, extra, opts) => launch(ctx, extra, opts, deps)));
+}
+
+async function launch(ctx: CliContext, extra: string[], opts: Record<string, unknown>, deps: LaunchDeps): Promise<number> {
+  const {reporter, runner} = ctx;
+  const seed = await obtainSeed(ctx, opts);
+  const str = (key: string) => (opts[key] === undefined ? undefined : String(opts[key]));
+  const input: LaunchInput = {
+    cacheVolume: str('cacheVolume'),
+    hostname: str('hostname'),
+    minerSs58: str('minerSs58'),
+    minerSeed: seed,
+    networkType: str('networkType'),
+    netIface: str('netIface'),
+    vmIp: str('vmIp'),
+    vmGateway: str('vmGateway'),
+    vmDns: str('vmDns'),
+    sshPort: str('sshPort'),
+    image: str('image'),
+    vcpus: str('vcpus'),
+    mem: str('mem'),
+    extra,
+  };
+  const checked = checkLaunchFields(input, process.env.TDX_WIZARD_SYS_ROOT || '/sys');
+  if (!checked.ok) {
+    for (const e of checked.errors) reporter.event('field-error', {...e});
+    const [one] = checked.errors;
+    if (checked.errors.length === 1) throw new UsageError(`${one!.message}`, one!.fix);
+    throw new UsageError(`${checked.errors.length} launch fields need fixing:\n${checked.errors.map((e) => `  - ${e.message} (${e.fix})`).join('\n')}`);
+  }
+  const fields = checked.value;
+  if (fields.minerSeed) runner.addSecret(fields.minerSeed);
+  for (const note of checked.notes) reporter.info(note);
+  const launcher = findLauncher(str('launcher'));
+  reporter.warn(SEED_EXPOSURE_NOTE);
+
+  const values = {volume: fields.cacheVolume};
+  const printOut = !reporter.json && !ctx.options.verbose;
+  const unsubscribe = runner.subscribe((e) => {
+    if (printOut && e.type === 'line' && e.stream === 'out') process.stderr.write(`  ${e.text}\n`);
+  });
+  const onHint = (m: HintMatch) => {
+    const action = actionFor(m.hint, values);
+    if (reporter.json) reporter.event('hint', {id: m.hint.id, severity: m.hint.severity, title: m.hint.title, explanation: m.hint.explanation, action, line: m.line});
+    else if (m.hint.severity !== 'info') process.stderr.write(`  ${m.hint.severity === 'ok' ? 'ok' : 'hint'}: ${m.hint.title}. ${m.hint.explanation}${action ? `\n    fix: ${action}` : ''}\n`);
+  };
+  let outcome;
+  try {
+    outcome = await launchVm(runner, {launcher, fields, verify: deps.verify, onHint});
+  } finally {
+    unsubscribe();
+  }
+  const argv = outcome.result.run.argv;
+  if (runner.dryRun) {
+    reporter.print(shellLine(argv));
+    reporter.result({ok: true, dryRun: true, launcher, argv, verdict: outcome.verdict.verdict}, '');
+    return 0;
+  }
+  rememberLauncher(launcher);
+  const log = serialLog();
+  reporter.result(
+    {ok: true, launcher, pid: outcome.pid ?? null, serialLog: log, argv, verdict: outcome.verdict.verdict},
+    `VM launched${outcome.pid ? ` (pid ${outcome.pid})` : ''}\n  serial log: ${log}\nnext: tdx-wizard logs --follow   (watch the guest check its cache volume)`,
+  );
+  return 0;
+}
+
+/** --miner-seed-file, then --miner-seed, then TDX_MINER_SEED, then a hidden prompt on a terminal. */
+async function obtainSeed(ctx: CliContext, opts: Record<string, unknown>): Promise<string | undefined> {
+  const {runner, reporter} = ctx;
+  if (opts.minerSeedFile !== undefined && opts.minerSeed !== undefined) {
+    throw new UsageError('both --miner-seed-file and --miner-seed were given', 'give the seed one way, preferably --miner-seed-file');
+  }
+  let seed: string | undefined;
+  if (opts.minerSeedFile !== undefined) {
+    const file = readSeedFile(String(opts.minerSeedFile));
+    seed = file.seed;
+    runner.addSecret(seed);
+    if (file.warning) reporter.warn(file.warning, `chmod 600 ${String(opts.minerSeedFile)}`);
+  } else if (opts.minerSeed !== undefined) {
+    seed = String(opts.minerSeed);
+    runner.addSecret(seed);
+    reporter.warn('--miner-seed puts the seed on the command line: every user of this host can see it in ps, and it stays in your shell history', 'use --miner-seed-file FILE (mode 0600) or the TDX_MINER_SEED variable');
+  } else if (process.env.TDX_MINER_SEED) {
+    seed = process.env.TDX_MINER_SEED;
+    runner.addSecret(seed);
+  } else if (isInteractive()) {
+    seed = await askHidden('Miner seed (64 hex characters; not shown as you type): ');
+    runner.addSecret(seed);
+  }
+  return seed;
+}
+
+/** Reads a line from the terminal without echoing it. */
+function askHidden(question: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(question);
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let value = '';
+    const done = () => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') {
+          done();
+          resolve(value);
+          return;
+        }
+        if (ch === '\u0003' || ch === '\u0004') {
+          done();
+          reject(new Cancelled('no miner seed given'));
+          return;
+        }
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else if (ch >= ' ') value += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}

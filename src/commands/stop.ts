@@ -1,0 +1,45 @@
+// tdx-wizard stop: the launcher's --clean, after a confirmation. --clean kills QEMU (SIGTERM, then
+// SIGKILL): the guest gets no shutdown, but no data the wizard manages is destroyed, so a plain
+// yes (or --yes) is enough.
+import type {Command} from 'commander';
+import {action} from '../cli/program.js';
+import type {CliContext} from '../cli/context.js';
+import {askYesNo} from '../cli/prompt.js';
+import {StepError, UsageError} from '../errors.js';
+import {shellLine} from '../runner/mask.js';
+import {findLauncher, readPidFile, stopVm} from '../vm/launcher.js';
+
+export function register(program: Command): void {
+  program
+    .command('stop')
+    .description('stop the VM with the launcher\'s --clean (QEMU is killed; the guest does not shut down cleanly)')
+    .option('--launcher <path>', 'the upstream launcher (default: the one remembered, else ./run-tdx.sh)')
+    .option('--yes', 'do not ask')
+    .action(action('stop', (ctx, _args, opts) => stop(ctx, opts)));
+}
+
+async function stop(ctx: CliContext, opts: Record<string, unknown>): Promise<number> {
+  const {reporter, runner} = ctx;
+  const before = readPidFile();
+  if (before.state === 'absent') {
+    reporter.result({ok: true, stopped: false, running: false}, 'No VM is running (no pid file): nothing to stop.');
+    return 0;
+  }
+  const launcher = findLauncher(opts.launcher === undefined ? undefined : String(opts.launcher));
+  const what = before.state === 'running' ? `the VM (pid ${before.pid})` : before.state === 'stale' ? 'the leftovers of a VM that has ended' : 'the VM (its pid file is unreadable)';
+  if (!opts.yes && !runner.dryRun) {
+    const yes = await askYesNo(`Stop ${what}? QEMU is killed at once; the guest does not shut down cleanly.`, '--yes');
+    if (!yes) throw new UsageError('not confirmed: the VM keeps running');
+  }
+  const result = await stopVm(runner, launcher);
+  if (runner.dryRun) {
+    reporter.print(shellLine(result.run.argv));
+    reporter.result({ok: true, dryRun: true, argv: result.run.argv}, '');
+    return 0;
+  }
+  const after = readPidFile();
+  if (after.state === 'running') throw new StepError(`the VM (pid ${after.pid}) is still running after ${launcher} --clean`, 'stop', result.tail, 'run as root: sudo tdx-wizard stop');
+  const pid = 'pid' in before ? before.pid : undefined;
+  reporter.result({ok: true, stopped: true, pid: pid ?? null}, `Stopped ${what}.`);
+  return 0;
+}

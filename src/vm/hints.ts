@@ -1,0 +1,115 @@
+// The hint catalogue (assets/hints.json) applied to lines: which known message a line is, and
+// what the last telling line of a boot says about why the VM stopped.
+import stripAnsi from 'strip-ansi';
+import catalogue from '../../assets/hints.json' with {type: 'json'};
+
+export type HintSource = 'serial' | 'launcher' | 'tool';
+export type Severity = 'ok' | 'info' | 'warn' | 'error';
+
+export interface Hint {
+  id: string;
+  pattern: string;
+  source: HintSource;
+  severity: Severity;
+  title: string;
+  explanation: string;
+  /** The wizard command (or host command) that fixes it; empty when there is nothing to do. */
+  action: string;
+  /** The line says that something failed or stopped, not why: the cause is an earlier line. */
+  generic?: boolean;
+}
+
+export interface HintMatch {
+  hint: Hint;
+  /** The line as matched: colour codes removed. */
+  line: string;
+  /** The pattern's capture groups that matched (the reason after a colon, a label...). */
+  groups: string[];
+}
+
+const RANK: Record<Severity, number> = {info: 0, ok: 1, warn: 2, error: 3};
+const SOURCES: readonly string[] = ['serial', 'launcher', 'tool'];
+const SEVERITIES: readonly string[] = ['ok', 'info', 'warn', 'error'];
+
+function load(): Array<{hint: Hint; re: RegExp}> {
+  return (catalogue.hints as unknown[]).map((raw, i) => {
+    const h = raw as Hint;
+    // A broken entry is a packaging bug: fail loudly at load time, not silently at match time.
+    if (!h.id || !h.pattern || !h.title || !SOURCES.includes(h.source) || !SEVERITIES.includes(h.severity)) {
+      throw new Error(`assets/hints.json entry ${i} (${h.id ?? 'no id'}) is incomplete`);
+    }
+    return {hint: {...h, action: h.action ?? ''}, re: new RegExp(h.pattern)};
+  });
+}
+
+const compiled = load();
+export const HINTS: readonly Hint[] = compiled.map((c) => c.hint);
+
+/** The first hint whose pattern matches the line (colour codes removed first). */
+export function matchHint(line: string, sources?: readonly HintSource[]): HintMatch | undefined {
+  const text = stripAnsi(line).replace(/\r/g, '');
+  for (const {hint, re} of compiled) {
+    if (sources && !sources.includes(hint.source)) continue;
+    const m = re.exec(text);
+    if (m) return {hint, line: text, groups: m.slice(1).filter((g): g is string => g !== undefined)};
+  }
+  return undefined;
+}
+
+/** A hint's action with the operator's own values put in for placeholders such as <volume>. */
+export function actionFor(hint: Hint, values: Record<string, string | undefined> = {}): string {
+  return hint.action.replace(/<([a-z]+)>/g, (whole, name: string) => values[name] ?? whole);
+}
+
+export interface MarkerState {
+  /** Why the boot went the way it did: the last specific marker, else the last generic one. */
+  cause?: HintMatch;
+  /** The last marker of any kind (info excluded). */
+  last?: HintMatch;
+  poweredOff: boolean;
+  /** The log ends in a failure: the cause is an error. */
+  failed: boolean;
+}
+
+/** Follows a log line by line in constant memory; reset it when the log restarts (a new boot). */
+export class MarkerTracker {
+  private specific?: HintMatch;
+  private generic?: HintMatch;
+  private latest?: HintMatch;
+  private off = false;
+
+  push(line: string): HintMatch | undefined {
+    const m = matchHint(line, ['serial', 'tool']);
+    if (!m) return undefined;
+    if (m.hint.id === 'power-down') this.off = true;
+    if (m.hint.severity === 'info') return m;
+    this.latest = m;
+    if (m.hint.generic) {
+      // "Power down" after "shutting down" adds nothing: keep the more severe of the two.
+      if (!this.generic || RANK[m.hint.severity] >= RANK[this.generic.hint.severity]) this.generic = m;
+      // A failure after a success line is a new problem: the success no longer explains the end.
+      if (m.hint.severity === 'error' && this.specific && this.specific.hint.severity !== 'error') this.specific = undefined;
+    } else {
+      this.specific = m;
+      this.generic = undefined;
+    }
+    return m;
+  }
+
+  reset(): void {
+    this.specific = this.generic = this.latest = undefined;
+    this.off = false;
+  }
+
+  get state(): MarkerState {
+    const cause = this.specific ?? this.generic;
+    return {cause, last: this.latest, poweredOff: this.off, failed: cause?.hint.severity === 'error'};
+  }
+}
+
+/** The markers of a run of lines: "the VM powered off because ...". */
+export function lastMarker(lines: Iterable<string>): MarkerState {
+  const tracker = new MarkerTracker();
+  for (const line of lines) tracker.push(line);
+  return tracker.state;
+}

@@ -1,0 +1,350 @@
+// Follows the VM's serial log by byte offset. QEMU truncates the log on every launch and an
+// operator may replace it, so both are detected and reported as 'restarted'. Memory stays bounded
+// whatever the log's size: recent lines live in a ring, older ones are read back from the file
+// through a sparse index of line offsets (one every `indexEvery` lines).
+// Lines are split on the byte 0x0a before decoding: that byte never occurs inside a UTF-8
+// sequence, so a character split across two reads is decoded whole, and line offsets stay exact.
+import {EventEmitter} from 'node:events';
+import {watch, type FSWatcher} from 'node:fs';
+import {open, stat, type FileHandle} from 'node:fs/promises';
+import stripAnsi from 'strip-ansi';
+import {Ring} from '../ring.js';
+
+export interface TailLine {
+  /** Line number in the current log: 0 is the first line read, negative numbers come before it. */
+  n: number;
+  /** Byte offset of the line's start in the file. */
+  offset: number;
+  /** The text as written, control sequences kept (for the transcript). */
+  raw: string;
+  /** For display: colours, cursor moves and control characters removed. */
+  text: string;
+}
+
+export interface TailOptions {
+  ringSize?: number;
+  /** On opening a larger file, start this many bytes before its end (at a line start). */
+  initialBytes?: number;
+  /** Read the whole file from the start instead. */
+  fromStart?: boolean;
+  pollMs?: number;
+  indexEvery?: number;
+  /** Longer lines are cut (the rest is skipped up to the newline). */
+  maxLineBytes?: number;
+}
+
+type TailEvents = {
+  line: [TailLine];
+  restarted: [{reason: 'truncated' | 'replaced'}];
+  waiting: [];
+  opened: [{size: number; skippedBytes: number}];
+  unreadable: [string];
+};
+
+const CHUNK = 256 * 1024;
+
+export function displayText(raw: string): string {
+  let s = stripAnsi(raw).replace(/\r+$/, '');
+  const cr = s.lastIndexOf('\r'); // a carriage return rewrites the line on a terminal: keep what shows
+  if (cr >= 0) s = s.slice(cr + 1);
+  return s.replace(/\t/g, ' ').replace(/[\x00-\x1f\x7f-\x9f]/g, '');
+}
+
+export class LogTail extends EventEmitter<TailEvents> {
+  private readonly ring: Ring<TailLine>;
+  private readonly opts: Required<TailOptions>;
+  private fd?: FileHandle;
+  private ino = -1;
+  private dev = -1;
+  private offset = 0; // bytes consumed
+  private lineStart = 0; // offset of the line being assembled
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private nextLine = 0;
+  private index: number[] = []; // offset of line k * indexEvery
+  private back: number[] = []; // offset of line -k * indexEvery, found by scanning backwards
+  private first: number | undefined; // lowest line number, once the start of the file is known
+  private timer?: NodeJS.Timeout;
+  private watcher?: FSWatcher;
+  private busy?: Promise<void>;
+  private again = false;
+  private waiting = false;
+  private problem?: string;
+  generation = 0;
+
+  constructor(readonly path: string, options: TailOptions = {}) {
+    super();
+    this.opts = {ringSize: 1000, initialBytes: 64 * 1024, fromStart: false, pollMs: 300, indexEvery: 1000, maxLineBytes: 16 * 1024, ...options};
+    this.ring = new Ring(this.opts.ringSize);
+  }
+
+  /** Reads what is there, then keeps following (fs.watch plus a slow poll for what watch misses). */
+  async start(): Promise<void> {
+    await this.catchUp();
+    this.timer = setInterval(() => void this.catchUp(), this.opts.pollMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.watcher?.close();
+    this.watcher = undefined;
+    await this.busy;
+    await this.fd?.close().catch(() => undefined);
+    this.fd = undefined;
+  }
+
+  /** The last `n` lines read (oldest first). */
+  recent(n?: number): TailLine[] {
+    return this.ring.last(n);
+  }
+
+  get lineCount(): number {
+    return this.nextLine;
+  }
+
+  /** The lowest line number, when the start of the file is known (0 unless the file was opened near its end). */
+  get firstLine(): number | undefined {
+    return this.first;
+  }
+
+  get bytesRead(): number {
+    return this.offset;
+  }
+
+  /** One pass: open or reopen as needed and read everything new. `final` also emits an unterminated last line. */
+  catchUp(final = false): Promise<void> {
+    if (this.busy) {
+      this.again = true;
+      return this.busy;
+    }
+    this.busy = (async () => {
+      do {
+        this.again = false;
+        await this.checkOnce().then(
+          () => (this.problem = undefined),
+          (e: Error) => {
+            if (e.message !== this.problem) this.emit('unreadable', e.message); // once, not at every poll
+            this.problem = e.message;
+          },
+        );
+      } while (this.again);
+      if (final && this.pendingBytes) this.endLine(this.takePending(), this.offset);
+    })().finally(() => (this.busy = undefined));
+    return this.busy;
+  }
+
+  private async checkOnce(): Promise<void> {
+    const st = await stat(this.path).catch((e: NodeJS.ErrnoException) => e);
+    if (st instanceof Error) {
+      if (st.code !== 'ENOENT') throw st;
+      // Removed: keep the old handle until a new file shows up (that is a replacement).
+      if (!this.fd && !this.waiting) this.emit('waiting');
+      this.waiting = true;
+      return;
+    }
+    this.waiting = false;
+    if (!this.fd || st.ino !== this.ino || st.dev !== this.dev) await this.reopen(Boolean(this.fd));
+    else if (st.size < this.offset) this.restart('truncated');
+    const fd = this.fd!;
+    const size = (await fd.stat()).size;
+    const buf = Buffer.allocUnsafe(CHUNK);
+    while (this.offset < size && fd === this.fd) {
+      const {bytesRead} = await fd.read(buf, 0, Math.min(CHUNK, size - this.offset), this.offset);
+      if (!bytesRead) break; // truncated under us: the next pass sees it
+      this.consume(buf.subarray(0, bytesRead), this.offset);
+      this.offset += bytesRead;
+    }
+  }
+
+  private async reopen(replaced: boolean): Promise<void> {
+    await this.fd?.close().catch(() => undefined);
+    this.watcher?.close();
+    const fd = await open(this.path, 'r');
+    this.fd = fd;
+    const st = await fd.stat();
+    this.ino = st.ino;
+    this.dev = st.dev;
+    try {
+      this.watcher = watch(this.path, () => void this.catchUp());
+      this.watcher.on('error', () => undefined); // the poll carries on
+    } catch {
+      this.watcher = undefined;
+    }
+    if (replaced) this.restart('replaced');
+    else await this.startAt(st.size);
+  }
+
+  /** A new boot: the new content is read from its first byte. */
+  private restart(reason: 'truncated' | 'replaced'): void {
+    this.generation++;
+    this.reset(0);
+    this.emit('restarted', {reason});
+  }
+
+  private reset(at: number): void {
+    this.offset = this.lineStart = at;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.nextLine = 0;
+    this.index = [at];
+    this.back = [at];
+    this.first = at === 0 ? 0 : undefined;
+    this.ring.clear();
+  }
+
+  /** A large file is opened near its end, at the start of a line. */
+  private async startAt(size: number): Promise<void> {
+    let at = 0;
+    if (!this.opts.fromStart && size > this.opts.initialBytes) {
+      at = size - this.opts.initialBytes;
+      const probe = Buffer.allocUnsafe(Math.min(this.opts.initialBytes, 64 * 1024));
+      const {bytesRead} = await this.fd!.read(probe, 0, probe.length, at - 1);
+      const nl = probe.subarray(0, bytesRead).indexOf(10);
+      if (nl >= 0) at += nl;
+    }
+    this.reset(at);
+    this.emit('opened', {size, skippedBytes: at});
+  }
+
+  private consume(chunk: Buffer, base: number): void {
+    let pos = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, pos);
+      if (nl < 0) break;
+      if (this.pendingBytes) {
+        this.keep(chunk.subarray(pos, nl));
+        this.endLine(this.takePending(), base + nl + 1);
+      } else {
+        // The common case, a whole line inside one read: decoded straight from the buffer.
+        this.endLine(chunk.toString('utf8', pos, Math.min(nl, pos + this.opts.maxLineBytes)), base + nl + 1);
+      }
+      pos = nl + 1;
+    }
+    this.keep(chunk.subarray(pos));
+  }
+
+  private keep(bytes: Buffer): void {
+    const room = this.opts.maxLineBytes - this.pendingBytes;
+    if (room <= 0 || !bytes.length) return;
+    const part = Buffer.from(bytes.subarray(0, room)); // copied: the read buffer is reused
+    this.pending.push(part);
+    this.pendingBytes += part.length;
+  }
+
+  private takePending(): string {
+    const raw = (this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending)).toString('utf8');
+    this.pending = [];
+    this.pendingBytes = 0;
+    return raw;
+  }
+
+  private endLine(raw: string, next: number): void {
+    const line = makeLine(this.nextLine, this.lineStart, raw);
+    if (line.n % this.opts.indexEvery === 0) this.index[line.n / this.opts.indexEvery] = line.offset;
+    this.nextLine++;
+    this.lineStart = next;
+    this.ring.push(line);
+    this.emit('line', line);
+  }
+
+  /** Up to `count` lines from line `from` (or from the first line, if `from` is before it): from the ring while it has them, else from the file. */
+  async readLines(from: number, count: number): Promise<TailLine[]> {
+    const start = Math.max(from, this.first ?? -Infinity);
+    const end = Math.min(start + count, this.nextLine);
+    if (end <= start) return [];
+    const inRing = this.nextLine - this.ring.size;
+    if (start >= inRing) return this.ring.last(this.nextLine - start).slice(0, end - start);
+    const fd = this.fd;
+    if (!fd) return [];
+    const generation = this.generation;
+    const at = await this.locate(fd, start);
+    if (!at || generation !== this.generation) return [];
+    // Before the start of the file: the lines from its first one.
+    const first = Math.max(start, at.line);
+    const last = Math.min(first + (end - start), this.nextLine);
+    const lines = await this.readForward(fd, at.offset, at.line, last - at.line);
+    return lines.filter((l) => l.n >= first);
+  }
+
+  /** The offset of line n (or of the first line, if n is before the start of the file). */
+  private async locate(fd: FileHandle, n: number): Promise<{line: number; offset: number} | undefined> {
+    const every = this.opts.indexEvery;
+    if (n >= 0) {
+      const k = Math.floor(n / every);
+      const offset = this.index[k];
+      return offset === undefined ? undefined : {line: k * every, offset};
+    }
+    const k = Math.min(Math.floor(-n / every), this.back.length - 1);
+    return this.scanBack(fd, {line: -k * every, offset: this.back[k]!}, n);
+  }
+
+  private async scanBack(fd: FileHandle, cur: {line: number; offset: number}, target: number): Promise<{line: number; offset: number}> {
+    let end = cur.offset - 1; // the byte before a line start is the newline ending the previous line
+    const buf = Buffer.allocUnsafe(CHUNK);
+    while (cur.line > target) {
+      if (cur.offset === 0) {
+        this.first = cur.line;
+        break;
+      }
+      if (end <= 0) {
+        cur = this.noteBack(cur.line - 1, 0);
+        this.first = cur.line;
+        break;
+      }
+      const from = Math.max(0, end - CHUNK);
+      const {bytesRead} = await fd.read(buf, 0, end - from, from);
+      let i = bytesRead;
+      while (cur.line > target && i > 0) {
+        const j = buf.subarray(0, i).lastIndexOf(10);
+        if (j < 0) break;
+        cur = this.noteBack(cur.line - 1, from + j + 1);
+        i = j;
+      }
+      end = from; // [from, from + i) holds no newline any more
+    }
+    return cur;
+  }
+
+  private noteBack(line: number, offset: number): {line: number; offset: number} {
+    if (-line % this.opts.indexEvery === 0) this.back[-line / this.opts.indexEvery] = offset;
+    return {line, offset};
+  }
+
+  /** Complete lines from `offset`, never past the line being assembled. */
+  private async readForward(fd: FileHandle, offset: number, firstN: number, count: number): Promise<TailLine[]> {
+    const out: TailLine[] = [];
+    const limit = this.lineStart;
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let parts: Buffer[] = [];
+    let size = 0;
+    let lineStart = offset;
+    let pos = offset;
+    while (out.length < count && pos < limit) {
+      const {bytesRead} = await fd.read(buf, 0, Math.min(CHUNK, limit - pos), pos);
+      if (!bytesRead) break;
+      let p = 0;
+      while (out.length < count && p < bytesRead) {
+        const nl = buf.subarray(0, bytesRead).indexOf(10, p);
+        const stop = nl < 0 ? bytesRead : nl;
+        if (size < this.opts.maxLineBytes) {
+          const part = Buffer.from(buf.subarray(p, Math.min(stop, p + this.opts.maxLineBytes - size)));
+          parts.push(part);
+          size += part.length;
+        }
+        if (nl < 0) break;
+        out.push(makeLine(firstN + out.length, lineStart, Buffer.concat(parts).toString('utf8')));
+        parts = [];
+        size = 0;
+        lineStart = pos + nl + 1;
+        p = nl + 1;
+      }
+      pos += bytesRead;
+    }
+    return out;
+  }
+}
+
+function makeLine(n: number, offset: number, raw: string): TailLine {
+  const text = displayText(raw);
+  return {n, offset, raw, text: text === raw ? raw : text};
+}
