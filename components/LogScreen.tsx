@@ -13,7 +13,8 @@ import {fit, severityGlyph, severityTone, tone} from './theme.js';
 const KEEP = 5000;
 const RENDER_EVERY_MS = 50;
 
-export function LogScreen({controller, go, size, setEditing, back, path = serialLog()}: ScreenProps & {back: Screen; path?: string}) {
+export function LogScreen({controller, go, size, setEditing, back, path: given}: ScreenProps & {back: Screen; path?: string}) {
+  const path = given ?? serialLog();
   const lines = useMemo(() => new Ring<string>(KEEP), []);
   const tracker = useMemo(() => new MarkerTracker(), []);
   const [version, setVersion] = useState(0);

@@ -5,14 +5,15 @@ import {render} from 'ink';
 import {registerCleanup, runCleanups} from '../src/cleanup.js';
 import {WizardController} from '../src/wizard/controller.js';
 import {App} from './App.js';
+import type {Screen} from './screens.js';
 import {detectThemeMode, setThemeMode} from './theme.js';
 
-export async function runWizard(options: {color?: boolean} = {}): Promise<number> {
+export async function runWizard(options: {color?: boolean; initial?: Screen} = {}): Promise<number> {
   setThemeMode(detectThemeMode(process.env, process.argv));
   if (options.color === false) setThemeMode({color: false, ascii: true});
   const controller = new WizardController();
   let code = 0;
-  const app = render(<App controller={controller} onExit={(c) => (code = c)} />, {exitOnCtrlC: false, patchConsole: false, maxFps: 30});
+  const app = render(<App controller={controller} onExit={(c) => (code = c)} initial={options.initial} />, {exitOnCtrlC: false, patchConsole: false, maxFps: 30});
   const unregister = registerCleanup('leave the wizard', () => app.unmount());
   await app.waitUntilExit();
   unregister();

@@ -22,7 +22,7 @@ export type Screen =
   | {name: 'grow'; path?: string}
   | {name: 'nbd'}
   | {name: 'launch'; setup?: boolean}
-  | {name: 'log'; back?: Screen}
+  | {name: 'log'; back?: Screen; path?: string}
   | {name: 'vm'};
 
 export interface ScreenInfo {
@@ -86,7 +86,7 @@ export function ScreenView({screen, ...props}: ScreenProps & {screen: Screen}) {
     case 'launch':
       return <LaunchScreen {...props} setup={Boolean(screen.setup)} />;
     case 'log':
-      return <LogScreen {...props} back={screen.back ?? {name: 'menu'}} />;
+      return <LogScreen {...props} back={screen.back ?? {name: 'menu'}} path={screen.path} />;
     case 'vm':
       return <VmScreen {...props} />;
   }

@@ -19,7 +19,17 @@ export function register(program: Command): void {
     .description('print the VM serial log with hints (exit 1 if it ends in a failure); --follow keeps following it')
     .option('--file <path>', 'the serial log (default: /tmp/tdx-guest-td.log)')
     .option('--follow', 'keep following: new lines, VM restarts, VM exit; Ctrl-C ends (exit 130)')
-    .action(action('logs', (ctx, _args, opts) => logs(ctx, opts.file === undefined ? serialLog() : String(opts.file), Boolean(opts.follow))));
+    .action(
+      action('logs', async (ctx, _args, opts) => {
+        const file = opts.file === undefined ? serialLog() : String(opts.file);
+        // On a terminal, following opens the wizard's log pane (search, filter, pause); otherwise plain lines.
+        if (opts.follow && !ctx.reporter.json && process.stdin.isTTY && process.stdout.isTTY) {
+          const {runWizard} = await import('../../components/run.js');
+          return runWizard({color: opts.color !== false, initial: {name: 'log', path: file}});
+        }
+        return logs(ctx, file, Boolean(opts.follow));
+      }),
+    );
 }
 
 const COLOURS = {error: '\x1b[31m', warn: '\x1b[33m', ok: '\x1b[32m', info: '\x1b[36m'} as const;
