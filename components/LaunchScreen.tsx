@@ -18,6 +18,14 @@ const optional = (check: (v: string) => FieldResult<unknown>) => (v: string) => 
 
 type Stage = 'identity' | 'network' | 'review';
 
+/** Cuts text into rows of `width` (the exact command must be shown whole, not truncated). */
+export function hardWrap(text: string, width: number, maxRows: number): string[] {
+  const rows: string[] = [];
+  for (let i = 0; i < text.length && rows.length < maxRows; i += Math.max(1, width)) rows.push(text.slice(i, i + Math.max(1, width)));
+  if (rows.length === maxRows && maxRows * width < text.length) rows[maxRows - 1] = fit(rows[maxRows - 1]! + '…', width);
+  return rows;
+}
+
 export function LaunchScreen({controller, go, size, setEditing, setup}: ScreenProps & {setup: boolean}) {
   const s = controller.settings;
   const [stage, setStage] = useState<Stage>('identity');
@@ -84,8 +92,16 @@ export function LaunchScreen({controller, go, size, setEditing, setup}: ScreenPr
   return (
     <Box flexDirection="column" width={size.width}>
       <Text>Review: the exact command (the seed is masked here, not for the launcher):</Text>
-      <Text {...tone('accent')} wrap="truncate-end">{command}</Text>
-      <Text {...tone('warn')}>{fit(SEED_EXPOSURE_NOTE, size.width * 2)}</Text>
+      {hardWrap(command, size.width, 8).map((line, i) => (
+        <Text key={`c${i}`} {...tone('accent')}>
+          {line}
+        </Text>
+      ))}
+      {hardWrap(SEED_EXPOSURE_NOTE, size.width, 4).map((line, i) => (
+        <Text key={`n${i}`} {...tone('warn')}>
+          {line}
+        </Text>
+      ))}
       <Box marginTop={1}>
         <Menu
           width={size.width}

@@ -1,0 +1,248 @@
+// The interactive wizard as a person uses it: the built binary in a pseudo-terminal, real files,
+// the stand-in launcher, keys one at a time, assertions on the emulated screen.
+import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {spawnSync} from 'node:child_process';
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
+import {encodeSs58} from '../src/vm/ss58.js';
+import {CLI} from './helpers/cli.js';
+import {startPty, type PtyRun} from './helpers/pty.js';
+import {requireTools, tempDir} from './helpers/tools.js';
+import {makeVolume, randomData} from './helpers/volumes.js';
+
+const SEED = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'.repeat(2);
+const SS58 = encodeSs58(new Uint8Array(32).map((_, i) => i * 7 + 1), 42);
+
+let tmp: ReturnType<typeof tempDir>;
+let run: PtyRun | undefined;
+
+function envFor(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    TDX_WIZARD_STATE_DIR: join(dir, 'state'),
+    TDX_WIZARD_CONFIG_DIR: join(dir, 'config'),
+    TDX_WIZARD_PID_FILE: join(dir, 'tdx-td-pid.pid'),
+    TDX_WIZARD_SERIAL_LOG: join(dir, 'tdx-guest-td.log'),
+    FAKE_TDX_TMP: dir,
+    FAKE_TDX_STEP: '0.01',
+    ...extra,
+  };
+}
+
+function workDir(name: string): string {
+  const dir = join(tmp.path, name);
+  mkdirSync(dir);
+  return dir;
+}
+
+/** Every file below `dir` (recursively), for the "the seed is nowhere" check. */
+function filesBelow(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, {recursive: true, withFileTypes: true})
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/** The launcher's default guest image, relative to where it runs (upstream's repository layout). */
+function guestImage(dir: string): void {
+  mkdirSync(join(dir, 'guest-tools', 'image'), {recursive: true});
+  writeFileSync(join(dir, 'guest-tools', 'image', 'tdx-guest-ubuntu-24.04-final.qcow2'), 'stand-in');
+}
+
+beforeAll(() => {
+  requireTools('qemu-img', 'mkfs.ext4', 'qemu-storage-daemon', 'e2fsck', 'resize2fs');
+  tmp = tempDir('tdxw-e2e-');
+});
+afterEach(async () => {
+  if (run) {
+    run.kill('SIGTERM');
+    await run.exit.catch(() => undefined);
+    run = undefined;
+  }
+});
+afterAll(() => {
+  // The stand-in VM, if a test left it running.
+  spawnSync('sh', ['-c', `for f in ${tmp.path}/*/tdx-td-pid.pid; do [ -f "$f" ] && kill $(cat "$f") 2>/dev/null; done; true`]);
+  tmp.remove();
+});
+
+describe('the wizard in a terminal', () => {
+  it('first-time setup: checks, a real volume, launch parameters, review with the seed masked, launch, the boot in the log pane', async () => {
+    const dir = workDir('setup');
+    copyFileSync('test/fixtures/run-tdx.sh', join(dir, 'run-tdx.sh'));
+    guestImage(dir);
+    const env = envFor(dir);
+    run = startPty([CLI], {cwd: dir, env, cols: 100, rows: 30});
+    await run.waitFor('First-time setup');
+    await run.press('Enter');
+    await run.waitFor(/check\(s\) failed|host looks ready/, 20_000);
+    await run.press('Enter');
+    await run.waitFor('Volume file');
+    expect(run.screen()).toContain(join(dir, 'cache-'));
+    await run.press('Enter');
+    await run.waitFor(/❯ Size/);
+    await run.press('Enter');
+    await run.waitFor(/✔ done: qcow2, 4\.88 TiB virtual/, 20_000);
+    expect(run.screen()).toMatch(/✔ Format ext4/);
+    await run.press('Enter');
+
+    await run.waitFor('Step 1 of 2');
+    await run.press('Enter'); // launcher: ./run-tdx.sh
+    await run.press('Enter'); // cache volume: the one just made
+    await run.waitFor(/❯ Hostname/);
+    await run.type('miner-01');
+    await run.press('Enter');
+    await run.waitFor(/❯ Miner SS58/);
+    await run.type(SS58);
+    await run.press('Enter');
+    await run.waitFor(/❯ Miner seed/);
+    await run.type(`0x${SEED}`);
+    expect(run.screen()).not.toContain(SEED.slice(0, 12));
+    await run.press('Enter');
+
+    await run.waitFor('Step 2 of 2');
+    await run.press('\u0015'); // Ctrl+U clears the field
+    await run.type('user');
+    await run.press('Enter');
+    await run.press('Enter'); // no interface for user networking
+    await run.waitFor(/❯ VM IP/);
+    await run.type('192.168.100.2');
+    await run.press('Enter');
+    await run.waitFor(/❯ Gateway/);
+    await run.type('192.168.100.1');
+    await run.press('Enter');
+    await run.press('Enter'); // DNS
+    await run.press('Enter'); // SSH port
+
+    await run.waitFor('Review: the exact command');
+    const review = run.screen().split('\n').join(''); // the command is wrapped at the screen width
+    expect(review).toContain('--miner-seed ********');
+    expect(review).toContain(`--cache-volume ${join(dir, 'cache-')}`);
+    expect(review).not.toContain(SEED.slice(0, 12));
+    await run.press('Enter');
+    await run.waitFor(/✔ done: the VM runs as pid \d+/, 20_000);
+    await run.press('Enter');
+    await run.waitFor(/Cache Volume Verification Complete|cache volume was verified|verification passed/i, 20_000);
+
+    await run.press('Escape');
+    await run.waitFor('First-time setup');
+    await run.press('q');
+    expect(await run.exit).toBe(0);
+
+    const output = run.output();
+    expect(output).not.toContain(SEED);
+    for (const file of [...filesBelow(join(dir, 'state')), ...filesBelow(join(dir, 'config'))]) {
+      expect(readFileSync(file, 'utf8'), file).not.toContain(SEED);
+      expect(statSync(file).mode & 0o077, `${file} is private`).toBe(0);
+    }
+    const settings = JSON.parse(readFileSync(join(dir, 'config', 'config.json'), 'utf8'));
+    expect(settings).toMatchObject({hostname: 'miner-01', minerSs58: SS58, networkType: 'user'});
+    expect(JSON.stringify(settings)).not.toMatch(/seed/i);
+  }, 120_000);
+
+  it('a destructive step waits for the typed name: stopping the VM', async () => {
+    const dir = workDir('stop');
+    copyFileSync('test/fixtures/run-tdx.sh', join(dir, 'run-tdx.sh'));
+    const env = envFor(dir);
+    guestImage(dir);
+    const volume = makeVolume(dir, 'cache.qcow2', {fs: 'ext4', label: 'tdx-cache'});
+    const started = spawnSync(join(dir, 'run-tdx.sh'), ['--network-type', 'user', '--vm-ip', '10.0.0.2', '--vm-gateway', '10.0.0.1', '--hostname', 'h', '--miner-ss58', SS58, '--miner-seed', SEED, '--cache-volume', volume], {
+      cwd: dir,
+      env: {...process.env, ...env},
+      encoding: 'utf8',
+    });
+    expect(started.status, started.stderr).toBe(0);
+    mkdirSync(join(dir, 'config'), {recursive: true});
+    writeFileSync(join(dir, 'config', 'config.json'), JSON.stringify({launcherPath: join(dir, 'run-tdx.sh')}), {mode: 0o600});
+    const pid = Number(readFileSync(env.TDX_WIZARD_PID_FILE!, 'utf8'));
+
+    run = startPty([CLI], {cwd: dir, env, cols: 100, rows: 30});
+    await run.waitFor('First-time setup');
+    for (let i = 0; i < 4; i++) await run.press('Down');
+    await run.waitFor(/❯ Launch \/ status \/ stop the VM/);
+    await run.press('Enter');
+    await run.waitFor(`running: pid ${pid}`);
+    await run.press('Down');
+    await run.waitFor(/❯ Stop the VM/);
+    await run.press('Enter');
+    await run.waitFor(/Type|type/);
+    await run.type('sto');
+    await run.press('Enter');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(`/proc/${pid}`)).toBe(true); // nothing happened on a partial name
+    await run.type('p');
+    await run.press('Enter');
+    await run.waitFor(/✔ done: the VM was stopped/, 20_000);
+    expect(existsSync(env.TDX_WIZARD_PID_FILE!)).toBe(false);
+  }, 60_000);
+
+  it('Ctrl+C during a running command asks first, then cancels: the child is gone, the volume untouched, exit 130', async () => {
+    const dir = workDir('cancel');
+    const env = envFor(dir);
+    const data = randomData();
+    const volume = makeVolume(dir, 'grow-me.qcow2', {fs: 'ext4', label: 'tdx-cache', data});
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const pidFile = join(dir, 'e2fsck.pid');
+    writeFileSync(join(bin, 'e2fsck'), `#!/bin/sh\necho $$ > ${pidFile}\necho "Pass 1: Checking inodes, blocks, and sizes"\nexec sleep 60\n`, {mode: 0o755});
+
+    run = startPty([CLI], {cwd: dir, env: {...env, PATH: `${bin}:${process.env.PATH}`}, cols: 100, rows: 30});
+    await run.waitFor('First-time setup');
+    for (let i = 0; i < 3; i++) await run.press('Down');
+    await run.waitFor(/❯ Grow a volume/);
+    await run.press('Enter');
+    await run.waitFor(/❯ Volume file/);
+    await run.type(volume);
+    await run.press('Enter');
+    await run.waitFor(/❯ New size/);
+    await run.press('Enter');
+    await run.waitFor(/❯ Grow to 2\.00 TiB|❯ Grow to 1001 GiB|❯ Grow to/);
+    await run.press('Enter');
+    await run.waitFor('Pass 1: Checking inodes', 20_000);
+    const toolPid = Number(readFileSync(pidFile, 'utf8'));
+    await run.press('C-c');
+    await run.waitFor('Press Ctrl+C again');
+    expect(existsSync(`/proc/${toolPid}`)).toBe(true);
+    await run.press('C-c');
+    await run.waitFor(/✖ cancelled/, 20_000);
+    expect(existsSync(`/proc/${toolPid}`)).toBe(false);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(join(dir, 'state'));
+    await run.press('C-c');
+    expect(await run.exit).toBe(130);
+  }, 60_000);
+
+  it('re-lays out at 60 columns and stays below the terminal height', async () => {
+    const dir = workDir('narrow');
+    run = startPty([CLI], {cwd: dir, env: envFor(dir), cols: 100, rows: 24});
+    await run.waitFor('First-time setup');
+    run.resize(60, 20);
+    await run.waitFor(/q quit/);
+    await new Promise((r) => setTimeout(r, 300));
+    const lines = run.screen().split('\n');
+    expect(lines.every((l) => l.length <= 60)).toBe(true);
+    expect(run.screen()).toContain('First-time setup');
+    // Ink clears once when the width shrinks; after that, frames fit: no clear-everything redraws.
+    const before = run.output().length;
+    await run.press('Down');
+    await run.waitFor(/❯ Troubleshoot NBD/);
+    await run.press('Up');
+    await run.waitFor(/❯ First-time setup/);
+    expect(run.output().slice(before)).not.toContain('\x1b[3J');
+    await run.press('q');
+    expect(await run.exit).toBe(0);
+  }, 30_000);
+
+  it('NO_COLOR: no colour codes and ASCII glyphs, colour is never the only signal', async () => {
+    const dir = workDir('nocolor');
+    run = startPty([CLI], {cwd: dir, env: {...envFor(dir), NO_COLOR: '1'}, cols: 100, rows: 30});
+    await run.waitFor('First-time setup');
+    await run.press('Down', 'Down', 'Down', 'Down', 'Down', 'Down');
+    await run.waitFor(/> Host checks|❯ Host checks/);
+    await run.press('Enter');
+    await run.waitFor(/check\(s\) failed|host looks ready/, 20_000);
+    const screen = run.screen();
+    expect(screen).toMatch(/\[ok\] ok/);
+    expect(run.output()).not.toMatch(/\x1b\[3[0-9]m|\x1b\[9[0-7]m|\x1b\[38;/);
+    await run.press('q');
+    expect(await run.exit).toBe(0);
+  }, 30_000);
+});
