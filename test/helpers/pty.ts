@@ -22,7 +22,7 @@ export interface PtyRun {
   screen(): string;
   /** Everything the child has written so far (raw, with escape sequences). */
   output(): string;
-  /** Resolves when the screen matches; rejects after `timeoutMs` with the screen in the message. */
+  /** Resolves when the screen matches; rejects after `timeoutMs` (default 15 s: CI shares 2 cores) with the screen in the message. */
   waitFor(pattern: string | RegExp, timeoutMs?: number): Promise<void>;
   /** Named keys (Enter, Up, Down, Left, Right, Escape, Tab, Backspace, PageUp, PageDown, Home, End, C-c) or literal text. */
   press(...keys: string[]): Promise<void>;
@@ -87,7 +87,7 @@ export function startPty(args: readonly string[], options: PtyOptions = {}): Pty
   // xterm parses writes asynchronously: an empty write's callback fires once earlier data is applied.
   const settled = () => new Promise<void>((resolve) => term.write('', resolve));
 
-  const waitFor = async (pattern: string | RegExp, timeoutMs = 5000) => {
+  const waitFor = async (pattern: string | RegExp, timeoutMs = 15_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await settled();
@@ -109,7 +109,7 @@ export function startPty(args: readonly string[], options: PtyOptions = {}): Pty
         await sleep(KEY_GAP_MS);
       }
     },
-    async type(text, {echo = false, timeoutMs = 5000} = {}) {
+    async type(text, {echo = false, timeoutMs = 15_000} = {}) {
       let sofar = '';
       for (const ch of text) {
         child.write(ch);
