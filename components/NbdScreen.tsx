@@ -12,7 +12,7 @@ import {fit, tone} from './theme.js';
 
 export function deviceRow(d: NbdDevice): Record<string, string> {
   const held = [...d.mounts.map((m) => `mounted on ${m.target}`), ...d.holders.map((h) => `held by ${h}`)].join(', ');
-  return {device: d.path, state: d.state, pid: d.pid ? String(d.pid) : '', image: d.image ?? '', size: d.sizeBytes ? formatBytes(d.sizeBytes) : '', why: held || d.reason};
+  return {device: d.name, state: d.state, pid: d.pid ? String(d.pid) : '', image: d.image ?? '', size: d.sizeBytes ? formatBytes(d.sizeBytes) : '', why: held || d.reason};
 }
 
 export function NbdScreen({controller, go, size, setEditing}: ScreenProps) {
@@ -37,7 +37,7 @@ export function NbdScreen({controller, go, size, setEditing}: ScreenProps) {
         ]}
         expected={confirm.path}
         onCancel={() => setConfirm(undefined)}
-        onConfirm={() => go({name: 'run', title: `detach ${confirm.path}`, action: () => controller.detach(confirm.path), back: {name: 'nbd'}})}
+        onConfirm={() => go({name: 'run', title: `detach ${confirm.path}`, changesDisk: true, action: () => controller.detach(confirm.name), back: {name: 'nbd'}})}
       />
     );
   }

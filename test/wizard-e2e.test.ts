@@ -8,7 +8,8 @@ import {encodeSs58} from '../src/vm/ss58.js';
 import {CLI} from './helpers/cli.js';
 import {startPty, type PtyRun} from './helpers/pty.js';
 import {requireTools, tempDir} from './helpers/tools.js';
-import {makeVolume, randomData} from './helpers/volumes.js';
+import {makeVolume, randomData, readData, sha256} from './helpers/volumes.js';
+import {FAKE_BIN, FakeHost} from './helpers/fake-host.js';
 
 const SEED = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'.repeat(2);
 const SS58 = encodeSs58(new Uint8Array(32).map((_, i) => i * 7 + 1), 42);
@@ -208,6 +209,65 @@ describe('the wizard in a terminal', () => {
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(join(dir, 'state'));
     await run.press('C-c');
     expect(await run.exit).toBe(130);
+  }, 60_000);
+
+  it('repair a label from its screens alone: the data is kept', async () => {
+    const dir = workDir('relabel');
+    const data = randomData();
+    const volume = makeVolume(dir, 'old-doc.qcow2', {fs: 'ext4', label: 'tdx-cache-storage', data});
+    run = startPty([CLI], {cwd: dir, env: envFor(dir), cols: 100, rows: 30});
+    await run.waitFor('First-time setup');
+    await run.press('Down', 'Down');
+    await run.waitFor(/❯ Repair a volume label/);
+    await run.press('Enter');
+    await run.waitFor(/❯ Volume file/);
+    await run.type(volume);
+    await run.press('Enter');
+    await run.waitFor(/old documentation/);
+    await run.waitFor(/❯ Relabel as "tdx-cache"/);
+    await run.press('Enter');
+    await run.waitFor(/✔ done: ext4 labelled "tdx-cache"/, 30_000);
+    expect(run.screen()).toMatch(/✔ Detach and check/);
+    await run.press('Enter');
+    await run.waitFor('First-time setup');
+    await run.press('q');
+    expect(await run.exit).toBe(0);
+    expect(sha256(readData(volume))).toBe(sha256(data));
+  }, 60_000);
+
+  it('troubleshoot NBD: the device table, and a detach that waits for the typed device', async () => {
+    const host = new FakeHost({devices: [{state: 'connected', image: '/srv/volumes/cache.qcow2'}, {state: 'stale'}, {state: 'free'}]});
+    try {
+      const dir = workDir('nbd');
+      run = startPty([CLI], {cwd: dir, env: {...envFor(dir), ...host.env, PATH: `${FAKE_BIN}:${process.env.PATH}`}, cols: 110, rows: 30});
+      await run.waitFor('First-time setup');
+      await run.press('Down');
+      await run.waitFor(/❯ Troubleshoot NBD/);
+      await run.press('Enter');
+      await run.waitFor('/srv/volumes/cache.qcow2');
+      const table = run.screen();
+      expect(table).toMatch(/nbd0\s+connected/);
+      expect(table).toMatch(/nbd1\s+stale/);
+      expect(table).toMatch(/nbd2\s+free/);
+      await run.waitFor(/❯ Detach .*nbd0 \(connected\)/);
+      await run.press('Enter');
+      await run.waitFor(/Type|type/);
+      await run.type('/dev/nbd0');
+      await run.press('Enter');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(host.log().filter((l) => l.includes('--disconnect'))).toEqual([]); // the wrong name did nothing
+      await run.press('\u0015');
+      await run.type(`${host.roots.dev}/nbd0`);
+      await run.press('Enter');
+      await run.waitFor(/✔ done: .*nbd0 is free/, 30_000);
+      expect(host.log().some((l) => l.includes('--disconnect'))).toBe(true);
+      expect(host.sysfsPid('nbd0')).toBeUndefined();
+    } finally {
+      run?.kill('SIGTERM');
+      await run?.exit;
+      run = undefined;
+      await host.remove();
+    }
   }, 60_000);
 
   it('re-lays out at 60 columns and stays below the terminal height', async () => {

@@ -19,10 +19,11 @@ import {checkTarget} from '../volume/target.js';
 import type Conf from 'conf';
 import {runChecks, type Check} from '../host/checks.js';
 import {hostRoots} from '../host/roots.js';
-import {launchVm, rememberLauncher, stopVm, vmStatus, type VmStatus} from '../vm/launcher.js';
+import {vmStatus, type VmStatus} from '../vm/launcher.js';
+import {launchFlow, stopFlow, type LaunchJob} from '../../flows/vm.js';
+import {detachFlow, loadFlow} from '../../flows/nbd.js';
 import type {LaunchFields} from '../vm/fields.js';
-import {verifyVolume} from '../volume/verify.js';
-import {detachDevice, listDevices, loadModule, recoverStale, type NbdDevice, type RecoverItem} from '../nbd/index.js';
+import {listDevices, recoverStale, type NbdDevice, type RecoverItem} from '../nbd/index.js';
 
 export type ActionOutcome = {ok: true; detail?: string} | {ok: false; message: string; fix?: string; cancelled?: boolean};
 
@@ -112,19 +113,18 @@ export class WizardController {
   }
 
   async detach(device: string): Promise<ActionOutcome> {
+    const job: {device: string; result?: string} = {device};
     return this.act(async (env) => {
-      setSteps(this.store, `Detach ${device}`, [{id: 'detach', title: `Flush, disconnect and confirm ${device} is free`, status: 'running', startedAt: Date.now()}]);
-      const result = await detachDevice(this.runner, device, {roots: hostRoots(), signal: env.signal});
-      setSteps(this.store, `Detach ${device}`, [{id: 'detach', title: `Flush, disconnect and confirm ${device} is free`, status: 'done', endedAt: Date.now()}]);
-      return result.alreadyFree ? `${device} was already free` : `${device} is free${result.notes.length ? ` (${result.notes.join('; ')})` : ''}`;
+      await runFlow(detachFlow(job), job, env);
+      return job.result;
     });
   }
 
   async loadNbd(persist = false): Promise<ActionOutcome> {
+    const job = {persist} as {persist: boolean; result?: string};
     return this.act(async (env) => {
-      const result = await loadModule(this.runner, hostRoots(), {persist, signal: env.signal});
-      const base = result.loadedNow ? 'nbd module loaded' : 'nbd module was already loaded';
-      return [base, `nbds_max=${result.nbdsMax ?? '?'}`, ...result.notes, ...result.persisted.map((p) => `wrote ${p}`)].join('; ');
+      await runFlow(loadFlow(job), job, env);
+      return job.result;
     });
   }
 
@@ -135,26 +135,18 @@ export class WizardController {
   /** Launches through the upstream launcher; the seed is masked everywhere before anything is recorded. */
   async launch(launcher: string, fields: LaunchFields): Promise<ActionOutcome> {
     if (fields.minerSeed) this.runner.addSecret(fields.minerSeed);
+    const job: LaunchJob = {launcher, fields};
     return this.act(async (env) => {
-      setSteps(this.store, 'Launch the VM', [
-        {id: 'verify', title: 'Check the cache volume and that no VM runs', status: 'running', startedAt: Date.now()},
-        {id: 'launch', title: 'Run the launcher', status: 'pending'},
-      ]);
-      const {pid, verdict} = await launchVm(this.runner, {launcher, fields, verify: verifyVolume, signal: env.signal});
-      rememberLauncher(launcher);
+      await runFlow(launchFlow(job), job, env);
       const {minerSeed: _never, extra: _extra, sshPort, ...rest} = fields;
       remember(this.settings, {...rest, sshPort: sshPort !== undefined ? String(sshPort) : undefined, volumePath: fields.cacheVolume});
-      setSteps(this.store, 'Launch the VM', [
-        {id: 'verify', title: 'Check the cache volume and that no VM runs', status: 'done', detail: verdict.reason},
-        {id: 'launch', title: 'Run the launcher', status: 'done', endedAt: Date.now(), changedDisk: true},
-      ]);
-      return pid ? `the VM runs as pid ${pid}; watch it boot in the serial log` : 'the launcher finished; the pid file did not appear: see the output above';
+      return job.pid ? `the VM runs as pid ${job.pid}; watch it boot in the serial log` : 'the launcher finished, but the pid file did not appear: see the output above';
     });
   }
 
   async stop(launcher: string): Promise<ActionOutcome> {
     return this.act(async (env) => {
-      await stopVm(this.runner, launcher, env.signal);
+      await runFlow(stopFlow(launcher), {launcher}, env);
       return 'the VM was stopped';
     });
   }

@@ -1,0 +1,43 @@
+// Launch and stop the VM through the upstream launcher, as flows the wizard and CLI share.
+import type {Flow} from '../src/flow-runner.js';
+import type {LaunchFields} from '../src/vm/fields.js';
+import {launchVm, rememberLauncher, stopVm} from '../src/vm/launcher.js';
+import {verifyVolume} from '../src/volume/verify.js';
+
+export interface LaunchJob {
+  launcher: string;
+  fields: LaunchFields;
+  pid?: number;
+  reason?: string;
+}
+
+export function launchFlow(job: LaunchJob): Flow<LaunchJob> {
+  return {
+    id: 'launch',
+    title: 'Launch the VM',
+    steps: [
+      {
+        id: 'launch',
+        title: 'Check the volume, then run the launcher',
+        changesDisk: true,
+        async run(j, env) {
+          const {pid, verdict} = await launchVm(env.runner, {launcher: j.launcher, fields: j.fields, verify: verifyVolume, signal: env.signal});
+          j.pid = pid;
+          j.reason = verdict.reason;
+          rememberLauncher(j.launcher);
+        },
+        async verify(j) {
+          return j.pid ? `running as pid ${j.pid}` : 'the pid file did not appear';
+        },
+      },
+    ],
+  };
+}
+
+export function stopFlow(launcher: string): Flow<{launcher: string}> {
+  return {
+    id: 'stop',
+    title: 'Stop the VM',
+    steps: [{id: 'stop', title: 'Stop QEMU (launcher --clean)', changesDisk: true, run: async (j, env) => void (await stopVm(env.runner, j.launcher, env.signal))}],
+  };
+}
