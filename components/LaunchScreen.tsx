@@ -51,6 +51,9 @@ export function LaunchScreen({controller, go, size, setEditing, setup}: ScreenPr
     {name: 'vmGateway', label: 'Gateway', initial: s.get('vmGateway') ?? ''},
     {name: 'vmDns', label: 'DNS', initial: s.get('vmDns') ?? '8.8.8.8', validate: optional(() => ({ok: true, value: ''}))},
     {name: 'sshPort', label: 'SSH port', initial: s.get('sshPort') ?? '2222'},
+    {name: 'image', label: 'Guest image', initial: '', hint: 'empty: the launcher default (guest-tools/image/tdx-guest-ubuntu-24.04-final.qcow2)'},
+    {name: 'vcpus', label: 'vCPUs', initial: '', hint: 'cores per socket, the VM gets 4 x n; empty: launcher default 24'},
+    {name: 'mem', label: 'Memory', initial: '', hint: 'e.g. 1536G; empty: launcher default'},
   ];
 
   const checkAll = (all: Record<string, string>) => {

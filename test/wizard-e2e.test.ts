@@ -113,6 +113,8 @@ describe('the wizard in a terminal', () => {
     await run.press('Enter');
     await run.press('Enter'); // DNS
     await run.press('Enter'); // SSH port
+    await run.waitFor(/❯ Guest image/);
+    await run.press('Enter', 'Enter', 'Enter'); // image, vCPUs, memory: the launcher's defaults
 
     await run.waitFor('Review: the exact command');
     const review = run.screen().split('\n').join(''); // the command is wrapped at the screen width
