@@ -104,9 +104,9 @@ function judge(path: string, format: 'qcow2' | 'raw', probe: Probe): Pick<Volume
         probe.version === 2 ? `tdx-wizard relabel ${path}` : undefined,
       );
     case 'empty':
-      return verdict('empty', 'the volume is empty (no filesystem): the guest finds no tdx-cache label and powers off', `create a new one: tdx-wizard create <path> 5000G`);
+      return verdict('empty', 'the volume is empty (no filesystem): the guest finds no tdx-cache label and powers off', `tdx-wizard format --yes ${path}`);
     default:
-      return verdict('wrong-filesystem', `the volume holds ${probe.type === 'unknown' ? 'no filesystem the guest knows' : probe.type}${probe.label ? ` labelled "${probe.label}"` : ''}; the guest wants ext4 labelled "${CACHE_LABEL}"`, 'create a new volume: tdx-wizard create <path> 5000G');
+      return verdict('wrong-filesystem', `the volume holds ${probe.type === 'unknown' ? 'no filesystem the guest knows' : probe.type}${probe.label ? ` labelled "${probe.label}"` : ''}; the guest wants ext4 labelled "${CACHE_LABEL}"`, `tdx-wizard format ${path} (destroys what it holds), or create a new volume: tdx-wizard create <path> 5000G`);
   }
 }
 
