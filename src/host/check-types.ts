@@ -1,4 +1,6 @@
 // The shape of one host check, shared by the check modules and the `check` command.
+import {shellLine} from '../runner/mask.js';
+
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
 export interface Evidence {
@@ -19,8 +21,13 @@ export interface Check {
   fix?: string;
   /** Safe for the wizard to run the fix for the operator (after asking). */
   autoFix?: boolean;
+  /** The fix as an argv, for the runner, when the wizard may run it. */
+  fixArgv?: string[];
 }
 
-export function check(id: string, title: string, status: CheckStatus, summary: string, evidence: Evidence[], fix?: string, autoFix?: boolean): Check {
-  return {id, title, status, summary, evidence, ...(fix ? {fix, autoFix: Boolean(autoFix)} : {})};
+/** `fix` as a string is advice; as an argv it is a command the wizard can run for the operator. */
+export function check(id: string, title: string, status: CheckStatus, summary: string, evidence: Evidence[], fix?: string | string[]): Check {
+  if (fix === undefined) return {id, title, status, summary, evidence};
+  if (typeof fix === 'string') return {id, title, status, summary, evidence, fix, autoFix: false};
+  return {id, title, status, summary, evidence, fix: shellLine(fix), autoFix: true, fixArgv: fix};
 }

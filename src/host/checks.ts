@@ -84,7 +84,7 @@ export async function launcherCheck(path: string, given: boolean): Promise<Check
     () => true,
     () => false,
   );
-  if (!canRun || (st.mode & 0o111) === 0) return check('launcher', title, 'fail', `${path} is not executable`, evidence, `chmod +x ${path}`, true);
+  if (!canRun || (st.mode & 0o111) === 0) return check('launcher', title, 'fail', `${path} is not executable`, evidence, ['chmod', '+x', path]);
   return check('launcher', title, 'ok', `${path} is executable`, evidence);
 }
 

@@ -31,11 +31,11 @@ export async function nbdCheck(runner: Runner, roots: Roots, signal?: AbortSigna
     const dry = await runner.run({cmd: 'modprobe', args: ['-n', '-v', 'nbd'], title: 'Can nbd be loaded? (modprobe dry run)', capture: true, check: false, timeoutMs: 10_000}, {signal});
     const said = [...dry.stdout.split('\n'), ...dry.tail].map((l) => l.trim()).find(Boolean) ?? `exit code ${dry.exitCode}`;
     const evidence = [absent, {source: 'modprobe -n -v nbd', said}];
-    if (dry.exitCode === 0) return check('nbd', title, 'warn', 'not loaded, but loadable', evidence, 'modprobe nbd max_part=8', true);
+    if (dry.exitCode === 0) return check('nbd', title, 'warn', 'not loaded, but loadable', evidence, ['modprobe', 'nbd', 'max_part=8']);
     return check('nbd', title, 'warn', 'this kernel has no nbd module; the wizard attaches volumes through FUSE instead', evidence, 'apt-get install linux-modules-extra-$(uname -r)   (Ubuntu; Debian kernels include nbd)');
   } catch (error) {
     if (!(error instanceof StepError)) throw error;
-    return check('nbd', title, 'warn', 'not loaded; cannot tell whether it is loadable', [absent, {source: 'modprobe -n -v nbd', said: error.message}], 'apt-get install -y kmod', true);
+    return check('nbd', title, 'warn', 'not loaded; cannot tell whether it is loadable', [absent, {source: 'modprobe -n -v nbd', said: error.message}], ['apt-get', 'install', '-y', 'kmod']);
   }
 }
 
@@ -50,7 +50,7 @@ export async function fuseCheck(roots: Roots): Promise<Check> {
   const node = await devNode(path);
   const title = '/dev/fuse (attaching a qcow2 through qemu-storage-daemon to relabel, check or grow it)';
   if (node) return check('fuse', title, 'ok', 'present', [{source: path, said: node}]);
-  return check('fuse', title, 'fail', 'missing: volumes cannot be attached through FUSE', [{source: path, said: 'absent'}], 'modprobe fuse', true);
+  return check('fuse', title, 'fail', 'missing: volumes cannot be attached through FUSE', [{source: path, said: 'absent'}], ['modprobe', 'fuse']);
 }
 
 export async function kvmCheck(roots: Roots): Promise<Check> {

@@ -52,7 +52,7 @@ export async function toolChecks(runner: Runner, options: {searchPath?: string; 
     const pkg = PACKAGE_OF[tool.name] ?? tool.name;
     const found = await locate(tool.name, options.searchPath, options.extraDirs);
     if (!found) {
-      checks.push(check(id, title, tool.optional ? 'warn' : 'fail', `${tool.name} is not installed (Debian/Ubuntu package ${pkg})`, [{source: 'PATH and the sbin directories', said: 'not found'}], `apt-get install -y ${pkg}`, true));
+      checks.push(check(id, title, tool.optional ? 'warn' : 'fail', `${tool.name} is not installed (Debian/Ubuntu package ${pkg})`, [{source: 'PATH and the sbin directories', said: 'not found'}], ['apt-get', 'install', '-y', pkg]));
       continue;
     }
     let version = 'no version option';

@@ -103,6 +103,18 @@ export class WizardController {
     return runChecks(this.runner, {dir: dir ?? process.cwd(), launcher: this.settings.get('launcherPath')});
   }
 
+  /** Runs a check's fix for the operator (only fixes the check marked safe, as an argv). */
+  async runFix(check: Check): Promise<ActionOutcome> {
+    const argv = check.fixArgv;
+    if (!argv?.length) return {ok: false, message: `no fix the wizard can run for "${check.title}"`};
+    return this.act(async (env) => {
+      setSteps(this.store, `Fix: ${check.title}`, [{id: 'fix', title: check.fix ?? argv.join(' '), status: 'running', startedAt: Date.now()}]);
+      await env.runner.run({cmd: argv[0]!, args: argv.slice(1), title: `Fix: ${check.fix}`});
+      setSteps(this.store, `Fix: ${check.title}`, [{id: 'fix', title: check.fix ?? argv.join(' '), status: 'done', endedAt: Date.now()}]);
+      return `ran ${check.fix}`;
+    });
+  }
+
   nbdDevices(): Promise<NbdDevice[]> {
     return listDevices(hostRoots());
   }
