@@ -4,7 +4,8 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 
-export const CLI = resolve('dist/cli.js');
+// TDX_BENCH_CLI benchmarks another build of the CLI (e.g. a build variant) with the same harness.
+export const CLI = resolve(process.env.TDX_BENCH_CLI ?? 'dist/cli.js');
 export const PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
 
 export function tempDir(prefix) {

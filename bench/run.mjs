@@ -1,21 +1,48 @@
 // npm run bench: every benchmark, a table, and bench/results.json. Ratios against a reference
 // measured in the same run matter more than absolute times on a shared machine.
+//   node bench/run.mjs [name...]   runs only those (create, startup, first-frame, log-load, log-1g, output)
 import {writeFileSync} from 'node:fs';
-import {cpus, totalmem} from 'node:os';
+import {cpus, loadavg, totalmem} from 'node:os';
 import {benchCreate} from './create.mjs';
-import {benchStartup} from './startup.mjs';
+import {benchLogBig, benchLogLoad} from './logs.mjs';
+import {benchOutput} from './output.mjs';
+import {benchStartup, benchWizardStartup} from './startup.mjs';
 import {table} from './lib.mjs';
 
+const benchmarks = {
+  create: benchCreate, // 1, 2
+  startup: benchStartup, // 3
+  'first-frame': benchWizardStartup, // 3b
+  'log-load': benchLogLoad, // 4
+  'log-1g': benchLogBig, // 5
+  output: benchOutput, // 6
+};
 const only = process.argv.slice(2);
-const benchmarks = {create: benchCreate, startup: benchStartup};
+const unknown = only.filter((name) => !(name in benchmarks));
+if (unknown.length) {
+  process.stderr.write(`unknown benchmark: ${unknown.join(', ')} (one of: ${Object.keys(benchmarks).join(', ')})\n`);
+  process.exit(2);
+}
+const started = Date.now();
+const loadBefore = loadavg()[0];
 const rows = [];
 for (const [name, bench] of Object.entries(benchmarks)) {
   if (only.length && !only.includes(name)) continue;
   process.stderr.write(`running ${name}...\n`);
-  rows.push(...(await bench()));
+  const t = Date.now();
+  const load = loadavg()[0]; // other work on the machine shows in the absolute figures
+  rows.push(...(await bench()).map((row) => ({...row, load: Number(load.toFixed(2))})));
+  process.stderr.write(`  ${name}: ${((Date.now() - t) / 1000).toFixed(0)} s\n`);
 }
-const shown = rows.map((r) => ({...r, pass: r.pass ? 'yes' : 'NO'}));
+const shown = rows.map(({load: _load, ...r}) => ({...r, pass: r.pass ? 'yes' : 'NO'}));
 process.stdout.write(`${table(shown)}\n`);
-const machine = {cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version};
-writeFileSync('bench/results.json', `${JSON.stringify({date: new Date().toISOString(), machine, results: rows}, null, 2)}\n`);
-process.stdout.write(`written bench/results.json (${machine.cpus} cores, ${machine.cpu})\n`);
+const machine = {
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  loadAverage: {before: loadBefore, after: loadavg()[0]},
+};
+const seconds = Math.round((Date.now() - started) / 1000);
+writeFileSync('bench/results.json', `${JSON.stringify({date: new Date().toISOString(), seconds, machine, results: rows}, null, 2)}\n`);
+process.stdout.write(`${rows.filter((r) => r.pass).length}/${rows.length} targets met in ${seconds} s; written bench/results.json (${machine.cpus} cores, ${machine.cpu}, load ${loadBefore.toFixed(1)} -> ${loadavg()[0].toFixed(1)})\n`);

@@ -1,50 +1,49 @@
 // The serial log pane: follows /tmp/tdx-guest-td.log (waiting for it to appear), marks a VM
 // restart when QEMU truncates it, highlights known lines and shows the latest hint above.
-import {useEffect, useMemo, useRef, useState} from 'react';
+import {useEffect, useMemo, useState} from 'react';
 import {Box, Text} from 'ink';
 import {serialLog} from '../src/paths.js';
-import {Ring} from '../src/ring.js';
+import {TextRing} from '../src/text-ring.js';
 import {actionFor, MarkerTracker, matchHint} from '../src/vm/hints.js';
 import {LogTail} from '../src/vm/tail.js';
+import {frameBudget} from './frameBudget.js';
 import {LogPane, type LogProvider} from './LogPane.js';
 import type {Screen, ScreenProps} from './screens.js';
 import {fit, severityGlyph, severityTone, tone} from './theme.js';
 
 const KEEP = 5000;
-const RENDER_EVERY_MS = 50;
+// Under a flood of lines the pane redraws at most 5 times a second (see frameBudget).
+const FRAMES_PER_SECOND = 5;
 
 export function LogScreen({controller, go, size, setEditing, back, path: given}: ScreenProps & {back: Screen; path?: string}) {
   const path = given ?? serialLog();
-  const lines = useMemo(() => new Ring<string>(KEEP), []);
+  // Off the JavaScript heap: at 50,000 lines a second a ring of strings grows the heap by tens of MB.
+  const lines = useMemo(() => new TextRing(KEEP, KEEP * 400), []);
   const tracker = useMemo(() => new MarkerTracker(), []);
   const [version, setVersion] = useState(0);
   const [state, setState] = useState('waiting for the log to appear...');
-  const dirty = useRef(false);
 
   useEffect(() => {
     const tail = new LogTail(path, {ringSize: 200});
+    // Lines arrive in bursts of thousands: one redraw per burst, within the frame budget.
+    const budget = frameBudget(() => setVersion((v) => v + 1), FRAMES_PER_SECOND);
+    const changed = () => budget.request();
     tail.on('line', (line) => {
       lines.push(line.text);
       tracker.push(line.raw);
-      dirty.current = true;
+      changed();
     });
     tail.on('restarted', ({reason}) => {
       lines.push(`──── VM restarted (the log was ${reason}) ────`);
       tracker.reset();
-      dirty.current = true;
+      changed();
     });
     tail.on('waiting', () => setState(`waiting for ${path} to appear...`));
     tail.on('opened', () => setState(`following ${path}`));
     tail.on('unreadable', (why) => setState(`cannot read ${path}: ${why} (run as root?)`));
-    // Lines arrive in bursts of thousands: the pane redraws at most 20 times a second.
-    const timer = setInterval(() => {
-      if (!dirty.current) return;
-      dirty.current = false;
-      setVersion((v) => v + 1);
-    }, RENDER_EVERY_MS);
     void tail.start();
     return () => {
-      clearInterval(timer);
+      budget.cancel();
       void tail.stop();
     };
   }, [path, lines, tracker]);
@@ -52,7 +51,7 @@ export function LogScreen({controller, go, size, setEditing, back, path: given}:
   const provider: LogProvider = useMemo(
     () => ({
       totalLines: () => lines.size,
-      lines: (from, count) => lines.last(lines.size).slice(from, from + count),
+      lines: (from, count) => lines.slice(from, count),
     }),
     [lines],
   );

@@ -3,10 +3,13 @@
 // A finished successful run collapses to one row ("✔ mkfs.ext4 -F /dev/nbd0p1 (1.2 s)"); a failed
 // or cancelled one stays open with its output. Only the visible window is read from the run's ring
 // (`lines.last(n)`), so the cost of a render does not depend on how much the command printed.
-// Runs are mutated in place by the runner; the pane re-renders on the store's `outputTick`.
+// Runs are mutated in place by the runner; the pane re-renders on the store's `outputTick`, at
+// most 5 times a second while output pours in (see useOutputTick).
+import {useEffect, useReducer} from 'react';
 import {Box, Text} from 'ink';
 import type {AppStore, RunRecord} from '../src/store.js';
 import {shellLine} from '../src/runner/mask.js';
+import {frameBudget} from './frameBudget.js';
 import {ProgressBar} from './ProgressBar.js';
 import {useClock} from './StepList.js';
 import {useStoreState} from './useStoreState.js';
@@ -48,8 +51,26 @@ function Header({run, width, now, summary}: {run: RunRecord; width: number; now:
   );
 }
 
+// The pane shares the machine with the command it shows: every frame Ink draws is CPU taken from
+// mkfs (two cores). Under a flood of output it redraws at most 5 times a second.
+const FRAMES_PER_SECOND = 5;
+
+function useOutputTick(store: AppStore): void {
+  const [, redraw] = useReducer((n: number) => n + 1, 0);
+  useEffect(() => {
+    const budget = frameBudget(redraw, FRAMES_PER_SECOND);
+    const unsubscribe = store.subscribe((state, previous) => {
+      if (state.outputTick !== previous.outputTick) budget.request();
+    });
+    return () => {
+      unsubscribe();
+      budget.cancel();
+    };
+  }, [store]);
+}
+
 export function OutputPane({store, runId, width, height, collapseOnSuccess = true, now}: OutputPaneProps) {
-  useStoreState(store, (s) => s.outputTick);
+  useOutputTick(store);
   const run = useStoreState(store, (s) => (runId === undefined ? s.runs.at(-1) : s.runs.find((r) => r.id === runId)));
   const clock = useClock(now, run?.status === 'running');
   if (!run || height <= 0) return null;

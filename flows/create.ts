@@ -7,8 +7,8 @@
 //     disconnect), done safely through the NBD layer.
 // Whatever happens, the half-made file is removed: never a leftover that makes the next run fail.
 import {constants} from 'node:fs';
-import {lstat, mkdir, open, rename, rm, chmod} from 'node:fs/promises';
-import {join} from 'node:path';
+import {lstat, mkdir, open, readdir, readFile, rename, rm, chmod} from 'node:fs/promises';
+import {basename, dirname, join, resolve} from 'node:path';
 import type {Flow, FlowStep, StepEnv} from '../src/flow-runner.js';
 import {StepError, UsageError} from '../src/errors.js';
 import {sizeArg} from '../src/volume/size.js';
@@ -34,6 +34,59 @@ export interface CreateJob {
   detach?: () => Promise<void>;
 }
 
+/** The private work directory of the run with process id `pid`, beside the target. */
+export function workDirName(name: string, pid: number): string {
+  return `.${name}.tdx-wizard-${pid}`;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * What a create that was killed hard (SIGKILL, OOM, power loss) leaves beside the target: its work
+ * directory `.NAME.tdx-wizard-PID` and the empty file that reserved the name. Its cleanup could not
+ * run, so the next create of the same target does it: only for a process that is gone, only its own
+ * work directory, and the target only while it is still the empty reservation. A live owner means
+ * another wizard is creating the same file right now: refused, naming it.
+ * Returns what was done, one sentence each, for the operator.
+ */
+export async function reclaimCreateLeftovers(runner: StepEnv['runner'], input: string): Promise<string[]> {
+  if (!input || /[\x00-\x1f\x7f]/.test(input) || /^[A-Za-z][A-Za-z0-9+.-]*:/.test(input) || input.endsWith('/')) return [];
+  const path = resolve(input);
+  const dir = dirname(path);
+  const name = basename(path);
+  const prefix = workDirName(name, 0).slice(0, -1);
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  const notes: string[] = [];
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !/^\d+$/.test(entry.slice(prefix.length))) continue;
+    const pid = Number(entry.slice(prefix.length));
+    const workDir = join(dir, entry);
+    if (pid === process.pid) continue;
+    if (pidAlive(pid)) {
+      const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean).join(' ');
+      throw new UsageError(
+        `${path} is being created right now by another process (pid ${pid}${argv ? `: ${argv}` : ''}; its work directory is ${workDir})`,
+        `wait for it to finish, or stop it with kill -TERM ${pid} (it removes its half-made file), then run create again`,
+      );
+    }
+    const st = await lstat(path).catch(() => undefined);
+    const placeholder = Boolean(st?.isFile() && st.size === 0);
+    await runner.act(`Remove the work directory left by pid ${pid}`, ['rm', '-rf', '--', workDir], () => rm(workDir, {recursive: true, force: true}));
+    if (placeholder) await runner.act(`Remove the empty ${name} reserved by pid ${pid}`, ['rm', '-f', '--', path], () => rm(path, {force: true}));
+    notes.push(
+      `an earlier create of ${path} (pid ${pid}) was killed before it could clean up: ${runner.dryRun ? 'would remove' : 'removed'} its work directory ${workDir}${placeholder ? ` and the empty file that reserved ${name}` : ` (${name} itself was ${st ? 'already complete, and was left alone' : 'not there'})`}`,
+    );
+  }
+  return notes;
+}
+
 const reserve: FlowStep<CreateJob> = {
   id: 'reserve',
   title: 'Reserve the file name',
@@ -55,8 +108,9 @@ const reserve: FlowStep<CreateJob> = {
           const st = await lstat(target.path).catch(() => undefined);
           throw new UsageError(`${target.path} ${st ? describeExisting(st) : 'appeared while checking'}`, 'choose a new file name');
         }
-        if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-          throw new UsageError(`cannot create ${target.path}: ${code === 'EROFS' ? 'the file system is read-only' : 'permission denied'}`, 'run as root (sudo) or choose a directory you can write');
+        if (code === 'EROFS') throw new UsageError(`cannot create ${target.path}: ${target.dir} is on a read-only file system`, 'choose a directory on a writable file system (or remount it read-write)');
+        if (code === 'EACCES' || code === 'EPERM') {
+          throw new UsageError(`cannot create ${target.path}: permission denied`, 'run as root (sudo) or choose a directory you can write');
         }
         throw error;
       }
@@ -64,7 +118,7 @@ const reserve: FlowStep<CreateJob> = {
       await handle.close();
       job.placeholder = {dev: st.dev, ino: st.ino};
     });
-    job.workDir = join(target.dir, `.${target.name}.tdx-wizard-${process.pid}`);
+    job.workDir = join(target.dir, workDirName(target.name, process.pid));
     await env.runner.act('Make a private work directory', ['mkdir', '-m', '700', '--', job.workDir], () => mkdir(job.workDir!, {mode: 0o700}));
     job.rawPath = join(job.workDir, 'filesystem.raw');
     job.qcowPath = join(job.workDir, 'volume.qcow2');
@@ -81,13 +135,27 @@ const reserve: FlowStep<CreateJob> = {
   },
 };
 
+/** A tool that hit a full disk says so in its own words; the operator gets the cause and the fix. */
+async function spaceAware<T>(job: CreateJob, doing: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof StepError && error.output.some((l) => /No space left on device|ENOSPC|Disk quota exceeded/i.test(l))) {
+      throw new StepError(`the file system of ${job.target.dir} is full: ${doing} ran out of space`, error.step, error.output, `free some space there (df -h ${job.target.dir}) or create the volume in another directory`);
+    }
+    throw error;
+  }
+}
+
 const sparseRaw: FlowStep<CreateJob> = {
   id: 'raw',
   title: 'Make a sparse raw file',
   changesDisk: true,
   async run(job, env) {
     try {
-      await env.runner.run({cmd: 'qemu-img', args: ['create', '-q', '-f', 'raw', '--', job.rawPath!, String(job.sizeBytes)], title: `Make a sparse ${sizeArg(job.sizeBytes)} raw file`});
+      await spaceAware(job, 'qemu-img create', () =>
+        env.runner.run({cmd: 'qemu-img', args: ['create', '-q', '-f', 'raw', '--', job.rawPath!, String(job.sizeBytes)], title: `Make a sparse ${sizeArg(job.sizeBytes)} raw file`}),
+      );
     } catch (error) {
       if (error instanceof StepError && error.output.some((l) => /too large|File too large/i.test(l))) {
         throw new StepError(`${job.target.dir} cannot hold a sparse file of ${sizeArg(job.sizeBytes)} (its file system limits file size)`, 'raw', error.output, 'create the volume in a directory on XFS or ext4 with a larger block size, or use --method nbd');
@@ -104,12 +172,14 @@ const mkfsOffline: FlowStep<CreateJob> = {
   async run(job, env) {
     // -F once, after our own checks: the file is ours and empty. packed_meta_blocks puts bitmaps,
     // inode tables and the journal at the start, so the qcow2 only stores that region.
-    await env.runner.run({
-      cmd: 'mkfs.ext4',
-      args: ['-F', '-L', job.label, '-E', 'packed_meta_blocks=1,nodiscard', '--', job.rawPath!],
-      title: `Format ext4, label ${job.label}`,
-      progress: 'mke2fs',
-    });
+    await spaceAware(job, 'mkfs.ext4', () =>
+      env.runner.run({
+        cmd: 'mkfs.ext4',
+        args: ['-F', '-L', job.label, '-E', 'packed_meta_blocks=1,nodiscard', '--', job.rawPath!],
+        title: `Format ext4, label ${job.label}`,
+        progress: 'mke2fs',
+      }),
+    );
   },
 };
 
@@ -118,7 +188,9 @@ const convert: FlowStep<CreateJob> = {
   title: 'Convert to qcow2',
   changesDisk: true,
   async run(job, env) {
-    await env.runner.run({cmd: 'qemu-img', args: ['convert', '-p', '-f', 'raw', '-O', 'qcow2', '--', job.rawPath!, job.qcowPath!], title: 'Convert to qcow2 (only the written blocks)', progress: 'qemu-img'});
+    await spaceAware(job, 'qemu-img convert', () =>
+      env.runner.run({cmd: 'qemu-img', args: ['convert', '-p', '-f', 'raw', '-O', 'qcow2', '--', job.rawPath!, job.qcowPath!], title: 'Convert to qcow2 (only the written blocks)', progress: 'qemu-img'}),
+    );
     await env.runner.act('Remove the raw file', ['rm', '-f', '--', job.rawPath!], () => rm(job.rawPath!, {force: true}));
   },
 };

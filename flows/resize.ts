@@ -28,6 +28,9 @@ const growContainer: FlowStep<ResizeJob> = {
   id: 'grow-container',
   title: 'Grow the image (qemu-img resize)',
   changesDisk: true,
+  skip(job) {
+    return job.before.virtualSize !== undefined && job.before.virtualSize >= job.newSize ? 'the image already has this size (an earlier resize grew it)' : undefined;
+  },
   async run(job, env) {
     await env.runner.run({
       cmd: 'qemu-img',

@@ -24,7 +24,7 @@ export function launchFlow(job: LaunchJob): Flow<LaunchJob> {
           const {pid, verdict} = await launchVm(env.runner, {launcher: j.launcher, fields: j.fields, verify: verifyVolume, signal: env.signal});
           j.pid = pid;
           j.reason = verdict.reason;
-          rememberLauncher(j.launcher);
+          rememberLauncher(j.launcher, (text) => env.warn(text));
         },
         async verify(j) {
           return j.pid ? `running as pid ${j.pid}` : 'the pid file did not appear';

@@ -39,7 +39,10 @@ registerStatus(program);
 registerStop(program);
 registerLogs(program);
 
+// A word that is no subcommand reaches the wizard's own action: say so, as commander does for `nbd`.
+program.allowExcessArguments(true);
 program.action(async () => {
+  if (program.args.length) program.error(`error: unknown command '${program.args[0]}'`, {code: 'commander.unknownCommand', exitCode: 2});
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     process.stderr.write(
       'tdx-wizard: the interactive wizard needs a terminal. Without one, use the subcommands:\n' +

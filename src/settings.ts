@@ -1,7 +1,7 @@
 // Settings remembered between runs (conf): paths, sizes, the launcher, network settings. Offered
 // as defaults, never required. The miner seed is never stored here. The file is 0600; a broken
 // file is kept aside (never silently lost) and the wizard starts from defaults and says so.
-import {existsSync, renameSync} from 'node:fs';
+import {existsSync, mkdirSync, renameSync} from 'node:fs';
 import {join} from 'node:path';
 import Conf from 'conf';
 import {configDir} from './paths.js';
@@ -30,6 +30,9 @@ export interface LoadedSettings {
 }
 
 export function loadSettings(dir = configDir()): LoadedSettings {
+  // The directory is the operator's alone: hostnames, addresses, paths. conf would make it 0755
+  // (it creates the directory, and the file with the defaults, on the first read).
+  mkdirSync(dir, {recursive: true, mode: 0o700});
   const options = {projectName: 'tdx-wizard', cwd: dir, configFileMode: 0o600, defaults: DEFAULTS} as const;
   try {
     return {store: new Conf<Settings>(options)};

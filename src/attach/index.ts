@@ -4,6 +4,8 @@
 import type {Runner} from '../runner/runner.js';
 import {attachFuse, type Attached} from './fuse.js';
 
+export {reclaimFuseLeftovers} from './fuse.js';
+
 export type {Attached};
 
 export async function attachVolume(runner: Runner, image: string, options: {format: 'qcow2' | 'raw'; writable: boolean}): Promise<Attached> {

@@ -1,9 +1,10 @@
 // tdx-wizard create <path> <size>: make the cache volume, verified.
 import type {Command} from 'commander';
 import {Option} from 'commander';
-import {createFlow, type CreateJob} from '../../flows/create.js';
+import {createFlow, reclaimCreateLeftovers, type CreateJob} from '../../flows/create.js';
 import {UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
+import {reclaimFuseLeftovers} from '../attach/index.js';
 import {action} from '../cli/program.js';
 import {askYesNo} from '../cli/prompt.js';
 import type {CliContext} from '../cli/context.js';
@@ -13,6 +14,7 @@ import {checkVolumeSize, formatBytes, parseSize} from '../volume/size.js';
 import {checkSpace} from '../volume/space.js';
 import {checkTarget} from '../volume/target.js';
 import {stepEnv} from '../cli/step-env.js';
+import {requireRoot} from '../cli/root.js';
 
 export function register(program: Command): void {
   program
@@ -34,6 +36,10 @@ async function create(ctx: CliContext, pathArg: string, sizeArg: string, opts: R
   checkVolumeSize(sizeBytes, sizeArg, Boolean(opts.forceSmall));
   const {label, warnings: labelWarnings} = checkLabel(String(opts.label));
   const method = opts.method as CreateJob['method'];
+  if (method === 'nbd' && !runner.dryRun) requireRoot('create --method nbd', 'it connects the image to /dev/nbdN with qemu-nbd, and only root may open NBD devices', 'sudo tdx-wizard create --method nbd ..., or leave out --method nbd: the offline method needs no root');
+  // What a run killed with SIGKILL left for this target (its work directory, the empty reserved file).
+  for (const note of await reclaimCreateLeftovers(runner, pathArg)) reporter.warn(note);
+  for (const note of await reclaimFuseLeftovers(runner)) reporter.warn(note);
   const target = checkTarget(pathArg);
   const space = await checkSpace(target.dir, sizeBytes, method);
   if (space.error) throw new UsageError(space.error.message, space.error.fix);

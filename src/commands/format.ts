@@ -9,10 +9,11 @@ import {askYesNo, confirmTyped} from '../cli/prompt.js';
 import {stepEnv} from '../cli/step-env.js';
 import {UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
+import {reclaimFuseLeftovers} from '../attach/index.js';
 import {inspectVolume} from '../volume/inspect.js';
 import {CACHE_LABEL, checkLabel} from '../volume/label.js';
 import {formatBytes} from '../volume/size.js';
-import {existingVolumePath} from './volume-path.js';
+import {existingVolumePath, requireWritable} from './volume-path.js';
 
 export function register(program: Command): void {
   program
@@ -27,11 +28,13 @@ export function register(program: Command): void {
         const path = existingVolumePath(pathArg!);
         const {label, warnings} = checkLabel(String(opts.label));
         for (const w of warnings) ctx.reporter.warn(w);
+        for (const note of await reclaimFuseLeftovers(ctx.runner)) ctx.reporter.warn(note);
         const before = await inspectVolume(path);
         if (before.verdict === 'unreadable') throw new UsageError(before.reason, before.fix);
         if (before.inUse) throw new UsageError(`${path} is in use (${before.inUseDetail}); formatting it now would destroy it under the running VM`, 'stop the VM or disconnect the NBD device first');
         if (before.backingChain.length) throw new UsageError(`${path} has a backing file; formatting the overlay would hide the backing data`, 'format a standalone volume, or create a new one: tdx-wizard create');
         if (before.format === 'raw' && /\.qcow2$/i.test(path)) throw new UsageError(`${path} is a raw file named .qcow2`, before.fix);
+        if (!ctx.runner.dryRun) requireWritable(path, 'format');
         if (before.filesystem === 'empty') {
           if (!opts.yes && !ctx.runner.dryRun) {
             if (!(await askYesNo(`Format the empty volume ${path} as ext4 "${label}"?`, '--yes'))) throw new UsageError('not confirmed: nothing was changed');

@@ -66,12 +66,13 @@ async function launch(ctx: CliContext, extra: string[], opts: Record<string, unk
     for (const e of checked.errors) reporter.event('field-error', {...e});
     const [one] = checked.errors;
     if (checked.errors.length === 1) throw new UsageError(`${one!.message}`, one!.fix);
-    throw new UsageError(`${checked.errors.length} launch fields need fixing:\n${checked.errors.map((e) => `  - ${e.message} (${e.fix})`).join('\n')}`);
+    throw new UsageError(`${checked.errors.length} launch fields need fixing:\n${checked.errors.map((e) => `  - ${e.message} (${e.fix})`).join('\n')}`, 'correct each field as its line says, then run launch again');
   }
   const fields = checked.value;
   if (fields.minerSeed) runner.addSecret(fields.minerSeed);
   for (const note of checked.notes) reporter.info(note);
-  const launcher = findLauncher(str('launcher'));
+  const settingsNotice = (text: string) => reporter.warn(text, 'nothing to fix for this run; the broken file is kept for you to look at, delete it when done');
+  const launcher = findLauncher(str('launcher'), process.cwd(), settingsNotice);
   reporter.warn(SEED_EXPOSURE_NOTE);
 
   const values = {volume: fields.cacheVolume};
@@ -96,7 +97,7 @@ async function launch(ctx: CliContext, extra: string[], opts: Record<string, unk
     reporter.result({ok: true, dryRun: true, launcher, argv, verdict: outcome.verdict.verdict}, '');
     return 0;
   }
-  rememberLauncher(launcher);
+  rememberLauncher(launcher, settingsNotice);
   const log = serialLog();
   reporter.result(
     {ok: true, launcher, pid: outcome.pid ?? null, serialLog: log, argv, verdict: outcome.verdict.verdict},
@@ -112,6 +113,9 @@ async function obtainSeed(ctx: CliContext, opts: Record<string, unknown>): Promi
     throw new UsageError('both --miner-seed-file and --miner-seed were given', 'give the seed one way, preferably --miner-seed-file');
   }
   let seed: string | undefined;
+  // Not handed on: every program the wizard runs would otherwise carry it in its environment.
+  const envSeed = process.env.TDX_MINER_SEED;
+  delete process.env.TDX_MINER_SEED;
   if (opts.minerSeedFile !== undefined) {
     const file = readSeedFile(String(opts.minerSeedFile));
     seed = file.seed;
@@ -121,8 +125,8 @@ async function obtainSeed(ctx: CliContext, opts: Record<string, unknown>): Promi
     seed = String(opts.minerSeed);
     runner.addSecret(seed);
     reporter.warn('--miner-seed puts the seed on the command line: every user of this host can see it in ps, and it stays in your shell history', 'use --miner-seed-file FILE (mode 0600) or the TDX_MINER_SEED variable');
-  } else if (process.env.TDX_MINER_SEED) {
-    seed = process.env.TDX_MINER_SEED;
+  } else if (envSeed) {
+    seed = envSeed;
     runner.addSecret(seed);
   } else if (isInteractive()) {
     seed = await askHidden('Miner seed (64 hex characters; not shown as you type): ');

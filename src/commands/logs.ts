@@ -107,6 +107,9 @@ async function logs(ctx: CliContext, file: string, follow: boolean): Promise<num
     missing = true;
     if (follow) out.note(`waiting for ${file} to appear (the VM has not been launched yet?)`);
   });
+  tail.on('removed', () => {
+    if (follow) out.note(`${file} was deleted; waiting for a new one (a running VM keeps writing to the deleted file until it restarts)`, {event: 'removed'});
+  });
   tail.on('opened', ({skippedBytes}) => {
     if (skippedBytes) out.note(`${skippedBytes} earlier bytes not shown; tdx-wizard logs without --follow prints the whole log`, {skippedBytes});
   });

@@ -1,8 +1,9 @@
 // tdx-wizard nbd list | load [--persist] | attach <image> | detach <device> [--confirm DEV] | recover [--yes]
 // The "busy NBD device" troubleshooting screen and the tools behind it.
-import type {Command} from 'commander';
+import {Option, type Command} from 'commander';
 import {action} from '../cli/program.js';
 import {askYesNo, confirmTyped} from '../cli/prompt.js';
+import {requireRoot} from '../cli/root.js';
 import {hostRoots} from '../host/roots.js';
 import {attachImage, detachDevice, deviceName, listDevices, loadModule, readDevice, readModule, readRecords, recoverStale, type NbdDevice, type RecoverItem} from '../nbd/index.js';
 import {formatBytes} from '../volume/size.js';
@@ -26,6 +27,7 @@ export function register(program: Command): void {
     .option('--persist', 'also load it at boot (/etc/modules-load.d/nbd.conf, /etc/modprobe.d/nbd.conf)')
     .action(
       action('nbd-load', async (ctx, _args, opts) => {
+        if (!ctx.runner.dryRun) requireRoot('loading the nbd kernel module', 'only root may insert kernel modules (modprobe needs CAP_SYS_MODULE)', 'sudo tdx-wizard nbd load');
         const r = await loadModule(ctx.runner, hostRoots(), {persist: Boolean(opts.persist)});
         const lines = [r.loadedNow ? `loaded nbd: ${r.devices} devices (nbds_max=${r.nbdsMax ?? '?'}, max_part=${r.maxPart ?? '?'})` : 'nbd was already loaded', ...r.notes];
         for (const file of r.persisted) lines.push(`wrote ${file}`);
@@ -38,9 +40,10 @@ export function register(program: Command): void {
     .command('attach')
     .description('attach a volume to a free /dev/nbdN and leave it attached')
     .argument('<image>', 'the volume file')
-    .option('--format <format>', 'qcow2 or raw', 'qcow2')
+    .addOption(new Option('--format <format>', 'qcow2 or raw').choices(['qcow2', 'raw']).default('qcow2'))
     .action(
       action('nbd-attach', async (ctx, [image], opts) => {
+        if (!ctx.runner.dryRun) requireRoot('attaching to /dev/nbdN', 'qemu-nbd --connect opens the NBD device, which only root may do', 'sudo tdx-wizard nbd attach IMAGE; to only read a volume, tdx-wizard inspect needs no root');
         const format = opts.format === 'raw' ? 'raw' : 'qcow2';
         const attached = await attachImage(ctx.runner, image!, {format});
         await attached.keep();
@@ -56,6 +59,7 @@ export function register(program: Command): void {
     .action(
       action('nbd-detach', async (ctx, [device], opts) => {
         const name = deviceName(device!);
+        if (!ctx.runner.dryRun) requireRoot(`detaching /dev/${name}`, 'flushing and disconnecting an NBD device opens it, which only root may do', `sudo tdx-wizard nbd detach /dev/${name}`);
         const roots = hostRoots();
         const dev = await readDevice(roots, name);
         const record = (await readRecords()).find((r) => r.device === name);
@@ -74,7 +78,11 @@ export function register(program: Command): void {
     .action(
       action('nbd-recover', async (ctx, _args, opts) => {
         const items = await recoverStale(ctx.runner, hostRoots(), {
-          decide: async (item) => Boolean(opts.yes) || (await askYesNo(`${item.detail}. Detach /dev/${item.device}?`, '--yes')),
+          decide: async (item) => {
+            const yes = Boolean(opts.yes) || (await askYesNo(`${item.detail}. Detach /dev/${item.device}?`, '--yes'));
+            if (yes && !ctx.runner.dryRun) requireRoot(`detaching /dev/${item.device}`, 'flushing and disconnecting an NBD device opens it, which only root may do', 'sudo tdx-wizard nbd recover --yes');
+            return yes;
+          },
         });
         ctx.reporter.result({items}, recoverText(items));
         return items.some((i) => i.error) ? 1 : 0;

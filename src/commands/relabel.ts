@@ -6,9 +6,10 @@ import {askYesNo} from '../cli/prompt.js';
 import {stepEnv} from '../cli/step-env.js';
 import {UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
+import {reclaimFuseLeftovers} from '../attach/index.js';
 import {inspectVolume} from '../volume/inspect.js';
 import {CACHE_LABEL, checkLabel} from '../volume/label.js';
-import {existingVolumePath} from './volume-path.js';
+import {existingVolumePath, requireWritable} from './volume-path.js';
 
 export function register(program: Command): void {
   program
@@ -22,6 +23,7 @@ export function register(program: Command): void {
         const path = existingVolumePath(pathArg!);
         const {label, warnings} = checkLabel(String(opts.label));
         for (const w of warnings) ctx.reporter.warn(w);
+        for (const note of await reclaimFuseLeftovers(ctx.runner)) ctx.reporter.warn(note);
         const before = await inspectVolume(path);
         if (before.verdict === 'unreadable') throw new UsageError(before.reason, before.fix);
         if (before.filesystem === 'crypto_LUKS' && before.label === undefined && before.verdict === 'wrong-label' && !before.fix) {
@@ -34,6 +36,7 @@ export function register(program: Command): void {
           ctx.reporter.result({ok: true, path, label, changed: false}, `${path} is already labelled "${label}": nothing to do`);
           return 0;
         }
+        if (!ctx.runner.dryRun) requireWritable(path, 'relabel');
         if (!opts.yes && !ctx.runner.dryRun) {
           const yes = await askYesNo(`Change the label of ${path} from "${before.label ?? ''}" to "${label}"?`, '--yes');
           if (!yes) throw new UsageError('not confirmed: nothing was changed');

@@ -6,10 +6,11 @@ import {askYesNo} from '../cli/prompt.js';
 import {stepEnv} from '../cli/step-env.js';
 import {UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
+import {reclaimFuseLeftovers} from '../attach/index.js';
 import {inspectVolume} from '../volume/inspect.js';
 import {formatBytes, parseSize, QCOW2_MAX_BYTES} from '../volume/size.js';
 import {checkSpace} from '../volume/space.js';
-import {existingVolumePath} from './volume-path.js';
+import {existingVolumePath, requireWritable} from './volume-path.js';
 import {dirname} from 'node:path';
 
 export function register(program: Command): void {
@@ -24,6 +25,7 @@ export function register(program: Command): void {
         const path = existingVolumePath(pathArg!);
         const relative = sizeArg!.startsWith('+');
         const amount = parseSize(relative ? sizeArg!.slice(1) : sizeArg!);
+        for (const note of await reclaimFuseLeftovers(ctx.runner)) ctx.reporter.warn(note);
         const before = await inspectVolume(path);
         if (before.verdict === 'unreadable' || before.virtualSize === undefined) throw new UsageError(before.reason, before.fix);
         if (before.filesystem === 'crypto_LUKS') {
@@ -32,7 +34,12 @@ export function register(program: Command): void {
         if (!['ext4', 'ext3', 'ext2'].includes(before.filesystem ?? '')) throw new UsageError(`${path} holds ${before.filesystem}; only ext4 volumes can be grown here`, before.fix);
         const newSize = relative ? before.virtualSize + amount : amount;
         if (newSize > QCOW2_MAX_BYTES) throw new UsageError(`${formatBytes(newSize)} is larger than a qcow2 image can be`, 'choose at most 2048T');
-        if (newSize === before.virtualSize) {
+        // An earlier resize that was stopped after `qemu-img resize` left the filesystem smaller than
+        // the image: asking for the same size again finishes the job instead of saying "nothing to do".
+        const unfinished = before.filesystemSize !== undefined && before.virtualSize - before.filesystemSize >= 2 ** 20;
+        if (newSize === before.virtualSize && unfinished) {
+          ctx.reporter.warn(`the image is already ${formatBytes(newSize)} but its filesystem fills only ${formatBytes(before.filesystemSize!)}: an earlier resize stopped after growing the image; growing the filesystem now`);
+        } else if (newSize === before.virtualSize) {
           ctx.reporter.result({ok: true, path, size: newSize, changed: false}, `${path} is already ${formatBytes(newSize)}: nothing to do`);
           return 0;
         }
@@ -44,6 +51,7 @@ export function register(program: Command): void {
         }
         const space = await checkSpace(dirname(path), newSize, 'nbd');
         for (const w of [...before.warnings, ...space.warnings]) ctx.reporter.warn(w);
+        if (!ctx.runner.dryRun) requireWritable(path, 'resize');
         if (!opts.yes && !ctx.runner.dryRun) {
           const yes = await askYesNo(`Grow ${path} from ${formatBytes(before.virtualSize)} to ${formatBytes(newSize)}?`, '--yes');
           if (!yes) throw new UsageError('not confirmed: nothing was changed');

@@ -25,7 +25,9 @@ async function stop(ctx: CliContext, opts: Record<string, unknown>): Promise<num
     reporter.result({ok: true, stopped: false, running: false}, 'No VM is running (no pid file): nothing to stop.');
     return 0;
   }
-  const launcher = findLauncher(opts.launcher === undefined ? undefined : String(opts.launcher));
+  const launcher = findLauncher(opts.launcher === undefined ? undefined : String(opts.launcher), process.cwd(), (text) =>
+    reporter.warn(text, 'nothing to fix for this run; the broken file is kept for you to look at, delete it when done'),
+  );
   const what = before.state === 'running' ? `the VM (pid ${before.pid})` : before.state === 'stale' ? 'the leftovers of a VM that has ended' : 'the VM (its pid file is unreadable)';
   if (!opts.yes && !runner.dryRun) {
     const yes = await askYesNo(`Stop ${what}? QEMU is killed at once; the guest does not shut down cleanly.`, '--yes');

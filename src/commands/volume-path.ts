@@ -1,4 +1,4 @@
-import {lstatSync, statSync} from 'node:fs';
+import {accessSync, constants, lstatSync, statSync} from 'node:fs';
 import {resolve} from 'node:path';
 import {UsageError} from '../errors.js';
 
@@ -16,4 +16,15 @@ export function existingVolumePath(input: string, options: {followSymlink?: bool
   if (st.isSymbolicLink()) throw new UsageError(`${path} is a symbolic link`, 'give the real path of the volume');
   if (!st.isFile()) throw new UsageError(`${path} is not a regular file`, 'give the path of the volume file');
   return path;
+}
+
+/** Before writing to a volume: say plainly when this user cannot, instead of failing in a tool halfway. */
+export function requireWritable(path: string, what: string): void {
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') throw new UsageError(`${path} is on a read-only file system: ${what} writes to the volume`, 'remount it read-write, or copy the volume to a writable file system first');
+    throw new UsageError(`${path} cannot be written by this user (permission denied): ${what} writes to the volume`, 'run as root (sudo), or as the owner of the volume');
+  }
 }

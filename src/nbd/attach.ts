@@ -125,23 +125,38 @@ async function connectTo(runner: Runner, dev: NbdDevice, image: string, format: 
   await mkdir(stateDir(), {recursive: true, mode: 0o700});
   await rm(pidFile, {force: true}); // an old pid file would name somebody else's process
   await putRecord({device: dev.name, image, format, pidFile, ownerPid: process.pid, phase: 'connecting', since: new Date().toISOString()});
-  const result = await connectCommand(runner, dev, image, format, options.signal).catch(async (error: unknown) => {
-    await dropRecord(dev.name);
-    throw error;
-  });
+  // A connect that fails or is cancelled forgets its intent record; a stop signal meanwhile makes the
+  // exit wait for that (else the record of a device never connected would outlive us).
+  const connecting = (async () => {
+    const r = await connectCommand(runner, dev, image, format, options.signal).catch(async (error: unknown) => {
+      await dropRecord(dev.name);
+      throw error;
+    });
+    if (r.exitCode !== 0) await dropRecord(dev.name);
+    return r;
+  })();
+  const unregisterConnecting = registerCleanup(`connect /dev/${dev.name}`, () => connecting.then(() => undefined, () => undefined));
+  const result = await connecting.finally(unregisterConnecting);
   if (result.exitCode !== 0) {
-    await dropRecord(dev.name);
     if (result.tail.some((l) => /Failed to set NBD socket|Device or resource busy/.test(l))) return undefined;
     throw new StepError(`qemu-nbd could not attach ${image} to /dev/${dev.name} (exit code ${result.exitCode})`, 'connect', result.tail);
   }
 
   let detached = false;
-  const detach = async () => {
-    if (detached) return;
+  // One detach, whoever asks (the flow, or the cleanup after Ctrl-C while the flow detaches): a
+  // second caller waits for the detach under way instead of returning before the device is free.
+  let detaching: Promise<void> | undefined;
+  const detach = () => {
+    if (detached && !detaching) return Promise.resolve();
     detached = true;
-    unregister();
-    // No signal: detaching is the cleanup, and must not be cancelled by what cancelled the work.
-    await detachDevice(runner, dev.name, {roots});
+    return (detaching ??= (async () => {
+      try {
+        // No signal: detaching is the cleanup, and must not be cancelled by what cancelled the work.
+        await detachDevice(runner, dev.name, {roots});
+      } finally {
+        unregister(); // only now: a stop signal meanwhile makes the exit wait for this same detach
+      }
+    })());
   };
   // From here a qemu-nbd daemon may exist: however this process ends, it gets detached.
   const unregister = registerCleanup(`detach /dev/${dev.name}`, detach);
@@ -150,12 +165,14 @@ async function connectTo(runner: Runner, dev: NbdDevice, image: string, format: 
     pid = await waitReady({roots, name: dev.name, image, pidFile, virtualSize, timeoutMs: options.readyTimeoutMs ?? 15_000, pollMs: options.pollMs ?? 75, signal: options.signal});
   } catch (error) {
     detached = true;
-    unregister();
     if (error instanceof NotOurs) {
+      unregister();
       await dropRecord(dev.name); // the kernel says it is someone else's: not ours to touch
       return undefined;
     }
-    await undoConnect(runner, dev.name, pidFile, roots, error);
+    // Stopped while waiting (Ctrl-C) or timed out: the cleanup registered above now waits for this.
+    detaching = undoConnect(runner, dev.name, pidFile, roots, error).finally(unregister);
+    await detaching;
     throw error;
   }
   await updateRecord(dev.name, {phase: 'attached', pid});

@@ -40,6 +40,15 @@ export async function detachDevice(runner: Runner, device: string, options: Deta
     return {device: name, alreadyFree: true, notes: [`/dev/${name} is already free`]};
   }
   refuseWhileUsed(dev, roots);
+  // Another wizard attached it and is still working on it (formatting, relabelling): not ours to cut off.
+  if (record && record.ownerPid !== process.pid && !record.kept && (await processAlive(roots, record.ownerPid))) {
+    throw new StepError(
+      `refusing to detach /dev/${name}: tdx-wizard pid ${record.ownerPid} attached ${record.image} to it (${record.since}) and is still using it`,
+      'detach',
+      [],
+      `wait for that run to finish (it detaches the device itself), or stop it with kill -TERM ${record.ownerPid}`,
+    );
+  }
   if (record) await withNbdLock(roots, `detach ${name}`, () => updateRecord(name, {phase: 'detaching'}));
   const serverPid = record?.pid ?? (dev.pid !== undefined ? ((await threadGroup(roots, dev.pid)) ?? dev.pid) : undefined);
   const notes = await disconnect(runner, dev, roots, {...options, serverPid});

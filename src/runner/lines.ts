@@ -34,6 +34,17 @@ export class LineDiscipline {
     const text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, {stream: true});
     let changedInPlace = false;
     for (let i = 0; i < text.length; i++) {
+      if (this.esc === 'none') {
+        // A run of plain characters is appended in one piece: a command printing a million lines
+        // would otherwise cost a string concatenation per character.
+        let j = i;
+        while (j < text.length && !isControl(text.charCodeAt(j))) j++;
+        if (j > i) {
+          this.appendRun(text, i, j);
+          i = j - 1;
+          continue;
+        }
+      }
       const ch = text[i]!;
       const code = ch.charCodeAt(0);
       if (this.esc !== 'none') {
@@ -90,6 +101,22 @@ export class LineDiscipline {
     if (this.current.length >= MAX_LINE) this.flush();
   }
 
+  /** text[from, to), plain characters of one column each, cut into MAX_LINE pieces like append does. */
+  private appendRun(text: string, from: number, to: number): void {
+    while (from < to) {
+      if (this.crPending) {
+        this.crPending = false;
+        this.current = '';
+        this.visible = 0;
+      }
+      const take = Math.min(to - from, Math.max(1, MAX_LINE - this.current.length));
+      this.current += text.slice(from, from + take);
+      this.visible += take;
+      from += take;
+      if (this.current.length >= MAX_LINE) this.flush();
+    }
+  }
+
   private backspace(): void {
     if (this.crPending || !this.current) return;
     const tail = SGR_TAIL.exec(this.current);
@@ -104,7 +131,8 @@ export class LineDiscipline {
   }
 
   private flush(): void {
-    const text = this.current.replace(/\s+$/, '');
+    const last = this.current.charCodeAt(this.current.length - 1);
+    const text = last > 0x20 && last < 0x7f ? this.current : this.current.replace(/\s+$/, '');
     this.current = '';
     this.visible = 0;
     this.sink.line(text);
@@ -142,6 +170,11 @@ export class LineDiscipline {
         this.esc = 'none';
     }
   }
+}
+
+/** C0 and C1 control characters and DEL: \n, \r, \b, \t, ESC and the ones dropped. */
+function isControl(code: number): boolean {
+  return code < 0x20 || code === 0x7f || (code >= 0x80 && code <= 0x9f);
 }
 
 /** Remove colour sequences, for matching and width computations. */

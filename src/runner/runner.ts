@@ -38,6 +38,12 @@ export interface CommandSpec {
    * everything else, and only its own signal cancels it.
    */
   cleanup?: boolean;
+  /**
+   * Run it in a process group of its own, and when it is cancelled or times out, stop the whole
+   * group (SIGTERM, then SIGKILL after the grace period): a shell script's children die with it
+   * instead of living on, orphaned. Programs that daemonise (QEMU -daemonize) leave the group first.
+   */
+  processGroup?: boolean;
 }
 
 export interface RunResult {
@@ -211,18 +217,45 @@ export class Runner {
         cancelSignal: signal,
         forceKillAfterDelay: spec.noForceKill ? false : KILL_GRACE_MS,
         timeout: spec.timeoutMs,
+        ...(spec.processGroup ? {detached: true} : {}),
         buffer: false,
         reject: false,
         encoding: 'buffer',
       });
+      // A secret split across two reads would slip past a per-chunk mask and land whole in the
+      // transcript: hold back the end of each chunk that could be the start of a secret.
+      const holdBack = Math.max(0, ...secrets.filter((x) => x.length >= 4).map((x) => x.length - 1));
+      const carry = {out: '', err: ''};
+      const raw = (stream: 'out' | 'err', text: string, final: boolean) => {
+        if (!this.listeners.size) return;
+        if (!holdBack) {
+          if (text) this.emit({type: 'raw', run, stream, text});
+          return;
+        }
+        const masked = maskText(carry[stream] + text, secrets);
+        const cut = final ? masked.length : Math.max(0, masked.length - holdBack);
+        carry[stream] = masked.slice(cut);
+        if (cut) this.emit({type: 'raw', run, stream, text: masked.slice(0, cut)});
+      };
       const onChunk = (stream: 'out' | 'err', discipline: LineDiscipline) => (chunk: Buffer) => {
         if (stream === 'out' && spec.capture && stdout.length < CAPTURE_LIMIT) stdout += chunk.toString('utf8');
-        if (this.listeners.size) this.emit({type: 'raw', run, stream, text: secrets.length ? maskText(chunk.toString('utf8'), secrets) : chunk.toString('utf8')});
+        raw(stream, chunk.toString('utf8'), false);
         discipline.write(chunk);
       };
       child.stdout?.on('data', onChunk('out', outLines));
       child.stderr?.on('data', onChunk('err', errLines));
+      // The whole group at once when cancelled: the wizard may exit right after its cleanups.
+      const onAbort = () => child.pid && void stopGroup(child.pid, !spec.noForceKill);
+      if (spec.processGroup) signal.addEventListener('abort', onAbort, {once: true});
+      // On a timeout execa stops only the leader, and a child still holding its output would keep
+      // us waiting: the rest of the group follows just after.
+      const groupTimer = spec.processGroup && spec.timeoutMs ? setTimeout(onAbort, spec.timeoutMs + 100) : undefined;
       const result = await child;
+      clearTimeout(groupTimer);
+      signal.removeEventListener('abort', onAbort);
+      if (spec.processGroup && child.pid && (result.isCanceled || result.timedOut || signal.aborted)) await stopGroup(child.pid, !spec.noForceKill);
+      raw('out', '', true);
+      raw('err', '', true);
       outLines.end();
       errLines.end();
       const durationMs = Date.now() - started;
@@ -239,7 +272,7 @@ export class Runner {
             ? `${name} was not found. Install it: apt-get install ${PACKAGE_OF[name] ?? name}`
             : result.timedOut
               ? `${title}: no answer after ${Math.round((spec.timeoutMs ?? 0) / 1000)} s, stopped`
-              : `${title}: ${result.signal ? `ended by ${result.signal}` : (result.shortMessage ?? 'could not run')}`;
+              : `${title}: ${result.signal ? `ended by ${result.signal}` : maskText(result.shortMessage ?? 'could not run', secrets)}`;
         run.lines.push({stream: 'err', text: message});
         this.finish(run, 'failed', result.exitCode);
         throw new StepError(message, title, tail, code === 'ENOENT' ? `apt-get install ${PACKAGE_OF[name] ?? name}` : undefined);
@@ -274,6 +307,22 @@ export class Runner {
     for (const listener of this.listeners) listener(event);
     if (event.type !== 'raw') scheduleTick(this.store);
   }
+}
+
+/** SIGTERM to what is left of a process group; SIGKILL to whatever still lives after the grace period. */
+async function stopGroup(pgid: number, force: boolean): Promise<void> {
+  const send = (sig: NodeJS.Signals | 0) => {
+    try {
+      process.kill(-pgid, sig);
+      return true;
+    } catch {
+      return false; // ESRCH: nobody left in the group
+    }
+  };
+  if (!send('SIGTERM')) return;
+  const deadline = Date.now() + KILL_GRACE_MS;
+  while (send(0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (force) send('SIGKILL');
 }
 
 // Output changes are announced to the store at most every 33 ms (30 frames per second).

@@ -8,11 +8,23 @@ import type {RunRecord} from '../store.js';
 import {shellLine} from './mask.js';
 import type {Runner, RunnerEvent} from './runner.js';
 
+// Raw output is written in batches: a command printing a line per write would otherwise cost a
+// write(2) per chunk read (hundreds of thousands for a million lines). A command's start and end
+// are written at once, so a finished command is always on disk; what a crash can lose is at most
+// FLUSH_MS of the output of the command that was running.
+const FLUSH_MS = 100;
+const FLUSH_BYTES = 64 * 1024;
+const unflushed = new Set<Transcript>();
+let exitHook = false;
+
 export class Transcript {
   readonly path: string;
   private fd: number | undefined;
   private closed = false;
   private readonly done: RunRecord[] = [];
+  private pending: string[] = [];
+  private pendingLength = 0;
+  private timer: NodeJS.Timeout | undefined;
 
   private constructor(path: string, private readonly name: string) {
     this.path = path;
@@ -43,6 +55,7 @@ export class Transcript {
   }
 
   close(): void {
+    this.flush();
     this.closed = true;
     if (this.fd === undefined) return;
     closeSync(this.fd);
@@ -53,14 +66,16 @@ export class Transcript {
     switch (event.type) {
       case 'start':
         this.write(`\n### ${run.kind === 'action' ? 'action' : '$'} ${shellLine(run.argv)}\n`);
+        this.flush();
         break;
       case 'raw':
-        this.write(event.text);
+        this.buffer(event.text);
         break;
       case 'end': {
         this.done.push(run);
         const took = run.endedAt ? ((run.endedAt - run.startedAt) / 1000).toFixed(2) : '0';
         this.write(`\n### ${run.status}${run.exitCode !== undefined ? ` (exit ${run.exitCode})` : ''} in ${took} s\n`);
+        this.flush();
         break;
       }
       default:
@@ -68,7 +83,37 @@ export class Transcript {
     }
   }
 
+  /** Output text, written within FLUSH_MS (or once FLUSH_BYTES are waiting). */
+  private buffer(text: string): void {
+    if (this.closed || !text) return;
+    this.pending.push(text);
+    this.pendingLength += text.length;
+    if (this.pendingLength >= FLUSH_BYTES) return this.flush();
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.flush(), FLUSH_MS);
+    this.timer.unref();
+    unflushed.add(this);
+    if (!exitHook) {
+      exitHook = true;
+      process.once('exit', () => {
+        for (const t of unflushed) t.flush();
+      });
+    }
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    unflushed.delete(this);
+    if (!this.pending.length) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingLength = 0;
+    this.write(text);
+  }
+
   private write(text: string): void {
+    if (this.pending.length) this.flush(); // keeps the order of buffered output and what follows it
     if (this.closed) return;
     try {
       if (this.fd === undefined) {

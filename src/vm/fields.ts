@@ -202,7 +202,8 @@ export function checkLaunchFields(input: LaunchInput, sysRoot = '/sys'): {ok: tr
   const userData = extra.some((a) => a.startsWith('--cloud-init-user-data'));
   const netConfig = extra.some((a) => a.startsWith('--cloud-init-network-config'));
   const credentials = userData ? false : 'unless you pass --cloud-init-user-data';
-  const networkType = take('--network-type', input.networkType ?? 'tap', validateNetworkType, true) ?? 'tap';
+  const givenType = take('--network-type', input.networkType ?? 'tap', validateNetworkType, true);
+  const networkType = givenType ?? 'tap';
   const vmIp = take('--vm-ip', input.vmIp, validateVmIp, netConfig ? false : 'unless you pass --cloud-init-network-config');
   const fields: LaunchFields = {
     cacheVolume: take('--cache-volume', input.cacheVolume, validateCacheVolume, 'the guest powers off without its tdx-cache volume') ?? '',
@@ -210,7 +211,8 @@ export function checkLaunchFields(input: LaunchInput, sysRoot = '/sys'): {ok: tr
     minerSs58: take('--miner-ss58', input.minerSs58, validateMinerSs58, credentials),
     minerSeed: take('--miner-seed-file', input.minerSeed, validateMinerSeed, credentials && '(or TDX_MINER_SEED, or the prompt on a terminal)'),
     networkType,
-    netIface: take('--net-iface', input.netIface, (v) => validateNetIface(v, networkType, sysRoot), networkType === 'user' ? false : `for the ${networkType} network`),
+    // No interface is required of a network type that is itself wrong: one error, not two.
+    netIface: take('--net-iface', input.netIface, (v) => validateNetIface(v, networkType, sysRoot), networkType === 'user' || !givenType ? false : `for the ${networkType} network`),
     vmIp,
     vmGateway: take('--vm-gateway', input.vmGateway, (v) => validateGateway(v, vmIp ?? ''), netConfig ? false : 'unless you pass --cloud-init-network-config'),
     vmDns: take('--vm-dns', input.vmDns, (v) => validateIpv4(v, 'DNS server'), false),

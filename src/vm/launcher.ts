@@ -19,9 +19,16 @@ export const SEED_EXPOSURE_NOTE =
   'and writes it in clear to /tmp/generated-user-data.yaml and /tmp/tdx-cidata.iso until QEMU has started (tdx-wizard stop removes them too). ' +
   'The wizard itself never shows, logs or stores the seed.';
 
+/** Settings for the launcher; a broken settings file is moved aside and `notice` says so. */
+function settings(notice?: (text: string) => void) {
+  const loaded = loadSettings();
+  if (loaded.recovered) notice?.(loaded.recovered);
+  return loaded.store;
+}
+
 /** The launcher given, else the one remembered, else ./run-tdx.sh. */
-export function findLauncher(given?: string, cwd = process.cwd()): string {
-  const remembered = given ? undefined : loadSettings().store.get('launcherPath');
+export function findLauncher(given?: string, cwd = process.cwd(), notice?: (text: string) => void): string {
+  const remembered = given ? undefined : settings(notice).get('launcherPath');
   const path = resolve(cwd, given ?? remembered ?? LAUNCHER_NAME);
   const fix = 'pass --launcher /path/to/run-tdx.sh (the launch.sh of chutesai/sek8s, November 2025)';
   let st;
@@ -39,8 +46,8 @@ export function findLauncher(given?: string, cwd = process.cwd()): string {
   return path;
 }
 
-export function rememberLauncher(path: string): void {
-  remember(loadSettings().store, {launcherPath: path});
+export function rememberLauncher(path: string, notice?: (text: string) => void): void {
+  remember(settings(notice), {launcherPath: path});
 }
 
 export function launcherArgs(f: LaunchFields): string[] {
@@ -203,20 +210,50 @@ export async function launchVm(runner: Runner, req: LaunchRequest): Promise<{res
     req.onHint?.(match);
   });
   try {
+    const timeoutMs = launchTimeoutMs();
     const result = await runner.run(
-      {cmd: req.launcher, args: launcherArgs(fields), title: 'Launch the TDX VM', secrets: fields.minerSeed ? [fields.minerSeed] : []},
+      // A group of its own: if it hangs and is stopped, its children (a QEMU that never daemonised) go too.
+      {cmd: req.launcher, args: launcherArgs(fields), title: 'Launch the TDX VM', secrets: fields.minerSeed ? [fields.minerSeed] : [], timeoutMs, processGroup: true},
       {signal: req.signal},
-    );
+    ).catch((error: unknown) => {
+      if (error instanceof StepError && / no answer after /.test(error.message)) {
+        throw new StepError(
+          `${req.launcher} did not return within ${timeoutMs / 1000} s and was stopped (with everything it had started)`,
+          error.step,
+          error.output,
+          `its last lines are above; tdx-wizard status shows whether a VM came up. A slow host may need more time: TDX_WIZARD_LAUNCH_TIMEOUT=SECONDS`,
+        );
+      }
+      throw error;
+    });
     const after = runner.dryRun ? undefined : readPidFile();
     return {result, verdict, ...(after?.state === 'running' ? {pid: after.pid} : {})};
   } catch (error) {
     if (error instanceof StepError && lastHint) {
       throw new StepError(`${error.message}: ${lastHint.hint.title}`, error.step, error.output, lastHint.hint.action || error.fix);
     }
+    if (error instanceof StepError && !error.fix) {
+      // The launcher died without a line the catalogue knows: still say where to look.
+      const killed = / ended by (SIG\w+)/.exec(error.message)?.[1];
+      throw new StepError(
+        killed ? `${error.message}: the launcher was killed` : error.message,
+        error.step,
+        error.output,
+        killed === 'SIGKILL'
+          ? 'something killed it with SIGKILL (the out-of-memory killer? dmesg | tail); tdx-wizard status shows whether a VM is left'
+          : `the lines above are the launcher's own output; tdx-wizard check shows what the host lacks, and ${req.launcher} --help its options`,
+      );
+    }
     throw error;
   } finally {
     unsubscribe();
   }
+}
+
+/** How long the launcher may take to start the VM (it returns once QEMU has daemonised). */
+export function launchTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const seconds = Number(env.TDX_WIZARD_LAUNCH_TIMEOUT);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 15 * 60_000;
 }
 
 /** Stops the VM with the launcher's --clean (SIGTERM to QEMU, then SIGKILL; it also removes the launcher's temp files). */

@@ -37,13 +37,21 @@ type TailEvents = {
   line: [TailLine];
   restarted: [{reason: 'truncated' | 'replaced'}];
   waiting: [];
+  /** The file was deleted while followed (said once; a new file at the path is then a 'replaced'). */
+  removed: [];
   opened: [{size: number; skippedBytes: number}];
   unreadable: [string];
 };
 
 const CHUNK = 256 * 1024;
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 
 export function displayText(raw: string): string {
+  // Most lines hold no control character but the CR of QEMU's CRLF: they need no more work.
+  let end = raw.length;
+  while (end > 0 && raw.charCodeAt(end - 1) === 13) end--;
+  const body = end === raw.length ? raw : raw.slice(0, end);
+  if (!CONTROL.test(body)) return body;
   let s = stripAnsi(raw).replace(/\r+$/, '');
   const cr = s.lastIndexOf('\r'); // a carriage return rewrites the line on a terminal: keep what shows
   if (cr >= 0) s = s.slice(cr + 1);
@@ -70,6 +78,8 @@ export class LogTail extends EventEmitter<TailEvents> {
   private again = false;
   private waiting = false;
   private problem?: string;
+  /** The read buffer of checkOnce (one pass at a time): a follow reads up to hundreds of times a second. */
+  private readBuf?: Buffer;
   generation = 0;
 
   constructor(readonly path: string, options: TailOptions = {}) {
@@ -138,7 +148,7 @@ export class LogTail extends EventEmitter<TailEvents> {
     if (st instanceof Error) {
       if (st.code !== 'ENOENT') throw st;
       // Removed: keep the old handle until a new file shows up (that is a replacement).
-      if (!this.fd && !this.waiting) this.emit('waiting');
+      if (!this.waiting) this.emit(this.fd ? 'removed' : 'waiting');
       this.waiting = true;
       return;
     }
@@ -147,7 +157,7 @@ export class LogTail extends EventEmitter<TailEvents> {
     else if (st.size < this.offset) this.restart('truncated');
     const fd = this.fd!;
     const size = (await fd.stat()).size;
-    const buf = Buffer.allocUnsafe(CHUNK);
+    const buf = (this.readBuf ??= Buffer.allocUnsafe(CHUNK));
     while (this.offset < size && fd === this.fd) {
       const {bytesRead} = await fd.read(buf, 0, Math.min(CHUNK, size - this.offset), this.offset);
       if (!bytesRead) break; // truncated under us: the next pass sees it

@@ -16,6 +16,8 @@ export interface Inspection extends VolumeVerdict {
   filesystem?: Probe['type'];
   label?: string;
   uuid?: string;
+  /** The filesystem's own size (from its superblock), when it says. */
+  filesystemSize?: number;
   inUse: boolean;
   inUseDetail?: string;
   warnings: string[];
@@ -35,7 +37,11 @@ export async function inspectVolume(path: string): Promise<Inspection> {
 
   const use = await imageUse(path);
   const magic = Buffer.alloc(4);
-  const fh = await open(path, 'r');
+  const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => e);
+  if (fh instanceof Error) {
+    const denied = fh.code === 'EACCES' || fh.code === 'EPERM';
+    return {...base, inUse: use.inUse, inUseDetail: use.detail, ...verdict('unreadable', `${path} ${denied ? 'cannot be read (permission denied)' : `cannot be opened (${fh.message})`}`, denied ? 'run as root (sudo), or as the owner of the volume' : 'check the path')};
+  }
   await fh.read(magic, 0, 4, 0).finally(() => fh.close());
   const format = magic.toString('latin1') === 'QFI\xfb' ? 'qcow2' : 'raw';
 
@@ -57,6 +63,7 @@ export async function inspectVolume(path: string): Promise<Inspection> {
       filesystem: probe.type,
       label: probe.label,
       uuid: probe.uuid,
+      ...(probe.sizeBytes !== undefined ? {filesystemSize: probe.sizeBytes} : {}),
       inUse: use.inUse,
       inUseDetail: use.detail,
       ...judge(path, format, probe),

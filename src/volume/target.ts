@@ -47,7 +47,9 @@ export function checkTarget(input: string): Target {
   else {
     try {
       accessSync(dir, constants.W_OK | constants.X_OK);
-    } catch {
+    } catch (error) {
+      // Root cannot write a read-only mount either: say which it is, so the fix is the right one.
+      if ((error as NodeJS.ErrnoException).code === 'EROFS') throw new UsageError(`${dir} is on a read-only file system: nothing can be created there`, 'choose a directory on a writable file system (or remount it read-write)');
       throw new UsageError(`permission denied: cannot create files in ${dir}`, 'run as root (sudo) or choose a directory you can write');
     }
   }

@@ -2,7 +2,8 @@
 // through the same runner and flow runner as the CLI; its progress lands in the store, which is
 // all the components read. One action runs at a time; `cancel()` aborts it (its undo and the
 // cleanup registry detach devices and remove half-made files).
-import {createFlow, type CreateJob} from '../../flows/create.js';
+import {createFlow, reclaimCreateLeftovers, type CreateJob} from '../../flows/create.js';
+import {reclaimFuseLeftovers} from '../attach/index.js';
 import {relabelFlow} from '../../flows/relabel.js';
 import {resizeFlow} from '../../flows/resize.js';
 import {Cancelled, StepError, UsageError} from '../errors.js';
@@ -68,6 +69,7 @@ export class WizardController {
       const sizeBytes = parseSize(input.size);
       checkVolumeSize(sizeBytes, input.size, false);
       const {label, warnings} = checkLabel(input.label ?? CACHE_LABEL);
+      for (const note of await reclaimCreateLeftovers(env.runner, input.path)) env.warn(note);
       const target = checkTarget(input.path);
       const space = await checkSpace(target.dir, sizeBytes, 'offline');
       if (space.error) throw new UsageError(space.error.message, space.error.fix);
@@ -82,6 +84,7 @@ export class WizardController {
 
   async relabel(path: string, label = CACHE_LABEL): Promise<ActionOutcome> {
     return this.act(async (env) => {
+      for (const note of await reclaimFuseLeftovers(env.runner)) env.warn(note);
       const before = await inspectVolume(path);
       const job = {path, label, before};
       await runFlow(relabelFlow(job), job, env);
@@ -91,6 +94,7 @@ export class WizardController {
 
   async grow(path: string, newSize: number): Promise<ActionOutcome> {
     return this.act(async (env) => {
+      for (const note of await reclaimFuseLeftovers(env.runner)) env.warn(note);
       const before = await inspectVolume(path);
       const job = {path, newSize, before};
       await runFlow(resizeFlow(job), job, env);

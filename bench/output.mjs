@@ -1,0 +1,88 @@
+// Benchmark 6: a command printing 1,000,000 lines through the runner into the output pane, against
+// the same command with its output to /dev/null. For scale, two more references: the output into
+// `cat > /dev/null` (what a pipe alone costs when the command writes a line at a time), and read by
+// a Node program that does nothing with it (bench/null-reader.mjs: the floor for any Node program).
+// bench/output-pane.tsx is bundled with esbuild and run in a pseudo-terminal: store + Runner +
+// transcript as the wizard sets them up, components/OutputPane drawn by Ink.
+import {spawnSync} from 'node:child_process';
+import {mkdirSync, readFileSync, rmSync} from 'node:fs';
+import {join, resolve} from 'node:path';
+import {build} from 'esbuild';
+import {median, MiB, tempDir} from './lib.mjs';
+import {startPty} from './pty.mjs';
+
+const LINES = 1_000_000;
+const ROUNDS = 2;
+// mke2fs-like lines, one write each (a shell loop: every printf is a write to the pipe).
+export const SCRIPT = `i=0; while [ $i -lt ${LINES} ]; do printf 'Allocating group tables: %7d/${LINES}   done; inode table at %d-%d (+%d)\\n' $i $((i*512+1058)) $((i*512+1569)) 1058; i=$((i+1)); done`;
+const BUILD_DIR = resolve('node_modules/.cache/tdx-wizard-bench');
+
+async function bundle() {
+  mkdirSync(BUILD_DIR, {recursive: true});
+  const outfile = join(BUILD_DIR, 'output-pane.mjs');
+  // Inside the project so that its bare imports (ink, react, execa...) resolve from node_modules,
+  // as in dist/ (scripts/build.mjs leaves the packages external). TDX_BENCH_BUNDLE_DEPS=1 bundles
+  // them too, to measure a build that does (see BENCHMARKS.md).
+  const deps = process.env.TDX_BENCH_BUNDLE_DEPS
+    ? {external: ['react-devtools-core'], banner: {js: "import {createRequire as __benchRequire} from 'node:module'; const require = __benchRequire(import.meta.url);"}}
+    : {packages: 'external'};
+  await build({entryPoints: ['bench/output-pane.tsx'], outfile, bundle: true, format: 'esm', platform: 'node', target: 'node20', jsx: 'automatic', logLevel: 'warning', ...deps});
+  return outfile;
+}
+
+/** Wall ms of the script with its output to /dev/null, into `cat`, or read by a Node program that does nothing with it. */
+function plain(script, how) {
+  const [cmd, args] = {
+    null: ['sh', ['-c', script]],
+    cat: ['sh', ['-c', `{ ${script}; } | cat > /dev/null`]],
+    node: [process.execPath, ['bench/null-reader.mjs', script]],
+  }[how];
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, {stdio: ['ignore', 'ignore', 'inherit']});
+  if (r.status !== 0) throw new Error(`${how} reference failed (${r.status})`);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+async function throughPane(entry, script, dir) {
+  const resultFile = join(dir, `result-${Date.now()}.json`);
+  rmSync(resultFile, {force: true});
+  // NODE_ENV=production as src/cli.ts sets it for the wizard (React's development build is slower).
+  const run = startPty(process.execPath, [entry, resultFile, script], {cols: 120, rows: 40, env: {NODE_ENV: 'production', TDX_WIZARD_STATE_DIR: join(dir, 'state')}});
+  const code = await run.exit;
+  if (code !== 0) throw new Error(`the output pane bench exited ${code}:\n${run.screen()}`);
+  const result = JSON.parse(readFileSync(resultFile, 'utf8'));
+  const lastShown = run.screen().includes(`${LINES - 1}/${LINES}`);
+  return {...result, frames: run.state.frames, lastShown};
+}
+
+export async function benchOutput() {
+  const tmp = tempDir('tdxw-bench-output-');
+  try {
+    const entry = await bundle();
+    const nul = [];
+    const cat = [];
+    const node = [];
+    const pane = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      nul.push(plain(SCRIPT, 'null'));
+      cat.push(plain(SCRIPT, 'cat'));
+      node.push(plain(SCRIPT, 'node'));
+      pane.push(await throughPane(entry, SCRIPT, tmp.path));
+    }
+    if (pane.some((p) => p.lines !== LINES || p.exitCode !== 0)) throw new Error(`the pane saw ${pane.map((p) => p.lines).join(', ')} lines, not ${LINES}`);
+    const nulMs = median(nul);
+    const catMs = median(cat);
+    const nodeMs = median(node);
+    const paneMs = median(pane.map((p) => p.ms));
+    const rss = Math.max(...pane.map((p) => p.rss));
+    const fps = median(pane.map((p) => p.frames / (p.ms / 1000)));
+    const shown = pane.every((p) => p.lastShown);
+    const ratio = paneMs / nulMs;
+    return [
+      {benchmark: '6 1M lines through the output pane: time', wizard: `${(paneMs / 1000).toFixed(2)} s (${fps.toFixed(0)} frames/s${shown ? '' : ', last line NOT shown'})`, reference: `${(nulMs / 1000).toFixed(2)} s (> /dev/null); | cat ${(catMs / nulMs).toFixed(2)}x; Node reading, nothing else ${(nodeMs / nulMs).toFixed(2)}x`, ratio: ratio.toFixed(2), target: '<= 1.5', pass: ratio <= 1.5 && shown},
+      {benchmark: '6 output pane: peak RSS', wizard: `${(rss / MiB).toFixed(0)} MB`, reference: '-', ratio: '-', target: '<= 150 MB', pass: rss <= 150 * MiB},
+    ];
+  } finally {
+    tmp.remove();
+  }
+}
