@@ -47,6 +47,8 @@ async function pressUntil(r: PtyRun, key: string, pattern: RegExp | string, trie
   }
 }
 
+const settle = () => new Promise((r) => setTimeout(r, 300));
+
 function workDir(name: string): string {
   const dir = join(tmp.path, name);
   mkdirSync(dir);
@@ -104,34 +106,39 @@ describe('the wizard in a terminal', () => {
     await run.press('Enter');
 
     await run.waitFor('Step 1 of 2');
-    await run.press('Enter'); // launcher: ./run-tdx.sh
-    await run.press('Enter'); // cache volume: the one just made
-    await run.waitFor(/❯ Hostname/);
-    await run.type('miner-01');
-    await run.press('Enter');
-    await run.waitFor(/❯ Miner SS58/);
-    await run.type(SS58);
-    await run.press('Enter');
+    // One key, then the screen it leads to: keys sent in a burst are handled against stale state.
+    const next = async (field: string, text?: string) => {
+      await run!.waitFor(new RegExp(`❯ ${field}`));
+      if (text !== undefined) {
+        await run!.type(text);
+        // The typed value beside its label (the bare text may appear elsewhere, e.g. in a hint).
+        await run!.waitFor(new RegExp(`❯ ${field}\\s+${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      }
+      await run!.press('Enter');
+    };
+    await next('Launcher'); // ./run-tdx.sh
+    await next('Cache volume'); // the one just made
+    await next('Hostname', 'miner-01');
+    await next('Miner SS58', SS58);
     await run.waitFor(/❯ Miner seed/);
     await run.type(`0x${SEED}`);
+    await run.waitFor('*'.repeat(SEED.length + 2)); // every character arrived (masked)
     expect(run.screen()).not.toContain(SEED.slice(0, 12));
     await run.press('Enter');
 
     await run.waitFor('Step 2 of 2');
+    await run.waitFor(/❯ Network type/);
+    await settle();
     await run.press('\u0015'); // Ctrl+U clears the field
-    await run.type('user');
-    await run.press('Enter');
-    await run.press('Enter'); // no interface for user networking
-    await run.waitFor(/❯ VM IP/);
-    await run.type('192.168.100.2');
-    await run.press('Enter');
-    await run.waitFor(/❯ Gateway/);
-    await run.type('192.168.100.1');
-    await run.press('Enter');
-    await run.press('Enter'); // DNS
-    await run.press('Enter'); // SSH port
-    await run.waitFor(/❯ Guest image/);
-    await run.press('Enter', 'Enter', 'Enter'); // image, vCPUs, memory: the launcher's defaults
+    await next('Network type', 'user');
+    await next('Interface'); // none for user networking
+    await next('VM IP', '192.168.100.2');
+    await next('Gateway', '192.168.100.1');
+    await next('DNS');
+    await next('SSH port');
+    await next('Guest image'); // the launcher's defaults from here on
+    await next('vCPUs');
+    await next('Memory');
 
     await run.waitFor('Review: the exact command');
     const review = run.screen().split('\n').join(''); // the command is wrapped at the screen width
@@ -186,11 +193,14 @@ describe('the wizard in a terminal', () => {
     await run.waitFor(/❯ Stop the VM/);
     await run.press('Enter');
     await run.waitFor(/Type|type/);
+    await settle(); // a new screen takes keys once its input handler is subscribed
     await run.type('sto');
+    await run.waitFor(/Confirm: sto/);
     await run.press('Enter');
     await new Promise((r) => setTimeout(r, 300));
     expect(existsSync(`/proc/${pid}`)).toBe(true); // nothing happened on a partial name
     await run.type('p');
+    await run.waitFor(/Confirm: stop/);
     await run.press('Enter');
     await run.waitFor(/✔ done: the VM was stopped/, 20_000);
     expect(existsSync(env.TDX_WIZARD_PID_FILE!)).toBe(false);
@@ -213,7 +223,7 @@ describe('the wizard in a terminal', () => {
     await run.waitFor(/❯ Grow a volume/);
     await run.press('Enter');
     await run.waitFor(/❯ Volume file/);
-    await run.type(volume);
+    await run.type(volume, {echo: true});
     await run.press('Enter');
     await run.waitFor(/❯ New size/);
     await run.press('Enter');
@@ -243,7 +253,7 @@ describe('the wizard in a terminal', () => {
     await run.waitFor(/❯ Repair a volume label/);
     await run.press('Enter');
     await run.waitFor(/❯ Volume file/);
-    await run.type(volume);
+    await run.type(volume, {echo: true});
     await run.press('Enter');
     await run.waitFor(/old documentation/);
     await run.waitFor(/❯ Relabel as "tdx-cache"/);
@@ -273,12 +283,15 @@ describe('the wizard in a terminal', () => {
       await run.waitFor(/❯ Detach .*nbd0 \(connected\)/);
       await run.press('Enter');
       await run.waitFor(/Type|type/);
+      await settle();
       await run.type('/dev/nbd0');
+      await run.waitFor(/Confirm: \/dev\/nbd0/);
       await run.press('Enter');
       await new Promise((r) => setTimeout(r, 300));
       expect(host.log().filter((l) => l.includes('--disconnect'))).toEqual([]); // the wrong name did nothing
       await run.press('\u0015');
       await run.type(`${host.roots.dev}/nbd0`);
+      await run.waitFor(/Confirm: \/tmp.*nbd0/);
       await run.press('Enter');
       await run.waitFor(/✔ done: .*nbd0 is free/, 30_000);
       expect(host.log().some((l) => l.includes('--disconnect'))).toBe(true);
