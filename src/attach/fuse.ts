@@ -142,7 +142,7 @@ export async function reclaimFuseLeftovers(runner: Runner): Promise<string[]> {
     const wasMounted = await mounted(mountpoint);
     if (!ours && !wasMounted) {
       await runner.act(`Remove ${dir}, left by pid ${owner}`, ['rm', '-rf', '--', dir], () => rm(dir, {recursive: true, force: true}));
-      notes.push(`removed ${dir}, left behind by an earlier run (pid ${owner}) that was killed; nothing was attached any more`);
+      notes.push(`${runner.dryRun ? 'would remove' : 'removed'} ${dir}, left behind by an earlier run (pid ${owner}) that was killed; nothing was attached any more`);
       continue;
     }
     await runner.act(
@@ -154,7 +154,7 @@ export async function reclaimFuseLeftovers(runner: Runner): Promise<string[]> {
       },
     );
     notes.push(
-      `an earlier run (pid ${owner}) was killed while ${image ?? 'a volume'} was attached: ${ours ? `stopped its qemu-storage-daemon (pid ${daemon}) gracefully` : 'removed its dead FUSE mount'} and removed ${dir}; check the image with: qemu-img check ${image ?? '<image>'}`,
+      `an earlier run (pid ${owner}) was killed while ${image ?? 'a volume'} was attached: ${ours ? `${runner.dryRun ? 'would stop' : 'stopped'} its qemu-storage-daemon (pid ${daemon}) gracefully` : `${runner.dryRun ? 'would remove' : 'removed'} its dead FUSE mount`} and ${runner.dryRun ? 'remove' : 'removed'} ${dir}; check the image with: qemu-img check ${image ?? '<image>'}`,
     );
   }
   return notes;

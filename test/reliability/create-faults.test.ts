@@ -57,7 +57,8 @@ describe('create: killed at every step boundary', () => {
         blockingTool(bin, tool, ready, {when: 'when' in m ? m.when : undefined});
         const target = join(dir, 'cache.qcow2');
         const run = startCli(['create', '--force-small', target, '64M'], {env: {...env, PATH: `${bin}:${process.env.PATH}`}});
-        await waitFor(`${tool} to start`, () => statSync(ready, {throwIfNoEntry: false}) !== undefined);
+        await waitFor(`${tool} to start`, () => statSync(ready, {throwIfNoEntry: false}) !== undefined || run.child.exitCode !== null, 45_000);
+        expect(run.child.exitCode, run.output()).toBeNull(); // it got there, and waits in the stand-in
         const toolPid = readyPid(ready);
         run.child.kill(signal);
         const result = await run.done;

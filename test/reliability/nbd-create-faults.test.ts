@@ -136,7 +136,8 @@ describe('create --method nbd: killed at the step boundaries', () => {
         const ready = join(c.bin, 'ready');
         blockingTool(c.bin, tool, ready, {...m, real: realOf(tool)});
         const run = startCli(CREATE(c), {env: c.env});
-        await waitFor(`${tool} to start`, () => statSync(ready, {throwIfNoEntry: false}) !== undefined);
+        await waitFor(`${tool} to start`, () => statSync(ready, {throwIfNoEntry: false}) !== undefined || run.child.exitCode !== null, 45_000);
+        expect(run.child.exitCode, run.output()).toBeNull(); // it got there, and waits in the stand-in
         const toolPid = readyPid(ready);
         run.child.kill(signal);
         if (step === 'disconnect' && signal !== 'SIGKILL') {

@@ -108,7 +108,8 @@ for (const [op, spec] of Object.entries(OPS)) {
           const ready = join(c.bin, 'ready');
           blockingTool(c.bin, tool, ready, {...m});
           const run = startCli(spec.args(c), {env: c.env});
-          await waitFor(`${tool} to start`, () => statSync(ready, {throwIfNoEntry: false}) !== undefined);
+          await waitFor(`${tool} to start`, () => statSync(ready, {throwIfNoEntry: false}) !== undefined || run.child.exitCode !== null, 45_000);
+          expect(run.child.exitCode, run.output()).toBeNull(); // it got there, and waits in the stand-in
           const toolPid = readyPid(ready);
           run.child.kill(signal);
           const result = await run.done;
