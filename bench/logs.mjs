@@ -1,10 +1,11 @@
 // Benchmarks 4 and 5: the serial log pane (`tdx-wizard logs --follow --file F` on a terminal,
 // which opens the wizard's log pane) in a pseudo-terminal.
 //
-// 4. Under load: a writer appends realistic serial lines at 50,000 lines/s for 20 s. Every 10th
-//    line is a marker with a sequence number and the time it was written; the emulated screen is
-//    scanned after every chunk the wizard writes, and a marker's latency is the time from its
-//    write to the arrival of the first frame that shows it. (At 50,000 lines/s only the lines at
+// 4. First 20 single lines, 150 ms apart (each must show). Then under load: a writer process
+//    appends realistic serial lines at 50,000 lines/s for 20 s. Every 10th line is a marker with
+//    a sequence number and the time it was written; the emulated screen is scanned after every
+//    chunk the wizard writes, and a marker's latency is the time from its write to the arrival of
+//    the first frame that shows it. (At 50,000 lines/s only the lines at
 //    the end of the file when a frame is drawn can show, so the markers that show are a sample of
 //    the newest lines at each frame: their age is how far the screen lags behind the file.)
 //    Measured over the writer's run: the wizard's CPU (/proc/PID/stat utime+stime), its peak RSS

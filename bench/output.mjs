@@ -5,7 +5,7 @@
 // bench/output-pane.tsx is bundled with esbuild and run in a pseudo-terminal: store + Runner +
 // transcript as the wizard sets them up, components/OutputPane drawn by Ink.
 import {spawnSync} from 'node:child_process';
-import {mkdirSync, readFileSync, rmSync} from 'node:fs';
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import {build} from 'esbuild';
 import {median, MiB, tempDir} from './lib.mjs';
@@ -18,16 +18,18 @@ export const SCRIPT = `i=0; while [ $i -lt ${LINES} ]; do printf 'Allocating gro
 const BUILD_DIR = resolve('node_modules/.cache/tdx-wizard-bench');
 
 async function bundle() {
-  mkdirSync(BUILD_DIR, {recursive: true});
-  const outfile = join(BUILD_DIR, 'output-pane.mjs');
   // Inside the project so that its bare imports (ink, react, execa...) resolve from node_modules,
   // as in dist/ (scripts/build.mjs leaves the packages external). TDX_BENCH_BUNDLE_DEPS=1 bundles
   // them too, to measure a build that does (see BENCHMARKS.md).
+  const outdir = join(BUILD_DIR, 'output-pane');
+  rmSync(outdir, {recursive: true, force: true});
+  mkdirSync(outdir, {recursive: true});
+  writeFileSync(join(outdir, 'package.json'), '{"type": "module"}\n'); // no package scope under node_modules/
   const deps = process.env.TDX_BENCH_BUNDLE_DEPS
     ? {external: ['react-devtools-core'], banner: {js: "import {createRequire as __benchRequire} from 'node:module'; const require = __benchRequire(import.meta.url);"}}
     : {packages: 'external'};
-  await build({entryPoints: ['bench/output-pane.tsx'], outfile, bundle: true, format: 'esm', platform: 'node', target: 'node20', jsx: 'automatic', logLevel: 'warning', ...deps});
-  return outfile;
+  await build({entryPoints: ['bench/output-pane.tsx'], outdir, bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node20', jsx: 'automatic', logLevel: 'warning', ...deps});
+  return join(outdir, 'output-pane.js');
 }
 
 /** Wall ms of the script with its output to /dev/null, into `cat`, or read by a Node program that does nothing with it. */

@@ -1,6 +1,7 @@
 // npm run bench: every benchmark, a table, and bench/results.json. Ratios against a reference
 // measured in the same run matter more than absolute times on a shared machine.
 //   node bench/run.mjs [name...]   runs only those (create, startup, first-frame, log-load, log-1g, output)
+import './snapshot.mjs'; // first: the build under test, copied (sets TDX_BENCH_CLI)
 import {writeFileSync} from 'node:fs';
 import {cpus, loadavg, totalmem} from 'node:os';
 import {benchCreate} from './create.mjs';
