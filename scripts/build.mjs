@@ -13,8 +13,10 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
-  banner: {js: '#!/usr/bin/env node'},
+  // Dependencies are bundled too: loading Ink file by file from node_modules (about 540 files) was
+  // most of the wizard's start-up. Ink imports react-devtools-core only when DEV=true.
+  external: ['react-devtools-core'],
+  banner: {js: "#!/usr/bin/env node\nimport {createRequire as __tdxRequire} from 'node:module';\nconst require = __tdxRequire(import.meta.url);"},
   jsx: 'automatic',
   logLevel: 'warning',
 });
