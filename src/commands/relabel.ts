@@ -6,8 +6,7 @@ import {askYesNo} from '../cli/prompt.js';
 import {stepEnv} from '../cli/step-env.js';
 import {UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
-import {reclaimFuseLeftovers} from '../attach/index.js';
-import {inspectVolume} from '../volume/inspect.js';
+import {volumeBeforeWrite} from './before-write.js';
 import {CACHE_LABEL, checkLabel} from '../volume/label.js';
 import {existingVolumePath, requireWritable} from './volume-path.js';
 
@@ -23,9 +22,7 @@ export function register(program: Command): void {
         const path = existingVolumePath(pathArg!);
         const {label, warnings} = checkLabel(String(opts.label));
         for (const w of warnings) ctx.reporter.warn(w);
-        for (const note of await reclaimFuseLeftovers(ctx.runner)) ctx.reporter.warn(note);
-        const before = await inspectVolume(path);
-        if (before.verdict === 'unreadable') throw new UsageError(before.reason, before.fix);
+        const before = await volumeBeforeWrite(ctx, path);
         if (before.filesystem === 'crypto_LUKS' && before.label === undefined && before.verdict === 'wrong-label' && !before.fix) {
           throw new UsageError(`${path} is LUKS1, which has no label`, 'LUKS1 volumes cannot be labelled; the guest needs LUKS2 or ext4');
         }

@@ -6,8 +6,7 @@ import {askYesNo} from '../cli/prompt.js';
 import {stepEnv} from '../cli/step-env.js';
 import {UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
-import {reclaimFuseLeftovers} from '../attach/index.js';
-import {inspectVolume} from '../volume/inspect.js';
+import {volumeBeforeWrite} from './before-write.js';
 import {formatBytes, parseSize, QCOW2_MAX_BYTES} from '../volume/size.js';
 import {checkSpace} from '../volume/space.js';
 import {existingVolumePath, requireWritable} from './volume-path.js';
@@ -25,9 +24,8 @@ export function register(program: Command): void {
         const path = existingVolumePath(pathArg!);
         const relative = sizeArg!.startsWith('+');
         const amount = parseSize(relative ? sizeArg!.slice(1) : sizeArg!);
-        for (const note of await reclaimFuseLeftovers(ctx.runner)) ctx.reporter.warn(note);
-        const before = await inspectVolume(path);
-        if (before.verdict === 'unreadable' || before.virtualSize === undefined) throw new UsageError(before.reason, before.fix);
+        const before = await volumeBeforeWrite(ctx, path);
+        if (before.virtualSize === undefined) throw new UsageError(before.reason, before.fix);
         if (before.filesystem === 'crypto_LUKS') {
           throw new UsageError(`${path} is LUKS-encrypted: the guest owns it and resizes nothing from the host`, 'leave it as it is; a larger cache needs a new volume');
         }

@@ -1,0 +1,15 @@
+import {reclaimFuseLeftovers} from '../attach/index.js';
+import type {CliContext} from '../cli/context.js';
+import {UsageError} from '../errors.js';
+import {inspectVolume, type Inspection} from '../volume/inspect.js';
+
+/**
+ * What every write command does first: stop FUSE exports a killed run left behind (saying so),
+ * then read the volume; an unreadable one is bad input.
+ */
+export async function volumeBeforeWrite(ctx: CliContext, path: string): Promise<Inspection> {
+  for (const note of await reclaimFuseLeftovers(ctx.runner)) ctx.reporter.warn(note);
+  const before = await inspectVolume(path);
+  if (before.verdict === 'unreadable') throw new UsageError(before.reason, before.fix);
+  return before;
+}
