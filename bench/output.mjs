@@ -18,16 +18,13 @@ export const SCRIPT = `i=0; while [ $i -lt ${LINES} ]; do printf 'Allocating gro
 const BUILD_DIR = resolve('node_modules/.cache/tdx-wizard-bench');
 
 async function bundle() {
-  // Inside the project so that its bare imports (ink, react, execa...) resolve from node_modules,
-  // as in dist/ (scripts/build.mjs leaves the packages external). TDX_BENCH_BUNDLE_DEPS=1 bundles
-  // them too, to measure a build that does (see BENCHMARKS.md).
+  // Inside the project so that its bare imports (ink, react, execa...) resolve from node_modules.
+  // The dependencies are bundled, as scripts/build.mjs bundles them for dist/.
   const outdir = join(BUILD_DIR, 'output-pane');
   rmSync(outdir, {recursive: true, force: true});
   mkdirSync(outdir, {recursive: true});
   writeFileSync(join(outdir, 'package.json'), '{"type": "module"}\n'); // no package scope under node_modules/
-  const deps = process.env.TDX_BENCH_BUNDLE_DEPS
-    ? {external: ['react-devtools-core'], banner: {js: "import {createRequire as __benchRequire} from 'node:module'; const require = __benchRequire(import.meta.url);"}}
-    : {packages: 'external'};
+  const deps = {external: ['react-devtools-core'], banner: {js: "import {createRequire as __benchRequire} from 'node:module'; const require = __benchRequire(import.meta.url);"}};
   await build({entryPoints: ['bench/output-pane.tsx'], outdir, bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node20', jsx: 'automatic', logLevel: 'warning', ...deps});
   return join(outdir, 'output-pane.js');
 }

@@ -5,12 +5,14 @@
 //   - can be cancelled (AbortSignal -> SIGTERM, then SIGKILL after a grace period, except for
 //     programs that must never be killed hard, such as qemu-nbd);
 //   - in dry-run mode is recorded as planned and not run at all.
+import {closeSync} from 'node:fs';
 import {rootSignal} from '../cleanup.js';
 import {Cancelled, StepError} from '../errors.js';
 import {addRun, newRunRecord, type AppStore, type RunRecord} from '../store.js';
 import {LineDiscipline} from './lines.js';
 import {maskArgv, maskText, shellLine} from './mask.js';
 import {parseProgress, type ProgressKind} from './progress.js';
+import {openOutputPipes, PipeReader} from './pipe.js';
 
 export interface CommandSpec {
   cmd: string;
@@ -210,18 +212,28 @@ export class Runner {
     try {
       // Loaded on first use: commands that never spawn (inspect, verify) start faster without it.
       const {execa} = await import('execa');
-      const child = execa(spec.cmd, [...spec.args], {
-        env: {...this.baseEnv, ...spec.env},
-        cwd: spec.cwd,
-        ...(spec.input !== undefined ? {input: spec.input} : {stdin: 'ignore' as const}),
-        cancelSignal: signal,
-        forceKillAfterDelay: spec.noForceKill ? false : KILL_GRACE_MS,
-        timeout: spec.timeoutMs,
-        ...(spec.processGroup ? {detached: true} : {}),
-        buffer: false,
-        reject: false,
-        encoding: 'buffer',
-      });
+      // A real pipe for each stream, read by polling (pipe.ts says why); Node's own where none can be made.
+      const pipes = await openOutputPipes();
+      let child;
+      try {
+        child = execa(spec.cmd, [...spec.args], {
+          env: {...this.baseEnv, ...spec.env},
+          cwd: spec.cwd,
+          ...(spec.input !== undefined ? {input: spec.input} : {stdin: 'ignore' as const}),
+          // execa's types list only descriptors up to 9; any open descriptor works.
+          ...(pipes ? {stdout: pipes[0].writeFd as 9, stderr: pipes[1].writeFd as 9} : {}),
+          cancelSignal: signal,
+          forceKillAfterDelay: spec.noForceKill ? false : KILL_GRACE_MS,
+          timeout: spec.timeoutMs,
+          ...(spec.processGroup ? {detached: true} : {}),
+          buffer: false,
+          reject: false,
+          encoding: 'buffer',
+        });
+      } finally {
+        // The child has its own copies now (or never started): ours would hold the pipes open.
+        for (const pipe of pipes ?? []) closeSync(pipe.writeFd);
+      }
       // A secret split across two reads would slip past a per-chunk mask and land whole in the
       // transcript: hold back the end of each chunk that could be the start of a secret.
       const holdBack = Math.max(0, ...secrets.filter((x) => x.length >= 4).map((x) => x.length - 1));
@@ -237,13 +249,20 @@ export class Runner {
         carry[stream] = masked.slice(cut);
         if (cut) this.emit({type: 'raw', run, stream, text: masked.slice(0, cut)});
       };
-      const onChunk = (stream: 'out' | 'err', discipline: LineDiscipline) => (chunk: Buffer) => {
-        if (stream === 'out' && spec.capture && stdout.length < CAPTURE_LIMIT) stdout += chunk.toString('utf8');
-        raw(stream, chunk.toString('utf8'), false);
-        discipline.write(chunk);
+      // Each chunk is decoded once (UTF-8 split across reads included) for the capture, the
+      // transcript and the display lines.
+      const decoders = {out: new TextDecoder('utf-8'), err: new TextDecoder('utf-8')};
+      const onText = (stream: 'out' | 'err', text: string, final: boolean) => {
+        if (stream === 'out' && spec.capture && stdout.length < CAPTURE_LIMIT) stdout += text;
+        raw(stream, text, final);
+        if (text) (stream === 'out' ? outLines : errLines).write(text);
       };
-      child.stdout?.on('data', onChunk('out', outLines));
-      child.stderr?.on('data', onChunk('err', errLines));
+      const onChunk = (stream: 'out' | 'err') => (chunk: Uint8Array) => onText(stream, decoders[stream].decode(chunk, {stream: true}), false);
+      const readers = pipes ? [new PipeReader(pipes[0].readFd, onChunk('out')), new PipeReader(pipes[1].readFd, onChunk('err'))] : [];
+      if (!pipes) {
+        child.stdout?.on('data', onChunk('out'));
+        child.stderr?.on('data', onChunk('err'));
+      }
       // The whole group at once when cancelled: the wizard may exit right after its cleanups.
       const onAbort = () => child.pid && void stopGroup(child.pid, !spec.noForceKill);
       if (spec.processGroup) signal.addEventListener('abort', onAbort, {once: true});
@@ -254,8 +273,12 @@ export class Runner {
       clearTimeout(groupTimer);
       signal.removeEventListener('abort', onAbort);
       if (spec.processGroup && child.pid && (result.isCanceled || result.timedOut || signal.aborted)) await stopGroup(child.pid, !spec.noForceKill);
-      raw('out', '', true);
-      raw('err', '', true);
+      // The rest of the output, up to end of file (as Node's pipes: whoever still holds the write
+      // end, a child the command left behind, keeps the run open).
+      for (const reader of readers) reader.nudge();
+      await Promise.all(readers.map((reader) => reader.done));
+      onText('out', decoders.out.decode(), true);
+      onText('err', decoders.err.decode(), true);
       outLines.end();
       errLines.end();
       const durationMs = Date.now() - started;

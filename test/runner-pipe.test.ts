@@ -1,0 +1,81 @@
+// The runner's output pipes (src/runner/pipe.ts): a real FIFO read by polling, the same
+// end-of-output rule as Node's own pipes, and Node's pipes where no FIFO can be made.
+import {readdirSync} from 'node:fs';
+import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {Runner, type RunnerEvent} from '../src/runner/runner.js';
+import {createAppStore} from '../src/store.js';
+import {tempDir} from './helpers/tools.js';
+
+const raws = (runner: Runner) => {
+  const seen: string[] = [];
+  runner.subscribe((e: RunnerEvent) => e.type === 'raw' && e.stream === 'out' && seen.push(e.text));
+  return seen;
+};
+// The FIFOs are made under TMPDIR: a private one per test, so that other test files' runs don't count.
+let tmp: ReturnType<typeof tempDir>;
+const pipeDirs = () => readdirSync(tmp.path).filter((name) => name.startsWith('tdxw-pipe-'));
+const saved = {PATH: process.env.PATH, TMPDIR: process.env.TMPDIR};
+beforeEach(() => {
+  tmp = tempDir();
+  process.env.TMPDIR = tmp.path;
+});
+afterEach(() => {
+  for (const [key, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+  tmp.remove();
+});
+
+describe('runner output pipes', () => {
+  it("gives the child a pipe (not Node's socket pair) for stdout and stderr, and leaves no FIFO behind", async () => {
+    const runner = new Runner({store: createAppStore()});
+    const r = await runner.run({cmd: 'sh', args: ['-c', 'stat -L -c %F /proc/$$/fd/1; stat -L -c %F /proc/$$/fd/2 >&2'], capture: true});
+    expect(r.stdout).toBe('fifo\n');
+    expect(r.tail).toEqual(['fifo', 'fifo']);
+    expect(pipeDirs()).toEqual([]);
+  });
+
+  it('reads output that comes after a long quiet spell, and every line of a large burst, in order', async () => {
+    const store = createAppStore();
+    const runner = new Runner({store});
+    const r = await runner.run({cmd: 'sh', args: ['-c', 'sleep 0.4; echo late; seq 1 200000'], capture: true});
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('late');
+    expect(lines.length).toBe(200_002); // late, 1..200000, and the empty string after the last newline
+    expect(lines[200_000]).toBe('200000');
+    expect(store.getState().runs[0]!.lines.total).toBe(200_001);
+  });
+
+  it('decodes a character split across two writes once, whole, for the transcript and the lines', async () => {
+    const runner = new Runner({store: createAppStore()});
+    const seen = raws(runner);
+    // "é" is c3 a9: the two bytes arrive in two reads, 300 ms apart.
+    const r = await runner.run({cmd: 'sh', args: ['-c', "printf 'caf\\303'; sleep 0.3; printf '\\251\\n'"], capture: true});
+    expect(seen.join('')).toBe('café\n');
+    expect(r.stdout).toBe('café\n');
+    expect(r.tail).toEqual(['café']);
+  });
+
+  it('waits, as Node does, for a process the command left behind that still holds its output', async () => {
+    const runner = new Runner({store: createAppStore()});
+    const started = Date.now();
+    const r = await runner.run({cmd: 'sh', args: ['-c', '(sleep 0.5; echo from-the-child) & echo parent-done'], capture: true});
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    expect(r.stdout).toBe('parent-done\nfrom-the-child\n');
+  });
+
+  it("uses Node's own pipes, with the same result, where mkfifo cannot be run", async () => {
+    process.env.PATH = '/nonexistent';
+    const runner = new Runner({store: createAppStore()});
+    const r = await runner.run({cmd: '/bin/sh', args: ['-c', '/usr/bin/stat -L -c %F /proc/$$/fd/1; echo err >&2'], capture: true});
+    expect(r.stdout).toBe('socket\n');
+    expect(r.tail).toContain('err');
+  });
+
+  it('reports a missing program as before, and leaves no FIFO behind', async () => {
+    const runner = new Runner({store: createAppStore()});
+    await expect(runner.run({cmd: 'surely-not-a-program-tdxw', args: []})).rejects.toThrow(/was not found/);
+    expect(pipeDirs().length).toBe(0);
+  });
+});
