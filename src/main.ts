@@ -2,18 +2,6 @@
 import {Command, CommanderError} from 'commander';
 import {version} from './version.js';
 import {installSignalHandlers} from './cleanup.js';
-import {register as registerCheck} from './commands/check.js';
-import {register as registerCreate} from './commands/create.js';
-import {register as registerFormat} from './commands/format.js';
-import {register as registerInspect} from './commands/inspect.js';
-import {register as registerRelabel} from './commands/relabel.js';
-import {register as registerLaunch} from './commands/launch.js';
-import {register as registerLogs} from './commands/logs.js';
-import {register as registerNbd} from './commands/nbd.js';
-import {register as registerStatus} from './commands/status.js';
-import {register as registerStop} from './commands/stop.js';
-import {register as registerResize} from './commands/resize.js';
-
 installSignalHandlers();
 
 const program = new Command('tdx-wizard')
@@ -27,17 +15,32 @@ const program = new Command('tdx-wizard')
   .showHelpAfterError('(run tdx-wizard --help for usage)')
   .exitOverride();
 
-registerCreate(program);
-registerInspect(program);
-registerRelabel(program);
-registerResize(program);
-registerFormat(program);
-registerCheck(program);
-registerNbd(program);
-registerLaunch(program);
-registerStatus(program);
-registerStop(program);
-registerLogs(program);
+// Each subcommand's module is loaded only when its name is the first word: `verify` does not load
+// the launcher's SS58 hashing or the settings store. Help and unknown words load them all; the
+// wizard (no word) loads none of them.
+const commands: Record<string, () => Promise<{register(program: Command): void}>> = {
+  create: () => import('./commands/create.js'),
+  inspect: () => import('./commands/inspect.js'), // and verify
+  relabel: () => import('./commands/relabel.js'),
+  resize: () => import('./commands/resize.js'),
+  format: () => import('./commands/format.js'),
+  check: () => import('./commands/check.js'),
+  nbd: () => import('./commands/nbd.js'),
+  launch: () => import('./commands/launch.js'),
+  status: () => import('./commands/status.js'),
+  stop: () => import('./commands/stop.js'),
+  logs: () => import('./commands/logs.js'),
+};
+const args = process.argv.slice(2);
+const word = commandWord(args);
+const name = word === 'verify' ? 'inspect' : word;
+const wanted =
+  name !== undefined && Object.hasOwn(commands, name)
+    ? [commands[name]!]
+    : word !== undefined || args.some((a) => a === '-h' || a === '--help')
+      ? Object.values(commands)
+      : [];
+for (const module of await Promise.all(wanted.map((load) => load()))) module.register(program);
 
 // A word that is no subcommand reaches the wizard's own action: say so, as commander does for `nbd`.
 program.allowExcessArguments(true);
@@ -70,4 +73,14 @@ try {
     process.stderr.write(`tdx-wizard: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   }
+}
+
+/** The first word that is not a global option (nor the value of one): the subcommand, if any. */
+function commandWord(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--transcript-format') i++; // its value follows
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
 }
