@@ -35,12 +35,45 @@ export async function inspectVolume(path: string): Promise<Inspection> {
   }
   if (!st.isFile()) return {...base, ...verdict('unreadable', `${path} is not a regular file`, 'give the path of the volume file')};
 
-  const use = await imageUse(path);
+  // Who holds the image (a /proc scan) and what it holds (a few reads) at the same time.
+  const [use, read] = await Promise.all([imageUse(path), readContents(path)]);
+  const inUse = {inUse: use.inUse, inUseDetail: use.detail};
+  if ('unreadable' in read) return {...base, ...(read.format ? {format: read.format} : {}), ...inUse, ...verdict('unreadable', read.unreadable, read.fix)};
+  const {format, image, probe} = read;
+  const result: Inspection = {
+    ...base,
+    format,
+    virtualSize: image.virtualSize,
+    allocatedSize: st.blocks * 512,
+    backingChain: image.backingChain,
+    filesystem: probe.type,
+    label: probe.label,
+    uuid: probe.uuid,
+    ...(probe.sizeBytes !== undefined ? {filesystemSize: probe.sizeBytes} : {}),
+    ...inUse,
+    ...judge(path, format, probe),
+  };
+  if (use.inUse) result.warnings.push(`the image is in use (${use.detail}); what is shown may lag behind what the VM has written`);
+  if (image.dirty) result.warnings.push('the qcow2 dirty flag is set (it was not closed cleanly): run qemu-img check');
+  if (image.corrupt) result.warnings.push('qemu marked this image corrupt: it will refuse to open it for writing');
+  if (probe.needsFsck) result.warnings.push('the filesystem was not cleanly checked; the guest runs e2fsck at boot, and resize needs e2fsck -f first');
+  if (result.backingChain.length) result.warnings.push(`it has a backing file (${result.backingChain.join(' -> ')}); the guest sees the combination`);
+  return result;
+}
+
+type Contents =
+  | {unreadable: string; fix?: string; format?: 'qcow2' | 'raw'}
+  | {format: 'qcow2' | 'raw'; image: {virtualSize: number; backingChain: string[]; dirty: boolean; corrupt: boolean}; probe: Probe};
+
+/** The format (from the magic, not the name), the image's header facts and what the guest would see in it. */
+async function readContents(path: string): Promise<Contents> {
   const magic = Buffer.alloc(4);
   const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => e);
   if (fh instanceof Error) {
     const denied = fh.code === 'EACCES' || fh.code === 'EPERM';
-    return {...base, inUse: use.inUse, inUseDetail: use.detail, ...verdict('unreadable', `${path} ${denied ? 'cannot be read (permission denied)' : `cannot be opened (${fh.message})`}`, denied ? 'run as root (sudo), or as the owner of the volume' : 'check the path')};
+    return denied
+      ? {unreadable: `${path} cannot be read (permission denied)`, fix: 'run as root (sudo), or as the owner of the volume'}
+      : {unreadable: `${path} cannot be opened (${fh.message})`, fix: 'check the path'};
   }
   await fh.read(magic, 0, 4, 0).finally(() => fh.close());
   const format = magic.toString('latin1') === 'QFI\xfb' ? 'qcow2' : 'raw';
@@ -50,33 +83,14 @@ export async function inspectVolume(path: string): Promise<Inspection> {
     image = await openImage(path, {format});
   } catch (error) {
     const message = error instanceof ImageError ? error.message : (error as Error).message;
-    return {...base, format, inUse: use.inUse, inUseDetail: use.detail, ...verdict('unreadable', `cannot read ${path}: ${message}`)};
+    return {format, unreadable: `cannot read ${path}: ${message}`};
   }
   try {
     const probe = await probeVolume(image);
-    const result: Inspection = {
-      ...base,
-      format,
-      virtualSize: image.virtualSize,
-      allocatedSize: st.blocks * 512,
-      backingChain: image.info.backingChain.map((b) => b.path),
-      filesystem: probe.type,
-      label: probe.label,
-      uuid: probe.uuid,
-      ...(probe.sizeBytes !== undefined ? {filesystemSize: probe.sizeBytes} : {}),
-      inUse: use.inUse,
-      inUseDetail: use.detail,
-      ...judge(path, format, probe),
-    };
-    if (use.inUse) result.warnings.push(`the image is in use (${use.detail}); what is shown may lag behind what the VM has written`);
-    if (image.info.dirty) result.warnings.push('the qcow2 dirty flag is set (it was not closed cleanly): run qemu-img check');
-    if (image.info.corrupt) result.warnings.push('qemu marked this image corrupt: it will refuse to open it for writing');
-    if (probe.needsFsck) result.warnings.push('the filesystem was not cleanly checked; the guest runs e2fsck at boot, and resize needs e2fsck -f first');
-    if (result.backingChain.length) result.warnings.push(`it has a backing file (${result.backingChain.join(' -> ')}); the guest sees the combination`);
-    return result;
+    const {dirty, corrupt} = image.info;
+    return {format, probe, image: {virtualSize: image.virtualSize, backingChain: image.info.backingChain.map((b) => b.path), dirty: Boolean(dirty), corrupt: Boolean(corrupt)}};
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return {...base, format, inUse: use.inUse, inUseDetail: use.detail, ...verdict('unreadable', `cannot read ${path}: ${message}`)};
+    return {format, unreadable: `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`};
   } finally {
     await image.close();
   }
