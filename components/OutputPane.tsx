@@ -86,11 +86,14 @@ export function OutputPane({store, runId, width, height, collapseOnSuccess = tru
   return (
     <Box flexDirection="column" width={width}>
       <Header run={run} width={width} now={clock} summary={false} />
-      {lines.map((line, i) => (
-        <Box key={i} height={1} width={width} overflow="hidden">
-          <Text wrap="truncate-end">{fit(line.text, width) || ' '}</Text>
+      {lines.length > 0 && (
+        // One Text for the whole window, each line already cut to the width: Ink lays out and
+        // clips one node instead of two per line, which halves the cost of a frame under a flood
+        // (and a frame is time the command waits, its pipe full).
+        <Box height={lines.length} width={width}>
+          <Text>{lines.map((line) => fit(line.text, width)).join('\n')}</Text>
         </Box>
-      ))}
+      )}
       {footer === 'progress' ? (
         <ProgressBar value={run.progress ?? 0} width={width} tone={statusTone(run.status) === 'error' ? 'error' : 'accent'} />
       ) : footer === 'partial' ? (

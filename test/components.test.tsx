@@ -280,6 +280,18 @@ describe('OutputPane', () => {
     expect(rows[0]).toMatch(/^✖ \$ mkfs\.ext4 .*failed \(exit 1\) · 50 lines · 1\.2 s$/);
     expect(rows.at(-1)).toBe('line 49');
   });
+
+  it('keeps each line in its row: long lines cut to the width, empty lines kept, a colour left open does not spill over', () => {
+    const {store, run} = storeWithRun({}, 0);
+    for (const text of ['\u001B[31mred, never reset', '', 'x'.repeat(200), 'plain']) run.lines.push({stream: 'out', text});
+    const r = render(<OutputPane store={store} width={40} height={6} now={2_000} />);
+    const rows = rowsOf(r);
+    expect(rows).toHaveLength(5);
+    expect(rows.slice(1)).toEqual(['red, never reset', '', `${'x'.repeat(39)}…`, 'plain']);
+    const raw = (r.lastFrame() ?? '').split('\n');
+    expect(raw[1]).toContain('\u001B[31m');
+    expect(raw[4]).toBe('plain'); // no colour carried into the next rows
+  });
 });
 
 describe('ProgressBar', () => {

@@ -17,7 +17,6 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 
 const POLL_IDLE_MS = 25;
-const READS_PER_TICK = 16;
 const buffer = Buffer.allocUnsafe(256 * 1024); // shared: each read is handed on before the next
 
 export interface OutputPipe {
@@ -91,7 +90,9 @@ export class PipeReader {
     this.timer = undefined;
     let got = false;
     try {
-      for (let i = 0; i < READS_PER_TICK; i++) {
+      // One read takes everything the pipe holds; reading again at once would only get the few
+      // bytes written since, in many small chunks. Again only when the buffer came back full.
+      for (;;) {
         let n: number;
         try {
           n = readSync(this.fd, buffer, 0, buffer.length, null);
@@ -106,6 +107,7 @@ export class PipeReader {
         }
         got = true;
         this.onData(buffer.subarray(0, n));
+        if (n < buffer.length) break;
       }
     } catch (error) {
       try {
