@@ -69,7 +69,7 @@ export async function benchLogLoad() {
   const file = join(tmp.path, 'tdx-guest-td.log');
   writeFileSync(file, serialText(64 * 1024));
   const screenClock = new MarkerClock();
-  const wizard = startPty(process.execPath, [CLI, 'logs', '--follow', '--file', file], {
+  const wizard = startPty(CLI, ['logs', '--follow', '--file', file], {
     cols: COLS,
     rows: ROWS,
     env: wizardEnv(tmp.path),
@@ -169,7 +169,7 @@ export async function benchLogBig() {
     const firsts = [];
     const rsses = [];
     for (let i = 0; i < 5; i++) {
-      const wizard = startPty(process.execPath, [CLI, 'logs', '--follow', '--file', file], {cols: COLS, rows: ROWS, env: wizardEnv(tmp.path)});
+      const wizard = startPty(CLI, ['logs', '--follow', '--file', file], {cols: COLS, rows: ROWS, env: wizardEnv(tmp.path)});
       try {
         const at = await wizard.waitFor('mark 999999 ', 15_000);
         firsts.push(at - wizard.started);

@@ -11,6 +11,7 @@ import {join, resolve} from 'node:path';
 import {build} from 'esbuild';
 import {median, MiB, tempDir} from './lib.mjs';
 import {startPty} from './pty.mjs';
+import {NODE_FLAGS} from '../scripts/node-flags.mjs';
 
 const LINES = 1_000_000;
 const ROUNDS = 3;
@@ -51,7 +52,8 @@ async function throughPane(entry, script, dir) {
   const resultFile = join(dir, `result-${Date.now()}.json`);
   rmSync(resultFile, {force: true});
   // NODE_ENV=production as src/cli.ts sets it for the wizard (React's development build is slower).
-  const run = startPty(process.execPath, [entry, resultFile, script], {cols: 120, rows: 40, env: {NODE_ENV: 'production', TDX_WIZARD_STATE_DIR: join(dir, 'state')}});
+  // With the V8 flags the CLI's #! line gives the wizard.
+  const run = startPty(process.execPath, [...NODE_FLAGS.split(' '), entry, resultFile, script], {cols: 120, rows: 40, env: {NODE_ENV: 'production', TDX_WIZARD_STATE_DIR: join(dir, 'state')}});
   const code = await run.exit;
   if (code !== 0) throw new Error(`the output pane bench exited ${code}:\n${run.screen()}`);
   const result = JSON.parse(readFileSync(resultFile, 'utf8'));

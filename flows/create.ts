@@ -7,7 +7,7 @@
 //     disconnect), done safely through the NBD layer.
 // Whatever happens, the half-made file is removed: never a leftover that makes the next run fail.
 import {constants} from 'node:fs';
-import {lstat, mkdir, open, readdir, readFile, rename, rm, chmod} from 'node:fs/promises';
+import {lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, chmod} from 'node:fs/promises';
 import {basename, dirname, join, resolve} from 'node:path';
 import type {Flow, FlowStep, StepEnv} from '../src/flow-runner.js';
 import {StepError, UsageError} from '../src/errors.js';
@@ -15,6 +15,7 @@ import {sizeArg} from '../src/volume/size.js';
 import type {Target} from '../src/volume/target.js';
 import {describeExisting} from '../src/volume/target.js';
 import {checkCreatedVolume} from '../src/volume/check-created.js';
+import {SCRATCH_PREFIX, scratchBase, scratchBases} from '../src/volume/scratch.js';
 import {nbdFormatSteps} from './create-nbd.js';
 
 export interface CreateJob {
@@ -26,6 +27,8 @@ export interface CreateJob {
   createParent: boolean;
   /** Filled in by the steps. */
   workDir?: string;
+  /** The private directory of the raw file when it is made in memory (src/volume/scratch.ts). */
+  scratchDir?: string;
   rawPath?: string;
   qcowPath?: string;
   placeholder?: {dev: number; ino: number};
@@ -63,7 +66,7 @@ export async function reclaimCreateLeftovers(runner: StepEnv['runner'], input: s
   const name = basename(path);
   const prefix = workDirName(name, 0).slice(0, -1);
   const entries = await readdir(dir).catch(() => [] as string[]);
-  const notes: string[] = [];
+  const notes: string[] = await reclaimScratch(runner);
   for (const entry of entries) {
     if (!entry.startsWith(prefix) || !/^\d+$/.test(entry.slice(prefix.length))) continue;
     const pid = Number(entry.slice(prefix.length));
@@ -83,6 +86,21 @@ export async function reclaimCreateLeftovers(runner: StepEnv['runner'], input: s
     notes.push(
       `an earlier create of ${path} (pid ${pid}) was killed before it could clean up: ${runner.dryRun ? 'would remove' : 'removed'} its work directory ${workDir}${placeholder ? ` and the empty file that reserved ${name}` : ` (${name} itself was ${st ? 'already complete, and was left alone' : 'not there'})`}`,
     );
+  }
+  return notes;
+}
+
+/** The raw-file directories of creates that were killed (any target): in /dev/shm they hold memory until the next boot. */
+async function reclaimScratch(runner: StepEnv['runner']): Promise<string[]> {
+  const notes: string[] = [];
+  for (const base of scratchBases()) {
+    for (const entry of await readdir(base).catch(() => [] as string[])) {
+      const pid = Number(/^tdx-wizard-raw-(\d+)-/.exec(entry)?.[1]);
+      if (!entry.startsWith(SCRATCH_PREFIX) || !pid || pid === process.pid || pidAlive(pid)) continue;
+      const dir = join(base, entry);
+      await runner.act(`Remove the raw file left in ${base} by pid ${pid}`, ['rm', '-rf', '--', dir], () => rm(dir, {recursive: true, force: true}));
+      notes.push(`a create (pid ${pid}) was killed before it could clean up: ${runner.dryRun ? 'would remove' : 'removed'} its raw file in ${dir}`);
+    }
   }
   return notes;
 }
@@ -136,12 +154,13 @@ const reserve: FlowStep<CreateJob> = {
 };
 
 /** A tool that hit a full disk says so in its own words; the operator gets the cause and the fix. */
-async function spaceAware<T>(job: CreateJob, doing: string, work: () => Promise<T>): Promise<T> {
+async function spaceAware<T>(job: CreateJob, doing: string, work: () => Promise<T>, dir = job.target.dir): Promise<T> {
   try {
     return await work();
   } catch (error) {
     if (error instanceof StepError && error.output.some((l) => /No space left on device|ENOSPC|Disk quota exceeded/i.test(l))) {
-      throw new StepError(`the file system of ${job.target.dir} is full: ${doing} ran out of space`, error.step, error.output, `free some space there (df -h ${job.target.dir}) or create the volume in another directory`);
+      const fix = dir === job.target.dir ? 'or create the volume in another directory' : 'or run with TDX_WIZARD_SCRATCH_DIR= (empty: the raw file is made beside the volume)';
+      throw new StepError(`the file system of ${dir} is full: ${doing} ran out of space`, error.step, error.output, `free some space there (df -h ${dir}) ${fix}`);
     }
     throw error;
   }
@@ -152,9 +171,21 @@ const sparseRaw: FlowStep<CreateJob> = {
   title: 'Make a sparse raw file',
   changesDisk: true,
   async run(job, env) {
+    const base = await scratchBase(job.sizeBytes);
+    if (base) {
+      // mkdtemp: 0700, a name nobody can guess or take first in a world-writable /dev/shm.
+      const template = join(base, `${SCRATCH_PREFIX}${process.pid}-`);
+      await env.runner.act(`Make a private directory in ${base} for the raw file (in memory: it is only a step)`, ['mktemp', '-d', `${template}XXXXXX`], async () => {
+        job.scratchDir = await mkdtemp(template);
+      });
+      job.rawPath = join(job.scratchDir ?? `${template}XXXXXX`, 'filesystem.raw');
+    }
     try {
-      await spaceAware(job, 'qemu-img create', () =>
-        env.runner.run({cmd: 'qemu-img', args: ['create', '-q', '-f', 'raw', '--', job.rawPath!, String(job.sizeBytes)], title: `Make a sparse ${sizeArg(job.sizeBytes)} raw file`}),
+      await spaceAware(
+        job,
+        'qemu-img create',
+        () => env.runner.run({cmd: 'qemu-img', args: ['create', '-q', '-f', 'raw', '--', job.rawPath!, String(job.sizeBytes)], title: `Make a sparse ${sizeArg(job.sizeBytes)} raw file`}),
+        job.scratchDir ?? job.target.dir,
       );
     } catch (error) {
       if (error instanceof StepError && error.output.some((l) => /too large|File too large/i.test(l))) {
@@ -163,7 +194,17 @@ const sparseRaw: FlowStep<CreateJob> = {
       throw error;
     }
   },
+  async undo(job, env) {
+    await removeScratch(job, env);
+  },
 };
+
+async function removeScratch(job: CreateJob, env: StepEnv): Promise<void> {
+  const dir = job.scratchDir;
+  if (!dir) return;
+  await env.runner.act(`Remove ${dir}`, ['rm', '-rf', '--', dir], () => rm(dir, {recursive: true, force: true}));
+  job.scratchDir = undefined;
+}
 
 const mkfsOffline: FlowStep<CreateJob> = {
   id: 'mkfs',
@@ -172,13 +213,17 @@ const mkfsOffline: FlowStep<CreateJob> = {
   async run(job, env) {
     // -F once, after our own checks: the file is ours and empty. packed_meta_blocks puts bitmaps,
     // inode tables and the journal at the start, so the qcow2 only stores that region.
-    await spaceAware(job, 'mkfs.ext4', () =>
-      env.runner.run({
-        cmd: 'mkfs.ext4',
-        args: ['-F', '-L', job.label, '-E', 'packed_meta_blocks=1,nodiscard', '--', job.rawPath!],
-        title: `Format ext4, label ${job.label}`,
-        progress: 'mke2fs',
-      }),
+    await spaceAware(
+      job,
+      'mkfs.ext4',
+      () =>
+        env.runner.run({
+          cmd: 'mkfs.ext4',
+          args: ['-F', '-L', job.label, '-E', 'packed_meta_blocks=1,nodiscard', '--', job.rawPath!],
+          title: `Format ext4, label ${job.label}`,
+          progress: 'mke2fs',
+        }),
+      job.scratchDir ?? job.target.dir,
     );
   },
 };
@@ -191,7 +236,8 @@ const convert: FlowStep<CreateJob> = {
     await spaceAware(job, 'qemu-img convert', () =>
       env.runner.run({cmd: 'qemu-img', args: ['convert', '-p', '-f', 'raw', '-O', 'qcow2', '--', job.rawPath!, job.qcowPath!], title: 'Convert to qcow2 (only the written blocks)', progress: 'qemu-img'}),
     );
-    await env.runner.act('Remove the raw file', ['rm', '-f', '--', job.rawPath!], () => rm(job.rawPath!, {force: true}));
+    if (job.scratchDir) await removeScratch(job, env);
+    else await env.runner.act('Remove the raw file', ['rm', '-f', '--', job.rawPath!], () => rm(job.rawPath!, {force: true}));
   },
 };
 

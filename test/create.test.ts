@@ -82,12 +82,16 @@ describe('create (offline, real tools)', () => {
     const dir = join(tmp.path, 'dry');
     mkdirSync(dir);
     const before = snapshot(dir);
-    const r = runCli(['create', '--dry-run', join(dir, 'v.qcow2'), '5T'], {env});
+    const scratch = join(tmp.path, 'dry-scratch');
+    mkdirSync(scratch);
+    const r = runCli(['create', '--dry-run', join(dir, 'v.qcow2'), '5T'], {env: {...env, TDX_WIZARD_SCRATCH_DIR: scratch}});
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^#!\/bin\/sh/);
-    expect(r.stdout).toContain(`mkfs.ext4 -F -L tdx-cache -E packed_meta_blocks=1,nodiscard -- ${dir}/.v.qcow2.tdx-wizard-`);
-    expect(r.stdout).toMatch(/qemu-img convert -p -f raw -O qcow2 --/);
+    expect(r.stdout).toContain(`mktemp -d ${scratch}/tdx-wizard-raw-`);
+    expect(r.stdout).toMatch(new RegExp(`mkfs.ext4 -F -L tdx-cache -E packed_meta_blocks=1,nodiscard -- ${scratch}/tdx-wizard-raw-\\d+-XXXXXX/filesystem.raw`));
+    expect(r.stdout).toMatch(new RegExp(`qemu-img convert -p -f raw -O qcow2 -- \\S+ ${dir}/.v.qcow2.tdx-wizard-\\d+/volume.qcow2`));
     expect(snapshot(dir)).toEqual(before);
+    expect(readdirSync(scratch)).toEqual([]);
   });
 
   it('prints a replayable script of what it did with --transcript-format sh', () => {
@@ -97,6 +101,54 @@ describe('create (offline, real tools)', () => {
     const script = r.stdout.slice(r.stdout.indexOf('#!/bin/sh'));
     expect(script).toContain('qemu-img create -q -f raw --');
     expect(script).toContain(`mv -f -- ${tmp.path}/.replay.qcow2.tdx-wizard-`);
+  });
+});
+
+describe('create makes its throwaway raw file in memory (src/volume/scratch.ts)', () => {
+  it('in the scratch directory, private, removed once converted; the volume is the same', () => {
+    const scratch = join(tmp.path, 'scratch-ok');
+    mkdirSync(scratch);
+    const path = join(tmp.path, 'scratch-ok.qcow2');
+    const r = runCli(['--json', 'create', path, '5000G'], {env: {...env, TDX_WIZARD_SCRATCH_DIR: scratch}});
+    expect(r.code, r.stderr).toBe(0);
+    const argv = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'command-start').map((e) => e.argv.join(' '));
+    expect(argv.find((a) => a.startsWith('mkfs.ext4'))).toMatch(new RegExp(`-- ${scratch}/tdx-wizard-raw-${'\\d+'}-\\w{6}/filesystem.raw$`));
+    expect(argv.find((a) => a.startsWith('qemu-img convert'))).toMatch(new RegExp(`${scratch}/tdx-wizard-raw-\\S+/filesystem.raw ${tmp.path}/.scratch-ok.qcow2.tdx-wizard-\\d+/volume.qcow2$`));
+    expect(readdirSync(scratch)).toEqual([]);
+    expect(runCli(['verify', path], {env}).code).toBe(0);
+  });
+
+  it('beside the volume when TDX_WIZARD_SCRATCH_DIR is empty', () => {
+    const path = join(tmp.path, 'scratch-none.qcow2');
+    const r = runCli(['--json', 'create', path, '5000G'], {env: {...env, TDX_WIZARD_SCRATCH_DIR: ''}});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`"mkfs.ext4","-F","-L","tdx-cache","-E","packed_meta_blocks=1,nodiscard","--","${tmp.path}/.scratch-none.qcow2.tdx-wizard-`);
+    expect(r.stdout).not.toContain('tdx-wizard-raw-');
+  });
+
+  it('a failing mkfs.ext4 leaves nothing in the scratch directory', () => {
+    const scratch = join(tmp.path, 'scratch-fail');
+    const bin = join(tmp.path, 'bin-scratch-fail');
+    mkdirSync(scratch);
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'mkfs.ext4'), '#!/bin/sh\necho "mkfs.ext4: broken on purpose" >&2\nexit 1\n', {mode: 0o755});
+    const path = join(tmp.path, 'scratch-fail.qcow2');
+    const r = runCli(['create', path, '5000G'], {env: {...env, TDX_WIZARD_SCRATCH_DIR: scratch, PATH: `${bin}:${process.env.PATH}`}});
+    expect(r.code).toBe(1);
+    expect(readdirSync(scratch)).toEqual([]);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it("removes the raw file a killed create left (its pid is gone), says so, and leaves a live one's alone", () => {
+    const scratch = join(tmp.path, 'scratch-left');
+    mkdirSync(join(scratch, 'tdx-wizard-raw-999999-AbCdEf'), {recursive: true});
+    writeFileSync(join(scratch, 'tdx-wizard-raw-999999-AbCdEf', 'filesystem.raw'), 'x');
+    mkdirSync(join(scratch, `tdx-wizard-raw-${process.pid}-LiVeOn`)); // this test process: alive
+    mkdirSync(join(scratch, 'unrelated'));
+    const r = runCli(['create', join(tmp.path, 'scratch-left.qcow2'), '5000G'], {env: {...env, TDX_WIZARD_SCRATCH_DIR: scratch}});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/a create \(pid 999999\) was killed before it could clean up: removed its raw file in \S+tdx-wizard-raw-999999-AbCdEf/);
+    expect(readdirSync(scratch).sort()).toEqual([`tdx-wizard-raw-${process.pid}-LiVeOn`, 'unrelated']);
   });
 });
 

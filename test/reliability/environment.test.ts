@@ -51,7 +51,8 @@ describe('disk full while creating (a 64 MiB tmpfs)', () => {
     it(`the disk fills up during ${tool}: exit 1, "the file system is full" with the fix, nothing left`, () => {
       const bin = join(tmp.path, `bin-full-${tool}`);
       fillsDiskFirst(bin, tool, small, when);
-      const r = runCli(['create', '--force-small', join(small, 'cache.qcow2'), '64M'], {env: {...env, PATH: `${bin}:${process.env.PATH}`}});
+      // The raw file beside the volume (not in /dev/shm): mkfs.ext4 writes on the small file system too.
+      const r = runCli(['create', '--force-small', join(small, 'cache.qcow2'), '64M'], {env: {...env, TDX_WIZARD_SCRATCH_DIR: '', PATH: `${bin}:${process.env.PATH}`}});
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`failed: the file system of ${small} is full: ${tool === 'qemu-img' ? 'qemu-img convert' : 'mkfs.ext4'} ran out of space`));
       expect(r.stderr).toMatch(/No space left on device/);
@@ -62,10 +63,24 @@ describe('disk full while creating (a 64 MiB tmpfs)', () => {
   }
 
   it('with the space back, the same create succeeds', () => {
-    const r = runCli(['create', '--force-small', join(small, 'cache.qcow2'), '64M'], {env});
+    const r = runCli(['create', '--force-small', join(small, 'cache.qcow2'), '64M'], {env: {...env, TDX_WIZARD_SCRATCH_DIR: ''}});
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(small)).toEqual(['cache.qcow2']);
     sh('rm', ['-f', join(small, 'cache.qcow2')]);
+  });
+
+  it('the scratch space for the raw file (TDX_WIZARD_SCRATCH_DIR, /dev/shm by default) fills up during mkfs.ext4: its name in the message, nothing left anywhere', () => {
+    const bin = join(tmp.path, 'bin-full-scratch');
+    fillsDiskFirst(bin, 'mkfs.ext4', small);
+    const target = join(tmp.path, 'roomy');
+    mkdirSync(target);
+    const r = runCli(['create', '--force-small', join(target, 'cache.qcow2'), '64M'], {env: {...env, TDX_WIZARD_SCRATCH_DIR: small, PATH: `${bin}:${process.env.PATH}`}});
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`failed: the file system of ${small}/tdx-wizard-raw-\\d+-\\w+ is full: mkfs.ext4 ran out of space`));
+    expect(r.stderr).toMatch(/fix: free some space there \(df -h \S+\) or run with TDX_WIZARD_SCRATCH_DIR= \(empty: the raw file is made beside the volume\)/);
+    expect(readdirSync(small)).toEqual(['filler']);
+    expect(readdirSync(target)).toEqual([]);
+    sh('rm', ['-f', join(small, 'filler')]);
   });
 });
 
