@@ -53,7 +53,7 @@ async function throughPane(entry, script, dir) {
   rmSync(resultFile, {force: true});
   // NODE_ENV=production as src/cli.ts sets it for the wizard (React's development build is slower).
   // With the V8 flags the CLI's #! line gives the wizard.
-  const run = startPty(process.execPath, [...NODE_FLAGS.split(' '), entry, resultFile, script], {cols: 120, rows: 40, env: {NODE_ENV: 'production', TDX_WIZARD_STATE_DIR: join(dir, 'state')}});
+  const run = startPty(process.execPath, [...(process.env.TDX_BENCH_NODE_FLAGS ?? NODE_FLAGS).split(' ').filter(Boolean), entry, resultFile, script], {cols: 120, rows: 40, env: {NODE_ENV: 'production', TDX_WIZARD_STATE_DIR: join(dir, 'state')}});
   const code = await run.exit;
   if (code !== 0) throw new Error(`the output pane bench exited ${code}:\n${run.screen()}`);
   const result = JSON.parse(readFileSync(resultFile, 'utf8'));
