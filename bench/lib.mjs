@@ -5,7 +5,7 @@ import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 
 // TDX_BENCH_CLI benchmarks another build of the CLI (e.g. a build variant) with the same harness.
-// The CLI is run as a program, as an operator runs `tdx-wizard`: its #! line sets V8 flags.
+// The CLI is run as a program, as an operator runs `tdx-wizard`.
 export const CLI = resolve(process.env.TDX_BENCH_CLI ?? 'dist/cli.js');
 export const PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
 

@@ -11,7 +11,6 @@ import {join, resolve} from 'node:path';
 import {build} from 'esbuild';
 import {median, MiB, tempDir} from './lib.mjs';
 import {startPty} from './pty.mjs';
-import {NODE_FLAGS} from '../scripts/node-flags.mjs';
 
 const LINES = 1_000_000;
 const ROUNDS = 3;
@@ -52,8 +51,8 @@ async function throughPane(entry, script, dir) {
   const resultFile = join(dir, `result-${Date.now()}.json`);
   rmSync(resultFile, {force: true});
   // NODE_ENV=production as src/cli.ts sets it for the wizard (React's development build is slower).
-  // With the V8 flags the CLI's #! line gives the wizard.
-  const run = startPty(process.execPath, [...(process.env.TDX_BENCH_NODE_FLAGS ?? NODE_FLAGS).split(' ').filter(Boolean), entry, resultFile, script], {cols: 120, rows: 40, env: {NODE_ENV: 'production', TDX_WIZARD_STATE_DIR: join(dir, 'state')}});
+  // TDX_BENCH_NODE_FLAGS: V8 flags for experiments (say --max-semi-space-size=4).
+  const run = startPty(process.execPath, [...(process.env.TDX_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), entry, resultFile, script], {cols: 120, rows: 40, env: {NODE_ENV: 'production', TDX_WIZARD_STATE_DIR: join(dir, 'state')}});
   const code = await run.exit;
   if (code !== 0) throw new Error(`the output pane bench exited ${code}:\n${run.screen()}`);
   const result = JSON.parse(readFileSync(resultFile, 'utf8'));

@@ -66,7 +66,9 @@ export function Frame({title, columns, rows, scopes, messages = [], side, sideWi
   const glyph = last ? {info: g.info, warn: g.warn, error: g.failed}[last.level] : '';
   if (layout.total === 0) return null;
   return (
-    <Box flexDirection="column" width={width} height={layout.total} overflow="hidden">
+    // Clipped vertically only: every row below is built to the width, and a horizontal clip makes
+    // Ink slice every line of every frame (a log pane under a flood draws 5 frames a second).
+    <Box flexDirection="column" width={width} height={layout.total} overflowY="hidden">
       {layout.title ? (
         <Box height={1} width={width} overflow="hidden">
           <Text {...tone('accent')} {...emphasis('bold')}>{fit(title, width)}</Text>
@@ -77,7 +79,7 @@ export function Frame({title, columns, rows, scopes, messages = [], side, sideWi
           {compactSide(width)}
         </Box>
       ) : null}
-      <Box height={layout.body.height} width={width} overflow="hidden" flexDirection="row">
+      <Box height={layout.body.height} width={width} overflowY="hidden" flexDirection="row">
         {layout.side && side ? (
           <Box width={layout.side.width + 1} height={layout.body.height} overflow="hidden" borderStyle={themeMode().ascii ? 'classic' : 'single'}
             borderTop={false} borderBottom={false} borderLeft={false} {...(themeMode().color ? {borderDimColor: true} : {})}>
@@ -86,7 +88,7 @@ export function Frame({title, columns, rows, scopes, messages = [], side, sideWi
             </Box>
           </Box>
         ) : null}
-        <Box width={layout.body.width} height={layout.body.height} overflow="hidden" flexDirection="column">
+        <Box width={layout.body.width} height={layout.body.height} overflowY="hidden" flexDirection="column">
           {children(layout.body)}
         </Box>
       </Box>

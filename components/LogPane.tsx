@@ -7,7 +7,7 @@ import {useEffect, useMemo, useReducer, useRef} from 'react';
 import {Box, Text} from 'ink';
 import {stripSgr} from '../src/runner/lines.js';
 import {matchKey, useKeymap} from './keymap.js';
-import {emphasis, fit, formatCount, glyphs, oneLine, pad, severityGlyph, severityTone, textWidth, tone, type Severity} from './theme.js';
+import {fit, formatCount, glyphs, oneLine, pad, paint, severityGlyph, severityTone, textWidth, tone, type Severity} from './theme.js';
 
 export interface LogProvider {
   totalLines(): number;
@@ -150,6 +150,9 @@ export function LogPane({provider, version, width, height, hintFor, title = 'Log
   const needle = s.search.toLowerCase();
   let lastHint: LogHint | undefined;
 
+  // The window is one Text: each row already cut to the width, its colour as SGR codes. Ink then
+  // lays out one node instead of four per row, which under a flood of serial lines is most of a
+  // frame's cost and garbage (BENCHMARKS.md, benchmark 4).
   const rows = lines.map((raw, i) => {
     const text = oneLine(stripSgr(raw));
     const hint = hintFor?.(text);
@@ -158,22 +161,12 @@ export function LogPane({provider, version, width, height, hintFor, title = 'Log
     const mark = top + i === s.match ? g.pointer : isMatch ? g.match : '';
     const shown = fit(text, textWidthLeft);
     const at = isMatch ? shown.toLowerCase().indexOf(needle) : -1;
-    const lineTone = hint ? tone(severityTone(hint.severity)) : {};
-    return (
-      <Box key={top + i} height={1} width={width} overflow="hidden">
-        <Text {...lineTone}>{pad(hint ? severityGlyph(hint.severity) : '', gutter)}</Text>
-        <Text {...tone('accent')}>{pad(mark, marker)}</Text>
-        {at >= 0 ? (
-          <Text {...lineTone}>
-            {shown.slice(0, at)}
-            <Text {...emphasis('inverse')}>{shown.slice(at, at + needle.length)}</Text>
-            {shown.slice(at + needle.length)}
-          </Text>
-        ) : (
-          <Text {...lineTone}>{shown || ' '}</Text>
-        )}
-      </Box>
-    );
+    const lineTone = hint ? severityTone(hint.severity) : undefined;
+    const body =
+      at >= 0
+        ? paint(shown.slice(0, at), lineTone) + paint(shown.slice(at, at + needle.length), lineTone, {inverse: true}) + paint(shown.slice(at + needle.length), lineTone)
+        : paint(shown, lineTone);
+    return paint(pad(hint ? severityGlyph(hint.severity) : '', gutter), lineTone) + (mark ? paint(pad(mark, marker), 'accent') : pad('', marker)) + body;
   });
 
   const newLines = s.follow ? 0 : Math.max(0, view.total - s.pausedTotal);
@@ -191,10 +184,12 @@ export function LogPane({provider, version, width, height, hintFor, title = 'Log
   if (height <= 0) return null;
   return (
     <Box flexDirection="column" width={width}>
-      {rows}
-      {Array.from({length: bodyRows - rows.length}, (_, i) => (
-        <Box key={`empty-${i}`} height={1} />
-      ))}
+      {rows.length > 0 && (
+        <Box height={rows.length} width={width}>
+          <Text>{rows.join('\n')}</Text>
+        </Box>
+      )}
+      {bodyRows > rows.length && <Box height={bodyRows - rows.length} />}
       <Box height={1} width={width} overflow="hidden">
         <Text {...(s.follow || s.prompt ? tone('muted') : tone('warn'))}>{fit(status, width)}</Text>
       </Box>

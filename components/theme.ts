@@ -85,6 +85,17 @@ export function tone(t: Tone | undefined): {color?: string; dimColor?: boolean} 
   return t === 'muted' ? {dimColor: true} : {color: COLORS[t]};
 }
 
+// The same colours as SGR codes, for panes that draw many lines as one Text (one Ink node instead
+// of one per line and part): `tone()` as props and `paint()` as codes give the same result.
+const SGR_OF: Record<string, string> = {green: '32', red: '31', yellow: '33', cyan: '36', blueBright: '94', gray: '90'};
+
+/** `text` in the tone (and inverse), as SGR codes; the text itself when colour is off. */
+export function paint(text: string, t: Tone | undefined, style: {inverse?: boolean} = {}): string {
+  if (!mode.color || !text || (!t && !style.inverse)) return text;
+  const codes = [...(t ? [t === 'muted' ? '2' : SGR_OF[COLORS[t]]!] : []), ...(style.inverse ? ['7'] : [])];
+  return `\x1b[${codes.join(';')}m${text}\x1b[0m`;
+}
+
 /** Bold/inverse only with colour on (TERM=dumb cannot show them either). */
 export function emphasis(kind: 'bold' | 'inverse' | 'underline', on = true): Record<string, boolean> {
   return mode.color && on ? {[kind]: true} : {};

@@ -522,6 +522,28 @@ describe('LogPane', () => {
     const frame = frameOf(r);
     expect(frame).toMatch(/✖\s+ERROR: TDX module not loaded/);
     expect(frame).toContain('✖ the guest reported an error');
+    // In colour, the known line is red, the others plain, and no colour runs into the next row.
+    const raw = (r.lastFrame() ?? '').split('\n');
+    expect(raw[1]).toMatch(/\u001B\[31m.*ERROR: TDX module not loaded/);
+    expect(raw[0]).toBe(`${' '.repeat(raw[0]!.indexOf('boot'))}boot`);
+    expect(raw[2]).not.toContain('\u001B[31m');
+  });
+
+  it('shows a search match in inverse video, and no codes at all without colour', async () => {
+    const provider = arrayProvider(['boot', 'cache volume verified', 'more']);
+    const r = render(<LogPane provider={provider} version={0} width={80} height={5} />);
+    await tick();
+    r.stdin.write('/');
+    await tick();
+    r.stdin.write('volume');
+    await tick();
+    r.stdin.write(ENTER);
+    await tick();
+    expect(r.lastFrame()).toMatch(/cache \u001B\[7mvolume\u001B\[(?:0|27)m verified/);
+    setPlain(true);
+    const plain = render(<LogPane provider={provider} version={0} width={80} height={5} hintFor={errorHint} />);
+    await tick();
+    expect(plain.lastFrame()).not.toContain('\u001B[');
   });
 });
 
