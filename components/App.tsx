@@ -31,6 +31,16 @@ export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
   const steps = useStoreState(controller.store, (s) => s.steps);
   const info = screenInfo(screen);
 
+  // Every screen but the log reads the remembered settings: `logs --follow` starts without them
+  // (lighter and faster), and they load on the way out of the log.
+  const go = (next: Screen) => {
+    if (next.name === 'log' || controller.settingsLoaded) return setScreen(next);
+    controller.loadSettings().then(
+      () => setScreen(next),
+      (error: Error) => addMessage(controller.store, {level: 'error', text: `cannot read the settings: ${error.message}`}),
+    );
+  };
+
   const leave = (code: number) => {
     onExit(code);
     exit();
@@ -78,7 +88,7 @@ export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
         help ? (
           <KeyHelp scopes={[...info.scopes, 'global']} width={size.width} height={size.height} onClose={() => setHelp(false)} />
         ) : (
-          <ScreenView screen={screen} go={setScreen} controller={controller} size={size} setEditing={setEditing} quit={() => leave(0)} />
+          <ScreenView screen={screen} go={go} controller={controller} size={size} setEditing={setEditing} quit={() => leave(0)} />
         )
       }
     </Frame>

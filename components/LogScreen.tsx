@@ -57,7 +57,7 @@ export function LogScreen({controller, go, size, setEditing, back, path: given}:
   );
   const markers = tracker.state;
   const cause = markers.cause;
-  const volume = controller.settings.get('volumePath');
+  const volume = controller.settingsLoaded ? controller.settings.get('volumePath') : undefined;
   const banner = cause
     ? `${severityGlyph(cause.hint.severity)} ${cause.hint.title}${cause.hint.action ? ` — ${actionFor(cause.hint, {volume})}` : ''}`
     : markers.poweredOff

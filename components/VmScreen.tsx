@@ -2,7 +2,7 @@
 // last serial-log lines and the hint for the last marker; launch, stop (typed) or tail the log.
 import {useCallback, useEffect, useState} from 'react';
 import {Box, Text} from 'ink';
-import {findLauncher, type VmStatus} from '../src/vm/launcher.js';
+import {resolveLauncher, type VmStatus} from '../src/vm/launcher.js';
 import {Menu} from './Menu.js';
 import type {ScreenProps} from './screens.js';
 import {TypedConfirm} from './TypedConfirm.js';
@@ -22,7 +22,7 @@ export function VmScreen({controller, go, size, setEditing}: ScreenProps) {
   const stop = () => {
     let launcher: string;
     try {
-      launcher = findLauncher(controller.settings.get('launcherPath'));
+      launcher = resolveLauncher(undefined, process.cwd(), controller.settings.get('launcherPath'));
     } catch (error) {
       setConfirm(false);
       setProblem(`${(error as Error).message}: launch once from the wizard so it remembers the launcher`);

@@ -12,6 +12,7 @@ export async function runWizard(options: {color?: boolean; initial?: Screen} = {
   setThemeMode(detectThemeMode(process.env, process.argv));
   if (options.color === false) setThemeMode({color: false, ascii: true});
   const controller = new WizardController();
+  if (options.initial?.name !== 'log') await controller.loadSettings();
   let code = 0;
   const app = render(<App controller={controller} onExit={(c) => (code = c)} initial={options.initial} />, {exitOnCtrlC: false, patchConsole: false, maxFps: 30});
   const unregister = registerCleanup('leave the wizard', () => app.unmount());

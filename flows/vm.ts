@@ -1,7 +1,7 @@
 // Launch and stop the VM through the upstream launcher, as flows the wizard and CLI share.
 import type {Flow} from '../src/flow-runner.js';
 import type {LaunchFields} from '../src/vm/fields.js';
-import {launchVm, rememberLauncher, stopVm} from '../src/vm/launcher.js';
+import {launchVm, stopVm} from '../src/vm/launcher.js';
 import {verifyVolume} from '../src/volume/verify.js';
 
 export interface LaunchJob {
@@ -24,6 +24,8 @@ export function launchFlow(job: LaunchJob): Flow<LaunchJob> {
           const {pid, verdict} = await launchVm(env.runner, {launcher: j.launcher, fields: j.fields, verify: verifyVolume, signal: env.signal});
           j.pid = pid;
           j.reason = verdict.reason;
+          // Loaded here: the settings store (conf, ajv) is not needed to follow a log.
+          const {rememberLauncher} = await import('../src/vm/launcher-path.js');
           rememberLauncher(j.launcher, (text) => env.warn(text));
         },
         async verify(j) {

@@ -12,7 +12,8 @@ import type {VolumeVerdict} from '../volume/verdict.js';
 import {verifyVolume} from '../volume/verify.js';
 import {checkLaunchFields, type LaunchInput} from '../vm/fields.js';
 import {actionFor, type HintMatch} from '../vm/hints.js';
-import {findLauncher, launchVm, readSeedFile, rememberLauncher, SEED_EXPOSURE_NOTE} from '../vm/launcher.js';
+import {launchVm, readSeedFile, SEED_EXPOSURE_NOTE} from '../vm/launcher.js';
+import {findLauncher, rememberLauncher} from '../vm/launcher-path.js';
 
 export interface LaunchDeps {
   verify: (path: string) => Promise<VolumeVerdict>;

@@ -7,7 +7,8 @@ import type {CliContext} from '../cli/context.js';
 import {askYesNo} from '../cli/prompt.js';
 import {StepError, UsageError} from '../errors.js';
 import {shellLine} from '../runner/mask.js';
-import {findLauncher, readPidFile, stopVm} from '../vm/launcher.js';
+import {readPidFile, stopVm} from '../vm/launcher.js';
+import {findLauncher} from '../vm/launcher-path.js';
 
 export function register(program: Command): void {
   program

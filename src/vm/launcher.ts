@@ -6,7 +6,6 @@ import {resolve} from 'node:path';
 import {StepError, UsageError} from '../errors.js';
 import {pidFile, serialLog} from '../paths.js';
 import type {Runner, RunResult} from '../runner/runner.js';
-import {loadSettings, remember} from '../settings.js';
 import type {VolumeVerdict} from '../volume/verdict.js';
 import type {LaunchFields} from './fields.js';
 import {lastMarker, matchHint, type HintMatch, type MarkerState} from './hints.js';
@@ -19,16 +18,11 @@ export const SEED_EXPOSURE_NOTE =
   'and writes it in clear to /tmp/generated-user-data.yaml and /tmp/tdx-cidata.iso until QEMU has started (tdx-wizard stop removes them too). ' +
   'The wizard itself never shows, logs or stores the seed.';
 
-/** Settings for the launcher; a broken settings file is moved aside and `notice` says so. */
-function settings(notice?: (text: string) => void) {
-  const loaded = loadSettings();
-  if (loaded.recovered) notice?.(loaded.recovered);
-  return loaded.store;
-}
-
-/** The launcher given, else the one remembered, else ./run-tdx.sh. */
-export function findLauncher(given?: string, cwd = process.cwd(), notice?: (text: string) => void): string {
-  const remembered = given ? undefined : settings(notice).get('launcherPath');
+/**
+ * The launcher given, else the one remembered (src/vm/launcher-path.ts reads the settings), else
+ * ./run-tdx.sh; it must be an executable file.
+ */
+export function resolveLauncher(given: string | undefined, cwd = process.cwd(), remembered?: string): string {
   const path = resolve(cwd, given ?? remembered ?? LAUNCHER_NAME);
   const fix = 'pass --launcher /path/to/run-tdx.sh (the launch.sh of chutesai/sek8s, November 2025)';
   let st;
@@ -44,10 +38,6 @@ export function findLauncher(given?: string, cwd = process.cwd(), notice?: (text
     throw new UsageError(`the launcher ${path} is not executable`, `chmod +x ${path}`);
   }
   return path;
-}
-
-export function rememberLauncher(path: string, notice?: (text: string) => void): void {
-  remember(settings(notice), {launcherPath: path});
 }
 
 export function launcherArgs(f: LaunchFields): string[] {

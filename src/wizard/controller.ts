@@ -10,7 +10,7 @@ import {Cancelled, StepError, UsageError} from '../errors.js';
 import {runFlow, type StepEnv} from '../flow-runner.js';
 import {Runner} from '../runner/runner.js';
 import {Transcript} from '../runner/transcript.js';
-import {loadSettings, remember, type Settings} from '../settings.js';
+import type {Settings} from '../settings.js';
 import {addMessage, createAppStore, setSteps, type AppStore} from '../store.js';
 import {inspectVolume, type Inspection} from '../volume/inspect.js';
 import {CACHE_LABEL, checkLabel} from '../volume/label.js';
@@ -31,16 +31,13 @@ export type ActionOutcome = {ok: true; detail?: string} | {ok: false; message: s
 export class WizardController {
   readonly store: AppStore;
   readonly runner: Runner;
-  readonly settings: Conf<Settings>;
+  private loaded?: {store: Conf<Settings>; remember: typeof import('../settings.js').remember};
   readonly transcript?: Transcript;
   private current?: AbortController;
 
   constructor(options: {store?: AppStore; runner?: Runner; transcript?: boolean} = {}) {
     this.store = options.store ?? createAppStore();
     this.runner = options.runner ?? new Runner({store: this.store});
-    const loaded = loadSettings();
-    this.settings = loaded.store;
-    if (loaded.recovered) addMessage(this.store, {level: 'warn', text: loaded.recovered});
     if (options.transcript !== false) {
       try {
         this.transcript = Transcript.open('wizard');
@@ -49,6 +46,35 @@ export class WizardController {
         addMessage(this.store, {level: 'warn', text: `no transcript: ${(error as Error).message}`});
       }
     }
+  }
+
+  /**
+   * Loads the remembered settings (conf, and ajv with it) the first time: the wizard does before
+   * its first screen and before leaving the log pane; the log pane alone never needs them, and
+   * starts lighter and faster without.
+   */
+  async loadSettings(): Promise<void> {
+    if (this.loaded) return;
+    const {loadSettings, remember} = await import('../settings.js');
+    if (this.loaded) return;
+    const loaded = loadSettings();
+    this.loaded = {store: loaded.store, remember};
+    if (loaded.recovered) addMessage(this.store, {level: 'warn', text: loaded.recovered});
+  }
+
+  get settingsLoaded(): boolean {
+    return this.loaded !== undefined;
+  }
+
+  /** The remembered settings; loadSettings() first. */
+  get settings(): Conf<Settings> {
+    if (!this.loaded) throw new Error('the settings were used before WizardController.loadSettings()');
+    return this.loaded.store;
+  }
+
+  private async remember(values: Partial<Settings>): Promise<void> {
+    await this.loadSettings();
+    this.loaded!.remember(this.loaded!.store, values);
   }
 
   get busy(): boolean {
@@ -77,7 +103,7 @@ export class WizardController {
       if (target.parentMissing && !input.createParent) throw new UsageError(`${target.dir} does not exist`, 'create the directory first');
       const job: CreateJob = {target, sizeBytes, label, method: 'offline', createParent: Boolean(input.createParent)};
       await runFlow(createFlow(job), job, env);
-      remember(this.settings, {volumePath: target.path, volumeSize: input.size});
+      await this.remember({volumePath: target.path, volumeSize: input.size});
       return this.store.getState().steps.find((s) => s.id === 'verify')?.detail;
     });
   }
@@ -104,6 +130,7 @@ export class WizardController {
 
   /** Host checks: read-only, run through the runner so their commands show in the output pane. */
   async hostChecks(dir?: string): Promise<Check[]> {
+    await this.loadSettings();
     return runChecks(this.runner, {dir: dir ?? process.cwd(), launcher: this.settings.get('launcherPath')});
   }
 
@@ -155,7 +182,7 @@ export class WizardController {
     return this.act(async (env) => {
       await runFlow(launchFlow(job), job, env);
       const {minerSeed: _never, extra: _extra, sshPort, ...rest} = fields;
-      remember(this.settings, {...rest, sshPort: sshPort !== undefined ? String(sshPort) : undefined, volumePath: fields.cacheVolume});
+      await this.remember({...rest, sshPort: sshPort !== undefined ? String(sshPort) : undefined, volumePath: fields.cacheVolume});
       return job.pid ? `the VM runs as pid ${job.pid}; watch it boot in the serial log` : 'the launcher finished, but the pid file did not appear: see the output above';
     });
   }

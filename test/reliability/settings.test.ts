@@ -78,6 +78,8 @@ describe('a corrupt settings file', () => {
     try {
       const {WizardController} = await import('../../src/wizard/controller.js');
       const controller = new WizardController({transcript: false});
+      expect(controller.settingsLoaded).toBe(false); // not before the wizard asks
+      await controller.loadSettings();
       expect(controller.settings.get('volumeSize')).toBe('5000G');
       expect(controller.settings.get('launcherPath')).toBeUndefined();
       expect(controller.store.getState().messages).toContainEqual({level: 'warn', text: expect.stringMatching(/settings file could not be read.*moved to .*config\.json\.broken-/)});

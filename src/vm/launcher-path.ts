@@ -1,0 +1,20 @@
+// The launcher remembered between runs. Apart from src/vm/launcher.ts so that what only reads the
+// VM's state (status, the serial log pane) does not load the settings store (conf and ajv).
+import {loadSettings, remember} from '../settings.js';
+import {resolveLauncher} from './launcher.js';
+
+/** Settings for the launcher; a broken settings file is moved aside and `notice` says so. */
+function settings(notice?: (text: string) => void) {
+  const loaded = loadSettings();
+  if (loaded.recovered) notice?.(loaded.recovered);
+  return loaded.store;
+}
+
+/** The launcher given, else the one remembered, else ./run-tdx.sh. */
+export function findLauncher(given?: string, cwd = process.cwd(), notice?: (text: string) => void): string {
+  return resolveLauncher(given, cwd, given ? undefined : settings(notice).get('launcherPath'));
+}
+
+export function rememberLauncher(path: string, notice?: (text: string) => void): void {
+  remember(settings(notice), {launcherPath: path});
+}
