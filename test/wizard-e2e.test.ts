@@ -267,6 +267,28 @@ describe('the wizard in a terminal', () => {
     expect(sha256(readData(volume))).toBe(sha256(data));
   }, 60_000);
 
+  it('logs --follow starts on the log pane without the settings, and loads them on the way to another screen', async () => {
+    const dir = workDir('log-first');
+    const log = join(dir, 'serial.log');
+    writeFileSync(log, 'boot line one\r\nboot line two\r\n');
+    mkdirSync(join(dir, 'config'), {recursive: true});
+    writeFileSync(join(dir, 'config', 'config.json'), JSON.stringify({volumePath: '/srv/remembered-cache.qcow2', volumeSize: '5000G', networkType: 'tap'}));
+    run = startPty([CLI, 'logs', '--follow', '--file', log], {cwd: dir, env: envFor(dir), cols: 100, rows: 30});
+    await run.waitFor('boot line two');
+    await settle();
+    await run.press('Escape');
+    await run.waitFor('First-time setup');
+    await pressUntil(run, 'Down', /❯ Troubleshoot NBD/);
+    await run.press('Down');
+    await run.waitFor(/❯ Repair a volume label/);
+    await run.press('Enter');
+    await run.waitFor('/srv/remembered-cache.qcow2'); // the remembered path, read once the settings loaded
+    await run.press('Escape');
+    await run.waitFor('First-time setup');
+    await run.press('q');
+    expect(await run.exit).toBe(0);
+  }, 60_000);
+
   it('troubleshoot NBD: the device table, and a detach that waits for the typed device', async () => {
     const host = new FakeHost({devices: [{state: 'connected', image: '/srv/volumes/cache.qcow2'}, {state: 'stale'}, {state: 'free'}]});
     try {
