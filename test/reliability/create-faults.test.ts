@@ -14,6 +14,7 @@ let tmp: ReturnType<typeof tempDir>;
 let dir: string; // where the volumes go: a neighbour with known data, and the one being created
 let env: NodeJS.ProcessEnv;
 let neighbour: string;
+let scratch: string;
 let neighbourSum: string;
 
 beforeAll(() => {
@@ -21,7 +22,11 @@ beforeAll(() => {
   tmp = tempDir('tdxw-rel-create-');
   dir = join(tmp.path, 'volumes');
   mkdirSync(dir);
-  env = {TDX_WIZARD_STATE_DIR: join(tmp.path, 'state'), TDX_WIZARD_CONFIG_DIR: join(tmp.path, 'config'), CI: 'true'};
+  // A scratch directory of its own for the raw file (not the shared /dev/shm): what a killed run
+  // leaves there is this file's to find, and other test files' creates cannot reclaim it first.
+  scratch = join(tmp.path, 'scratch');
+  mkdirSync(scratch);
+  env = {TDX_WIZARD_STATE_DIR: join(tmp.path, 'state'), TDX_WIZARD_CONFIG_DIR: join(tmp.path, 'config'), TDX_WIZARD_SCRATCH_DIR: scratch, CI: 'true'};
   const data = randomData();
   neighbour = makeVolume(dir, 'existing.qcow2', {fs: 'ext4', label: 'tdx-cache', size: '256M', data});
   neighbourSum = sha256(data);
@@ -45,6 +50,7 @@ function caseBin(): string {
 /** Nothing but the neighbour: no reserved file, no work directory. */
 function expectNothingLeft(): void {
   expect(readdirSync(dir)).toEqual(['existing.qcow2']);
+  expect(readdirSync(scratch)).toEqual([]); // the raw file's directory, in the scratch space
   expect(processesUsing(dir)).toEqual([]);
 }
 
@@ -81,6 +87,8 @@ describe('create: killed at every step boundary', () => {
         expect(again.code, again.stderr).toBe(0);
         expect(again.stderr).toMatch(new RegExp(`earlier create of ${target} \\(pid ${run.child.pid}\\) was killed before it could clean up: removed its work directory ${dir}/${workDir} and the empty file that reserved cache\\.qcow2`));
         expect(readdirSync(dir).sort()).toEqual(['cache.qcow2', 'existing.qcow2']);
+        // The raw file's directory too, if the killed run had made it (from the raw step on).
+        expect(readdirSync(scratch)).toEqual([]);
         expect(runCli(['verify', target], {env}).code).toBe(0);
         rmSync(target);
       });
