@@ -9,6 +9,7 @@ import {spawnSync} from 'node:child_process';
 import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import {build} from 'esbuild';
+import {bundleOptions} from '../scripts/bundle-options.mjs';
 import {median, MiB, tempDir} from './lib.mjs';
 import {startPty} from './pty.mjs';
 
@@ -20,13 +21,12 @@ const BUILD_DIR = resolve('node_modules/.cache/tdx-wizard-bench');
 
 export async function bundle() {
   // Inside the project so that its bare imports (ink, react, execa...) resolve from node_modules.
-  // The dependencies are bundled, as scripts/build.mjs bundles them for dist/.
+  // Bundled with the options dist/ is bundled with (scripts/bundle-options.mjs).
   const outdir = join(BUILD_DIR, 'output-pane');
   rmSync(outdir, {recursive: true, force: true});
   mkdirSync(outdir, {recursive: true});
   writeFileSync(join(outdir, 'package.json'), '{"type": "module"}\n'); // no package scope under node_modules/
-  const deps = {external: ['react-devtools-core'], banner: {js: "import {createRequire as __benchRequire} from 'node:module'; const require = __benchRequire(import.meta.url);"}};
-  await build({entryPoints: ['bench/output-pane.tsx', 'bench/null-reader-fifo.ts'], outdir, bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node20', jsx: 'automatic', logLevel: 'warning', ...deps});
+  await build({...bundleOptions, entryPoints: ['bench/output-pane.tsx', 'bench/null-reader-fifo.ts'], outdir});
   return {pane: join(outdir, 'output-pane.js'), fifoReader: join(outdir, 'null-reader-fifo.js')};
 }
 
@@ -50,9 +50,8 @@ function plain(script, how, fifoReader) {
 async function throughPane(entry, script, dir) {
   const resultFile = join(dir, `result-${Date.now()}.json`);
   rmSync(resultFile, {force: true});
-  // NODE_ENV=production as src/cli.ts sets it for the wizard (React's development build is slower).
   // TDX_BENCH_NODE_FLAGS: V8 flags for experiments (say --max-semi-space-size=4).
-  const run = startPty(process.execPath, [...(process.env.TDX_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), entry, resultFile, script], {cols: 120, rows: 40, env: {NODE_ENV: 'production', TDX_WIZARD_STATE_DIR: join(dir, 'state')}});
+  const run = startPty(process.execPath, [...(process.env.TDX_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), entry, resultFile, script], {cols: 120, rows: 40, env: {TDX_WIZARD_STATE_DIR: join(dir, 'state')}});
   const code = await run.exit;
   if (code !== 0) throw new Error(`the output pane bench exited ${code}:\n${run.screen()}`);
   const result = JSON.parse(readFileSync(resultFile, 'utf8'));

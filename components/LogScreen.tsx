@@ -5,7 +5,7 @@ import {Box, Text} from 'ink';
 import {serialLog} from '../src/paths.js';
 import {TextRing} from '../src/text-ring.js';
 import {actionFor, MarkerTracker, matchHint} from '../src/vm/hints.js';
-import {LogTail} from '../src/vm/tail.js';
+import {LogFeed} from '../src/vm/log-feed.js';
 import {frameBudget} from './frameBudget.js';
 import {LogPane, type LogProvider} from './LogPane.js';
 import type {Screen, ScreenProps} from './screens.js';
@@ -21,32 +21,61 @@ export function LogScreen({controller, go, size, setEditing, back, path: given}:
   const lines = useMemo(() => new TextRing(KEEP, KEEP * 400), []);
   const tracker = useMemo(() => new MarkerTracker(), []);
   const [version, setVersion] = useState(0);
-  const [state, setState] = useState('waiting for the log to appear...');
+  // The feed `logs --follow` started while Ink loaded, or a new one. What it has read so far goes
+  // into the first frame; later events reach the effect below once it has called `start`.
+  const [log] = useState(() => {
+    const feed = controller.takeLogFeed(path) ?? new LogFeed(path);
+    const seen = {status: 'waiting for the log to appear...'};
+    let status = (text: string): void => {
+      seen.status = text;
+    };
+    let missed = false; // lines that came between the first frame and the effect
+    let changed = (): void => void (missed = true);
+    feed.take((event) => {
+      switch (event.type) {
+        case 'line':
+          lines.push(event.line.text);
+          tracker.push(event.line.raw);
+          return changed();
+        case 'restarted':
+          lines.push(`──── VM restarted (the log was ${event.reason}) ────`);
+          tracker.reset();
+          return changed();
+        case 'waiting':
+          return status(`waiting for ${path} to appear...`);
+        case 'opened':
+          return status(`following ${path}`);
+        case 'unreadable':
+          return status(`cannot read ${path}: ${event.why} (run as root?)`);
+      }
+    });
+    return {
+      initialStatus: seen.status,
+      start(onStatus: (text: string) => void, onChange: () => void) {
+        status = onStatus;
+        changed = onChange;
+        onStatus(seen.status);
+        if (missed) onChange();
+        void feed.start();
+        return () => {
+          status = () => {};
+          changed = () => {};
+          void feed.stop();
+        };
+      },
+    };
+  });
+  const [state, setState] = useState(log.initialStatus);
 
   useEffect(() => {
-    const tail = new LogTail(path, {ringSize: 200});
     // Lines arrive in bursts of thousands: one redraw per burst, within the frame budget.
     const budget = frameBudget(() => setVersion((v) => v + 1), FRAMES_PER_SECOND);
-    const changed = () => budget.request();
-    tail.on('line', (line) => {
-      lines.push(line.text);
-      tracker.push(line.raw);
-      changed();
-    });
-    tail.on('restarted', ({reason}) => {
-      lines.push(`──── VM restarted (the log was ${reason}) ────`);
-      tracker.reset();
-      changed();
-    });
-    tail.on('waiting', () => setState(`waiting for ${path} to appear...`));
-    tail.on('opened', () => setState(`following ${path}`));
-    tail.on('unreadable', (why) => setState(`cannot read ${path}: ${why} (run as root?)`));
-    void tail.start();
+    const stop = log.start(setState, () => budget.request());
     return () => {
       budget.cancel();
-      void tail.stop();
+      stop();
     };
-  }, [path, lines, tracker]);
+  }, [log]);
 
   const provider: LogProvider = useMemo(
     () => ({

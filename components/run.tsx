@@ -3,15 +3,16 @@
 // transcript path printed at exit.
 import {render} from 'ink';
 import {registerCleanup, runCleanups} from '../src/cleanup.js';
+import type {LogFeed} from '../src/vm/log-feed.js';
 import {WizardController} from '../src/wizard/controller.js';
 import {App} from './App.js';
 import type {Screen} from './screens.js';
 import {detectThemeMode, setThemeMode} from './theme.js';
 
-export async function runWizard(options: {color?: boolean; initial?: Screen} = {}): Promise<number> {
+export async function runWizard(options: {color?: boolean; initial?: Screen; logFeed?: LogFeed} = {}): Promise<number> {
   setThemeMode(detectThemeMode(process.env, process.argv));
   if (options.color === false) setThemeMode({color: false, ascii: true});
-  const controller = new WizardController();
+  const controller = new WizardController({logFeed: options.logFeed});
   if (options.initial?.name !== 'log') await controller.loadSettings();
   let code = 0;
   const app = render(<App controller={controller} onExit={(c) => (code = c)} initial={options.initial} />, {exitOnCtrlC: false, patchConsole: false, maxFps: 30});

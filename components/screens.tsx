@@ -86,7 +86,7 @@ export function ScreenView({screen, ...props}: ScreenProps & {screen: Screen}) {
     case 'launch':
       return <LaunchScreen {...props} setup={Boolean(screen.setup)} />;
     case 'log':
-      return <LogScreen {...props} back={screen.back ?? {name: 'menu'}} path={screen.path} />;
+      return <LogScreen key={screen.path ?? ''} {...props} back={screen.back ?? {name: 'menu'}} path={screen.path} />;
     case 'vm':
       return <VmScreen {...props} />;
   }

@@ -219,5 +219,6 @@ export function formatDuration(ms: number): string {
 }
 
 export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
+  // Not toLocaleString: its first call sets up ICU's number formatting, 9 ms of the log pane's first frame.
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }

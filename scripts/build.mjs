@@ -1,24 +1,19 @@
-// Bundles the CLI with esbuild. Code splitting keeps Ink and React in chunks of their own,
-// loaded only when the interactive wizard starts, so `tdx-wizard --version` and the
-// non-interactive commands start fast.
+// Bundles the CLI into dist/ with esbuild (options in scripts/bundle-options.mjs).
 import {build} from 'esbuild';
 import {chmod, rm} from 'node:fs/promises';
+import {bundleOptions} from './bundle-options.mjs';
 
+// The #! line starts Node without NODE_EXTRA_CA_CERTS (kept aside for the commands the wizard
+// runs; src/cli.ts puts it back): Node 20 loads that certificate file, and its own root store,
+// at start-up (nodejs/node#40524), 80-90 ms on the 2-core machines here, for TLS the wizard never
+// makes. GNU env's -S splits the line and expands ${VAR} (coreutils >= 8.30).
+const HASHBANG = '#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS TDX_WIZARD_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node';
 
 await rm('dist', {recursive: true, force: true});
 await build({
+  ...bundleOptions,
   entryPoints: ['src/cli.ts'],
   outdir: 'dist',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  // Dependencies are bundled too: loading Ink file by file from node_modules (about 540 files) was
-  // most of the wizard's start-up. Ink imports react-devtools-core only when DEV=true.
-  external: ['react-devtools-core'],
-  banner: {js: "#!/usr/bin/env node\nimport {createRequire as __tdxRequire} from 'node:module';\nconst require = __tdxRequire(import.meta.url);"},
-  jsx: 'automatic',
-  logLevel: 'warning',
+  banner: {js: `${HASHBANG}\n${bundleOptions.banner.js}`},
 });
 await chmod('dist/cli.js', 0o755);

@@ -2,10 +2,14 @@
 // subcommands load next, and Ink and React only when the interactive wizard starts.
 import {version} from './version.js';
 
+// The #! line (scripts/build.mjs) keeps NODE_EXTRA_CA_CERTS from Node's start-up; the commands
+// the wizard runs get it back, unchanged.
+const caCerts = process.env.TDX_WIZARD_NODE_EXTRA_CA_CERTS;
+if (caCerts !== undefined) {
+  delete process.env.TDX_WIZARD_NODE_EXTRA_CA_CERTS;
+  if (caCerts) process.env.NODE_EXTRA_CA_CERTS = caCerts;
+}
 if (process.env.NO_COLOR && !process.env.FORCE_COLOR) process.env.FORCE_COLOR = '0'; // chalk ignores NO_COLOR
-// React's development build (what it loads when NODE_ENV is unset) costs the wizard a multiple of
-// its render time and memory: dev checks, component stacks and performance marks on every render.
-process.env.NODE_ENV ??= 'production';
 
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {

@@ -2,6 +2,6 @@
 import type {OptionValues} from 'commander';
 
 export async function startWizard(options: OptionValues): Promise<number> {
-  const {runWizard} = await import('../components/run.js');
+  const {runWizard} = await (await import('./load-ui.js')).loadUi();
   return runWizard({color: options.color !== false});
 }

@@ -27,7 +27,7 @@ import {StepList} from '../components/StepList.js';
 import {Table} from '../components/Table.js';
 import {TypedConfirm} from '../components/TypedConfirm.js';
 import {useStoreState} from '../components/useStoreState.js';
-import {detectThemeMode, fit, setPlain, textWidth} from '../components/theme.js';
+import {detectThemeMode, fit, formatCount, setPlain, textWidth} from '../components/theme.js';
 
 const ENTER = '\r';
 const UP = '\u001B[A';
@@ -62,6 +62,12 @@ const ITEMS: MenuItem[] = [
   {value: 'grow', label: 'Grow a volume', destructive: true, disabled: true},
   {value: 'logs', label: 'Tail the serial log'},
 ];
+
+describe('formatCount', () => {
+  it('groups thousands with commas, as en-US does', () => {
+    for (const n of [0, 7, 999, 1000, 12345, 999999, 1000000, 2718281828, -4500]) expect(formatCount(n)).toBe(n.toLocaleString('en-US'));
+  });
+});
 
 describe('Menu', () => {
   it('ignores digits and letters; arrows and j/k move; Enter selects the highlighted item', async () => {

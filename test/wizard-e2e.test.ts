@@ -267,6 +267,26 @@ describe('the wizard in a terminal', () => {
     expect(sha256(readData(volume))).toBe(sha256(data));
   }, 60_000);
 
+  it("logs --follow: the first frame already shows the log's end (it is read while Ink loads)", async () => {
+    const dir = workDir('log-first-frame');
+    const log = join(dir, 'serial.log');
+    writeFileSync(log, `${Array.from({length: 2000}, (_, i) => `[    ${i}.000000] kernel: boot line ${i}`).join('\r\n')}\r\nthe last line\r\n`);
+    run = startPty([CLI, 'logs', '--follow', '--file', log], {cwd: dir, env: envFor(dir), cols: 100, rows: 30});
+    await run.waitFor('the last line');
+    // Ink wraps each frame in a synchronized update (ESC [?2026h ... ESC [?2026l).
+    const raw = run.output();
+    const start = raw.indexOf('\u001B[?2026h');
+    expect(start, 'no frame drawn').toBeGreaterThanOrEqual(0);
+    const first = raw.slice(start, raw.indexOf('\u001B[?2026l', start));
+    expect(first).toContain('the last line');
+    expect(first).not.toContain('waiting for');
+    await settle();
+    await run.press('Escape');
+    await run.waitFor('First-time setup');
+    await run.press('q');
+    expect(await run.exit).toBe(0);
+  }, 60_000);
+
   it('logs --follow starts on the log pane without the settings, and loads them on the way to another screen', async () => {
     const dir = workDir('log-first');
     const log = join(dir, 'serial.log');

@@ -10,6 +10,7 @@ import {UsageError} from '../errors.js';
 import {serialLog} from '../paths.js';
 import {actionFor, MarkerTracker, type HintMatch, type MarkerState} from '../vm/hints.js';
 import {readPidFile} from '../vm/launcher.js';
+import {LogFeed} from '../vm/log-feed.js';
 import {LogTail, type TailLine} from '../vm/tail.js';
 import {markerJson} from './status.js';
 
@@ -24,8 +25,10 @@ export function register(program: Command): void {
         const file = opts.file === undefined ? serialLog() : String(opts.file);
         // On a terminal, following opens the wizard's log pane (search, filter, pause); otherwise plain lines.
         if (opts.follow && !ctx.reporter.json && process.stdin.isTTY && process.stdout.isTTY) {
-          const {runWizard} = await import('../../components/run.js');
-          return runWizard({color: opts.color !== false, initial: {name: 'log', path: file}});
+          // The log is opened and its end read while Ink loads: the pane's first frame shows it.
+          const logFeed = new LogFeed(file);
+          const [{runWizard}] = await Promise.all([import('../load-ui.js').then((m) => m.loadUi()), logFeed.start()]);
+          return runWizard({color: opts.color !== false, initial: {name: 'log', path: file}, logFeed});
         }
         return logs(ctx, file, Boolean(opts.follow));
       }),

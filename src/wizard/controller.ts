@@ -21,6 +21,7 @@ import type Conf from 'conf';
 import {runChecks, type Check} from '../host/checks.js';
 import {hostRoots} from '../host/roots.js';
 import {vmStatus, type VmStatus} from '../vm/launcher.js';
+import type {LogFeed} from '../vm/log-feed.js';
 import {launchFlow, stopFlow, type LaunchJob} from '../../flows/vm.js';
 import {detachFlow, loadFlow} from '../../flows/nbd.js';
 import type {LaunchFields} from '../vm/fields.js';
@@ -35,7 +36,11 @@ export class WizardController {
   readonly transcript?: Transcript;
   private current?: AbortController;
 
-  constructor(options: {store?: AppStore; runner?: Runner; transcript?: boolean} = {}) {
+  /** A serial-log feed started before the wizard (by `logs --follow`), for the log pane to take. */
+  private logFeed?: LogFeed;
+
+  constructor(options: {store?: AppStore; runner?: Runner; transcript?: boolean; logFeed?: LogFeed} = {}) {
+    this.logFeed = options.logFeed;
     this.store = options.store ?? createAppStore();
     this.runner = options.runner ?? new Runner({store: this.store});
     if (options.transcript !== false) {
@@ -46,6 +51,13 @@ export class WizardController {
         addMessage(this.store, {level: 'warn', text: `no transcript: ${(error as Error).message}`});
       }
     }
+  }
+
+  /** The feed started early for this log, once; the log pane makes its own otherwise. */
+  takeLogFeed(path: string): LogFeed | undefined {
+    const feed = this.logFeed?.path === path ? this.logFeed : undefined;
+    if (feed) this.logFeed = undefined;
+    return feed;
   }
 
   /**
@@ -224,6 +236,7 @@ export class WizardController {
   }
 
   close(): void {
+    void this.logFeed?.stop(); // started early and never shown
     this.transcript?.close();
   }
 }

@@ -1,0 +1,23 @@
+// The esbuild options dist/ is bundled with (scripts/build.mjs), shared with the benchmark that
+// bundles a program of its own from the sources (bench/output.mjs), so both load the same code.
+export const bundleOptions = {
+  bundle: true,
+  // Code splitting keeps Ink and React in chunks of their own, loaded only when the wizard or the
+  // log pane starts, so `tdx-wizard --version` and the non-interactive commands start fast.
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  jsx: 'automatic',
+  // Dependencies are bundled too: loading Ink file by file from node_modules (about 540 files) was
+  // most of the wizard's start-up. Ink imports react-devtools-core only when DEV=true.
+  external: ['react-devtools-core'],
+  // React's and the reconciler's production builds only. They pick their build from NODE_ENV at
+  // run time, and the development builds (dev checks, component stacks and performance marks on
+  // every render; a multiple of the render time and memory) were bundled, and parsed at every
+  // start, for nothing: 0.7 MB of the 1.7 MB Ink chunk.
+  define: {'process.env.NODE_ENV': '"production"'},
+  // Some bundled CommonJS dependencies call require().
+  banner: {js: "import {createRequire as __tdxRequire} from 'node:module';\nconst require = __tdxRequire(import.meta.url);"},
+  logLevel: 'warning',
+};

@@ -1,0 +1,65 @@
+// The CLI run as a program (its #! line) starts Node without NODE_EXTRA_CA_CERTS, which Node 20
+// loads at start-up for TLS the wizard never makes, and gives it back to the commands it runs.
+import {spawnSync} from 'node:child_process';
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {CLI} from './helpers/cli.js';
+import {tempDir} from './helpers/tools.js';
+
+let tmp: ReturnType<typeof tempDir>;
+const MISSING = '/nonexistent/tdx-wizard-test-ca.pem';
+const WARNING = /Ignoring extra certs from/;
+
+beforeAll(() => {
+  tmp = tempDir('tdxw-startup-');
+});
+afterAll(() => tmp.remove());
+
+function run(argv: string[], env: NodeJS.ProcessEnv) {
+  return spawnSync(argv[0]!, argv.slice(1), {env: {...process.env, CI: 'true', ...env}, input: '', encoding: 'utf8', timeout: 60_000});
+}
+
+describe('start-up without NODE_EXTRA_CA_CERTS', () => {
+  it('Node started through `node dist/cli.js` reads the file (the check below can fail)', () => {
+    const r = run([process.execPath, CLI, '--version'], {NODE_EXTRA_CA_CERTS: MISSING});
+    expect(r.stderr).toMatch(WARNING);
+  });
+
+  it('dist/cli.js as a program never opens it', () => {
+    const r = run([CLI, '--version'], {NODE_EXTRA_CA_CERTS: MISSING});
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('the commands the wizard runs get the variable back, unchanged, and no helper variable', () => {
+    const bin = join(tmp.path, 'bin');
+    const seen = join(tmp.path, 'seen.txt');
+    mkdirSync(bin);
+    const standIn = `#!/bin/sh\nprintf '%s|%s\\n' "$NODE_EXTRA_CA_CERTS" "\${TDX_WIZARD_NODE_EXTRA_CA_CERTS-unset}" >> ${seen}\necho "stand-in: fails on purpose" >&2\nexit 1\n`;
+    for (const tool of ['qemu-img', 'mkfs.ext4']) writeFileSync(join(bin, tool), standIn, {mode: 0o755});
+    const value = '/etc/ssl/my ca $dir/bundle.pem';
+    const r = run([CLI, 'create', join(tmp.path, 'v.qcow2'), '5000G'], {
+      NODE_EXTRA_CA_CERTS: value,
+      PATH: `${bin}:${process.env.PATH}`,
+      TDX_WIZARD_SCRATCH_DIR: '',
+      TDX_WIZARD_STATE_DIR: join(tmp.path, 'state'),
+    });
+    expect(r.status, r.stderr).toBe(1); // the stand-in failed the create
+    expect(readFileSync(seen, 'utf8').split('\n')[0]).toBe(`${value}|unset`);
+  });
+
+  it('without the variable, none is made up for the commands', () => {
+    const bin = join(tmp.path, 'bin2');
+    const seen = join(tmp.path, 'seen2.txt');
+    mkdirSync(bin);
+    const standIn = `#!/bin/sh\nprintf '%s|%s\\n' "\${NODE_EXTRA_CA_CERTS-unset}" "\${TDX_WIZARD_NODE_EXTRA_CA_CERTS-unset}" >> ${seen}\nexit 1\n`;
+    for (const tool of ['qemu-img', 'mkfs.ext4']) writeFileSync(join(bin, tool), standIn, {mode: 0o755});
+    const env: NodeJS.ProcessEnv = {...process.env, CI: 'true', PATH: `${bin}:${process.env.PATH}`, TDX_WIZARD_SCRATCH_DIR: '', TDX_WIZARD_STATE_DIR: join(tmp.path, 'state2')};
+    delete env.NODE_EXTRA_CA_CERTS;
+    const r = spawnSync(CLI, ['create', join(tmp.path, 'w.qcow2'), '5000G'], {env, input: '', encoding: 'utf8', timeout: 60_000});
+    expect(r.status, r.stderr).toBe(1);
+    expect(readFileSync(seen, 'utf8').split('\n')[0]).toBe('unset|unset');
+  });
+});
