@@ -13,9 +13,14 @@ export async function runWizard(options: {color?: boolean; initial?: Screen; log
   setThemeMode(detectThemeMode(process.env, process.argv));
   if (options.color === false) setThemeMode({color: false, ascii: true});
   const controller = new WizardController({logFeed: options.logFeed});
-  if (options.initial?.name !== 'log') await controller.loadSettings();
+  // The menu and the log pane read no remembered settings: for them the settings (conf and ajv,
+  // 20-30 ms) load after the first frame, while the operator reads it. App's go() waits for them
+  // before any screen that reads them, should a key come first.
+  const initial = options.initial?.name ?? 'menu';
+  if (initial !== 'menu' && initial !== 'log') await controller.loadSettings();
   let code = 0;
   const app = render(<App controller={controller} onExit={(c) => (code = c)} initial={options.initial} />, {exitOnCtrlC: false, patchConsole: false, maxFps: 30});
+  if (initial === 'menu') setTimeout(() => void controller.loadSettings().catch(() => undefined), 0); // go() says why, if they cannot load
   const unregister = registerCleanup('leave the wizard', () => app.unmount());
   await app.waitUntilExit();
   unregister();
