@@ -100,7 +100,8 @@ describe('create (offline, real tools)', () => {
     expect(r.code).toBe(0);
     const script = r.stdout.slice(r.stdout.indexOf('#!/bin/sh'));
     expect(script).toContain('qemu-img create -q -f raw --');
-    expect(script).toContain(`mv -f -- ${tmp.path}/.replay.qcow2.tdx-wizard-`);
+    // Published with a hard link onto the freed name (never replacing a file), then the work copy removed.
+    expect(script).toContain(`rm -f -- "$2" && ln -- "$1" "$2" && rm -f -- "$1"' publish ${tmp.path}/.replay.qcow2.tdx-wizard-`);
   });
 });
 
@@ -149,6 +150,22 @@ describe('create makes its throwaway raw file in memory (src/volume/scratch.ts)'
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/a create \(pid 999999\) was killed before it could clean up: removed its raw file in \S+tdx-wizard-raw-999999-AbCdEf/);
     expect(readdirSync(scratch).sort()).toEqual([`tdx-wizard-raw-${process.pid}-LiVeOn`, 'unrelated']);
+  });
+});
+
+describe('create puts the volume in place only over its own reservation', () => {
+  it('a file put at the name while the volume was made is left alone: exit 1, no volume, no work directory', () => {
+    const bin = join(tmp.path, 'bin-swap');
+    mkdirSync(bin);
+    const path = join(tmp.path, 'swapped.qcow2');
+    // qemu-img info runs last, just before the volume is put in place: someone else takes the name then.
+    const real = sh('sh', ['-c', 'command -v qemu-img']).trim();
+    writeFileSync(join(bin, 'qemu-img'), `#!/bin/sh\nif [ "$1" = info ]; then rm -f '${path}'; echo theirs > '${path}'; fi\nexec ${real} "$@"\n`, {mode: 0o755});
+    const r = runCli(['create', path, '5000G'], {env: {...env, PATH: `${bin}:${process.env.PATH}`}});
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`${path} was replaced by something else while the volume was being made; it was left alone`);
+    expect(readFileSync(path, 'utf8')).toBe('theirs\n');
+    expect(readdirSync(tmp.path).filter((f) => f.includes('swapped'))).toEqual(['swapped.qcow2']); // no work directory
   });
 });
 
