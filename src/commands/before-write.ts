@@ -8,6 +8,7 @@ import {inspectVolume, type Inspection} from '../volume/inspect.js';
  * then read the volume; an unreadable one is bad input.
  */
 export async function volumeBeforeWrite(ctx: CliContext, path: string): Promise<Inspection> {
+  ctx.runner.preload(); // the write spawns: execa loads while the volume is inspected
   for (const note of await reclaimFuseLeftovers(ctx.runner)) ctx.reporter.warn(note);
   const before = await inspectVolume(path);
   if (before.verdict === 'unreadable') throw new UsageError(before.reason, before.fix);

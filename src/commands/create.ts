@@ -31,6 +31,7 @@ export function register(program: Command): void {
 
 async function create(ctx: CliContext, pathArg: string, sizeArg: string, opts: Record<string, unknown>): Promise<number> {
   const {reporter, runner} = ctx;
+  runner.preload();
   // Every input is checked before anything is touched.
   const sizeBytes = parseSize(sizeArg);
   checkVolumeSize(sizeBytes, sizeArg, Boolean(opts.forceSmall));
