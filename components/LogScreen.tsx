@@ -5,7 +5,7 @@ import {Box, Text} from 'ink';
 import {serialLog} from '../src/paths.js';
 import {TextRing} from '../src/text-ring.js';
 import {actionFor, MarkerTracker, matchHint} from '../src/vm/hints.js';
-import {LogFeed} from '../src/vm/log-feed.js';
+import {LogFeed, type LogEvent} from '../src/vm/log-feed.js';
 import {frameBudget} from './frameBudget.js';
 import {LogPane, type LogProvider} from './LogPane.js';
 import type {Screen, ScreenProps} from './screens.js';
@@ -22,60 +22,28 @@ export function LogScreen({controller, go, size, setEditing, back, path: given}:
   const tracker = useMemo(() => new MarkerTracker(), []);
   const [version, setVersion] = useState(0);
   // The feed `logs --follow` started while Ink loaded, or a new one. What it has read so far goes
-  // into the first frame; later events reach the effect below once it has called `start`.
-  const [log] = useState(() => {
-    const feed = controller.takeLogFeed(path) ?? new LogFeed(path);
-    const seen = {status: 'waiting for the log to appear...'};
-    let status = (text: string): void => {
-      seen.status = text;
-    };
-    let missed = false; // lines that came between the first frame and the effect
-    let changed = (): void => void (missed = true);
-    feed.take((event) => {
-      switch (event.type) {
-        case 'line':
-          lines.push(event.line.text);
-          tracker.push(event.line.raw);
-          return changed();
-        case 'restarted':
-          lines.push(`──── VM restarted (the log was ${event.reason}) ────`);
-          tracker.reset();
-          return changed();
-        case 'waiting':
-          return status(`waiting for ${path} to appear...`);
-        case 'opened':
-          return status(`following ${path}`);
-        case 'unreadable':
-          return status(`cannot read ${path}: ${event.why} (run as root?)`);
-      }
-    });
-    return {
-      initialStatus: seen.status,
-      start(onStatus: (text: string) => void, onChange: () => void) {
-        status = onStatus;
-        changed = onChange;
-        onStatus(seen.status);
-        if (missed) onChange();
-        void feed.start();
-        return () => {
-          status = () => {};
-          changed = () => {};
-          void feed.stop();
-        };
-      },
-    };
+  // into the first frame; what comes later, into the effect below.
+  const [feed] = useState(() => controller.takeLogFeed(path) ?? new LogFeed(path));
+  const [state, setState] = useState(() => {
+    let status = 'waiting for the log to appear...';
+    feed.drain((event) => void (status = applyEvent(event, path, lines, tracker) ?? status));
+    return status;
   });
-  const [state, setState] = useState(log.initialStatus);
 
   useEffect(() => {
     // Lines arrive in bursts of thousands: one redraw per burst, within the frame budget.
     const budget = frameBudget(() => setVersion((v) => v + 1), FRAMES_PER_SECOND);
-    const stop = log.start(setState, () => budget.request());
+    feed.take((event) => {
+      const status = applyEvent(event, path, lines, tracker);
+      if (status === undefined) budget.request();
+      else setState(status);
+    });
+    void feed.start();
     return () => {
       budget.cancel();
-      stop();
+      void feed.stop();
     };
-  }, [log]);
+  }, [feed, path, lines, tracker]);
 
   const provider: LogProvider = useMemo(
     () => ({
@@ -110,4 +78,24 @@ export function LogScreen({controller, go, size, setEditing, back, path: given}:
       />
     </Box>
   );
+}
+
+/** A line or a restart goes into the ring and the marker tracker; any other event gives the new status line. */
+function applyEvent(event: LogEvent, path: string, lines: TextRing, tracker: MarkerTracker): string | undefined {
+  switch (event.type) {
+    case 'line':
+      lines.push(event.line.text);
+      tracker.push(event.line.raw);
+      return undefined;
+    case 'restarted':
+      lines.push(`──── VM restarted (the log was ${event.reason}) ────`);
+      tracker.reset();
+      return undefined;
+    case 'waiting':
+      return `waiting for ${path} to appear...`;
+    case 'opened':
+      return `following ${path}`;
+    case 'unreadable':
+      return `cannot read ${path}: ${event.why} (run as root?)`;
+  }
 }

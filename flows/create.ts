@@ -277,13 +277,11 @@ const publish: FlowStep<CreateJob> = {
     // replaces a file costs 20-40 ms here right after qemu-img's writes (auto_da_alloc), and link
     // never replaces anything: a file someone put there in between is refused, not overwritten.
     const {qcowPath, target} = job;
-    const takenMeanwhile = () =>
-      new StepError(`${target.path} was created by something else while the volume was being put in place; it was left alone`, 'publish', [], 'check who else writes to that directory, then run create again');
+    const leftAlone = (what: string) => new StepError(`${target.path} was ${what}; it was left alone`, 'publish', [], 'check who else writes to that directory, then run create again');
+    const takenMeanwhile = () => leftAlone('created by something else while the volume was being put in place');
     const argv = ['sh', '-c', 'rm -f -- "$2" && ln -- "$1" "$2" && rm -f -- "$1"', 'publish', qcowPath!, target.path];
     await env.runner.act(`Move the volume to ${target.path}`, argv, async () => {
-      if (!(await isPlaceholder(job))) {
-        throw new StepError(`${target.path} was replaced by something else while the volume was being made; it was left alone`, 'publish', [], 'check who else writes to that directory, then run create again');
-      }
+      if (!(await isPlaceholder(job))) throw leftAlone('replaced by something else while the volume was being made');
       await unlink(target.path);
       await releasePlaceholder(job); // the name is free: nothing at it is ours to remove any more
       try {

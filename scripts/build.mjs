@@ -1,6 +1,6 @@
 // Bundles the CLI into dist/ with esbuild (options in scripts/bundle-options.mjs).
 import {build} from 'esbuild';
-import {chmod, rm} from 'node:fs/promises';
+import {chmod, readFile, rm, writeFile} from 'node:fs/promises';
 import {bundleOptions} from './bundle-options.mjs';
 
 // The #! line starts Node without NODE_EXTRA_CA_CERTS (kept aside for the commands the wizard
@@ -10,10 +10,7 @@ import {bundleOptions} from './bundle-options.mjs';
 const HASHBANG = '#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS TDX_WIZARD_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node';
 
 await rm('dist', {recursive: true, force: true});
-await build({
-  ...bundleOptions,
-  entryPoints: ['src/cli.ts'],
-  outdir: 'dist',
-  banner: {js: `${HASHBANG}\n${bundleOptions.banner.js}`},
-});
+await build({...bundleOptions, entryPoints: ['src/cli.ts'], outdir: 'dist'});
+// The #! line goes on the entry only (a banner would put it on every chunk).
+await writeFile('dist/cli.js', `${HASHBANG}\n${await readFile('dist/cli.js', 'utf8')}`);
 await chmod('dist/cli.js', 0o755);

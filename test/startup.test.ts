@@ -16,6 +16,16 @@ beforeAll(() => {
 });
 afterAll(() => tmp.remove());
 
+/** Stand-ins for the first tools create runs: each records the two variables it was given ("unset" if so), then fails. */
+function standIns(name: string): {bin: string; seen: string} {
+  const bin = join(tmp.path, `bin-${name}`);
+  const seen = join(tmp.path, `seen-${name}.txt`);
+  mkdirSync(bin);
+  const standIn = `#!/bin/sh\nprintf '%s|%s\\n' "\${NODE_EXTRA_CA_CERTS-unset}" "\${TDX_WIZARD_NODE_EXTRA_CA_CERTS-unset}" >> ${seen}\necho "stand-in: fails on purpose" >&2\nexit 1\n`;
+  for (const tool of ['qemu-img', 'mkfs.ext4']) writeFileSync(join(bin, tool), standIn, {mode: 0o755});
+  return {bin, seen};
+}
+
 function run(argv: string[], env: NodeJS.ProcessEnv) {
   return spawnSync(argv[0]!, argv.slice(1), {env: {...process.env, CI: 'true', ...env}, input: '', encoding: 'utf8', timeout: 60_000});
 }
@@ -34,11 +44,7 @@ describe('start-up without NODE_EXTRA_CA_CERTS', () => {
   });
 
   it('the commands the wizard runs get the variable back, unchanged, and no helper variable', () => {
-    const bin = join(tmp.path, 'bin');
-    const seen = join(tmp.path, 'seen.txt');
-    mkdirSync(bin);
-    const standIn = `#!/bin/sh\nprintf '%s|%s\\n' "$NODE_EXTRA_CA_CERTS" "\${TDX_WIZARD_NODE_EXTRA_CA_CERTS-unset}" >> ${seen}\necho "stand-in: fails on purpose" >&2\nexit 1\n`;
-    for (const tool of ['qemu-img', 'mkfs.ext4']) writeFileSync(join(bin, tool), standIn, {mode: 0o755});
+    const {bin, seen} = standIns('1');
     const value = '/etc/ssl/my ca $dir/bundle.pem';
     const r = run([CLI, 'create', join(tmp.path, 'v.qcow2'), '5000G'], {
       NODE_EXTRA_CA_CERTS: value,
@@ -51,11 +57,7 @@ describe('start-up without NODE_EXTRA_CA_CERTS', () => {
   });
 
   it('without the variable, none is made up for the commands', () => {
-    const bin = join(tmp.path, 'bin2');
-    const seen = join(tmp.path, 'seen2.txt');
-    mkdirSync(bin);
-    const standIn = `#!/bin/sh\nprintf '%s|%s\\n' "\${NODE_EXTRA_CA_CERTS-unset}" "\${TDX_WIZARD_NODE_EXTRA_CA_CERTS-unset}" >> ${seen}\nexit 1\n`;
-    for (const tool of ['qemu-img', 'mkfs.ext4']) writeFileSync(join(bin, tool), standIn, {mode: 0o755});
+    const {bin, seen} = standIns('2');
     const env: NodeJS.ProcessEnv = {...process.env, CI: 'true', PATH: `${bin}:${process.env.PATH}`, TDX_WIZARD_SCRATCH_DIR: '', TDX_WIZARD_STATE_DIR: join(tmp.path, 'state2')};
     delete env.NODE_EXTRA_CA_CERTS;
     const r = spawnSync(CLI, ['create', join(tmp.path, 'w.qcow2'), '5000G'], {env, input: '', encoding: 'utf8', timeout: 60_000});

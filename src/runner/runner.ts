@@ -138,10 +138,6 @@ export class Runner {
   }
 
   /**
-   * Records a file operation done in-process (create a placeholder, rename, chmod, remove) as its
-   * shell equivalent, and performs it unless this is a dry run.
-   */
-  /**
    * Starts loading execa, which run() loads on first use (30-40 ms on a small machine): a command
    * that will spawn calls this first, so that the loading overlaps its checks' waits on the disk
    * and /proc instead of delaying its first command.
@@ -150,6 +146,10 @@ export class Runner {
     if (!this.dryRun) void import('execa');
   }
 
+  /**
+   * Records a file operation done in-process (create a placeholder, rename, chmod, remove) as its
+   * shell equivalent, and performs it unless this is a dry run.
+   */
   async act<T>(title: string, shArgv: readonly string[], fn: () => Promise<T> | T): Promise<T | undefined> {
     const run = newRunRecord(this.nextId++, title, maskArgv(shArgv, [...this.secrets]), 'action', this.dryRun ? 'planned' : 'running');
     addRun(this.store, run);

@@ -39,12 +39,17 @@ export class LogFeed {
     return this.started;
   }
 
-  /** Hands over what has arrived so far, synchronously and in order, then every later event. */
-  take(sink: (event: LogEvent) => void): void {
+  /** Hands over what has arrived so far, synchronously and in order; later events are held again. */
+  drain(sink: (event: LogEvent) => void): void {
     const held = this.held;
     this.held = [];
     this.heldLines = 0;
     for (const event of held) sink(event);
+  }
+
+  /** Hands over what has arrived so far, then every later event as it comes. */
+  take(sink: (event: LogEvent) => void): void {
+    this.drain(sink);
     this.sink = sink;
   }
 
