@@ -8,7 +8,7 @@ import {openOutputPipes, PipeReader} from '../src/runner/pipe.js';
 
 const pipes = await openOutputPipes();
 if (!pipes) throw new Error('no FIFO could be made (mkfifo, from coreutils)');
-const child = spawn('sh', ['-c', process.argv[2]!], {stdio: ['ignore', pipes[0].writeFd, pipes[1].writeFd]});
+const child = spawn('sh', ['-c', process.argv[2]!], {stdio: ['ignore', pipes[0]!.writeFd, pipes[1]!.writeFd]});
 for (const pipe of pipes) closeSync(pipe.writeFd);
 let bytes = 0;
 const readers = pipes.map((pipe) => new PipeReader(pipe.readFd, (chunk) => (bytes += chunk.length)));

@@ -196,16 +196,26 @@ const sparseRaw: FlowStep<CreateJob> = {
       });
       job.rawPath = join(job.scratchDir ?? `${template}XXXXXX`, 'filesystem.raw');
     }
+    // In-process, as qemu-img create -f raw does it (a new file, truncated to the size): no spawn.
+    const raw = job.rawPath!;
+    const makeRaw = () =>
+      env.runner.act(`Make a sparse ${sizeArg(job.sizeBytes)} raw file`, ['truncate', '-s', String(job.sizeBytes), '--', raw], async () => {
+        let handle: FileHandle | undefined;
+        try {
+          handle = await open(raw, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+          await handle.truncate(job.sizeBytes);
+        } catch (error) {
+          // In the tool's words, as a command's output: the same causes are recognised below.
+          throw new StepError(`could not make ${raw}: ${(error as Error).message}`, 'raw', [(error as Error).message]);
+        } finally {
+          await handle?.close();
+        }
+      });
     try {
-      await spaceAware(
-        job,
-        'qemu-img create',
-        () => env.runner.run({cmd: 'qemu-img', args: ['create', '-q', '-f', 'raw', '--', job.rawPath!, String(job.sizeBytes)], title: `Make a sparse ${sizeArg(job.sizeBytes)} raw file`}),
-        job.scratchDir ?? job.target.dir,
-      );
+      await spaceAware(job, 'making the raw file', makeRaw, job.scratchDir ?? job.target.dir);
     } catch (error) {
-      if (error instanceof StepError && error.output.some((l) => /too large|File too large/i.test(l))) {
-        throw new StepError(`${job.target.dir} cannot hold a sparse file of ${sizeArg(job.sizeBytes)} (its file system limits file size)`, 'raw', error.output, 'create the volume in a directory on XFS or ext4 with a larger block size, or use --method nbd');
+      if (error instanceof StepError && error.output.some((l) => /too large|EFBIG/i.test(l))) {
+        throw new StepError(`${job.scratchDir ?? job.target.dir} cannot hold a sparse file of ${sizeArg(job.sizeBytes)} (its file system limits file size, or ulimit -f does)`, 'raw', error.output, 'create the volume in a directory on XFS or ext4 with 4 KiB blocks, or use --method nbd');
       }
       throw error;
     }

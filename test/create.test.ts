@@ -99,7 +99,7 @@ describe('create (offline, real tools)', () => {
     const r = runCli(['create', '--transcript-format', 'sh', '--force-small', path, '1G'], {env});
     expect(r.code).toBe(0);
     const script = r.stdout.slice(r.stdout.indexOf('#!/bin/sh'));
-    expect(script).toContain('qemu-img create -q -f raw --');
+    expect(script).toContain('truncate -s 1073741824 --'); // the sparse raw file, made in-process
     // Published with a hard link onto the freed name (never replacing a file), then the work copy removed.
     expect(script).toContain(`rm -f -- "$2" && ln -- "$1" "$2" && rm -f -- "$1"' publish ${tmp.path}/.replay.qcow2.tdx-wizard-`);
   });
@@ -150,6 +150,28 @@ describe('create makes its throwaway raw file in memory (src/volume/scratch.ts)'
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/a create \(pid 999999\) was killed before it could clean up: removed its raw file in \S+tdx-wizard-raw-999999-AbCdEf/);
     expect(readdirSync(scratch).sort()).toEqual([`tdx-wizard-raw-${process.pid}-LiVeOn`, 'unrelated']);
+  });
+});
+
+describe('create where the file system cannot hold a sparse file of that size', () => {
+  it('ext4 with 1 KiB blocks (4 TiB files at most): says why and what to do, exit 1, nothing left', () => {
+    requireTools('mount', 'umount');
+    const image = join(tmp.path, 'small-blocks.img');
+    const mnt = join(tmp.path, 'small-blocks');
+    mkdirSync(mnt);
+    sh('truncate', ['-s', '3G', image]); // sparse: room for the raw file and the volume beside it
+    sh('mkfs.ext4', ['-q', '-b', '1024', image]);
+    sh('mount', ['-o', 'loop', image, mnt]); // root and a loop device (util-linux, mount)
+    try {
+      const path = join(mnt, 'v.qcow2');
+      const r = runCli(['create', path, '5000G'], {env: {...env, TDX_WIZARD_SCRATCH_DIR: ''}});
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`${mnt} cannot hold a sparse file of 5000G (its file system limits file size, or ulimit -f does)`);
+      expect(r.stderr).toContain('create the volume in a directory on XFS or ext4 with 4 KiB blocks, or use --method nbd');
+      expect(readdirSync(mnt)).toEqual(['lost+found']);
+    } finally {
+      sh('umount', [mnt]);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 // The runner's output pipes (src/runner/pipe.ts): a real FIFO read by polling, the same
 // end-of-output rule as Node's own pipes, and Node's pipes where no FIFO can be made.
-import {readdirSync} from 'node:fs';
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {Runner, type RunnerEvent} from '../src/runner/runner.js';
 import {createAppStore} from '../src/store.js';
@@ -77,5 +78,22 @@ describe('runner output pipes', () => {
     const runner = new Runner({store: createAppStore()});
     await expect(runner.run({cmd: 'surely-not-a-program-tdxw', args: []})).rejects.toThrow(/was not found/);
     expect(pipeDirs().length).toBe(0);
+  });
+
+  it('makes the FIFOs of four commands with one mkfifo; each command gets its own, and no child inherits the spare ones', async () => {
+    const log = join(tmp.path, 'mkfifo.log');
+    writeFileSync(join(tmp.path, 'mkfifo'), `#!/bin/sh\necho "$#" >> '${log}'\nexec /usr/bin/mkfifo "$@"\n`, {mode: 0o755});
+    process.env.PATH = `${tmp.path}:${saved.PATH}`;
+    const runner = new Runner({store: createAppStore()});
+    const outputs: string[] = [];
+    for (let i = 1; i <= 5; i++) {
+      // Each shell counts its descriptors open on one of our FIFOs: its stdout and stderr, none of the stock.
+      const r = await runner.run({cmd: 'sh', args: ['-c', `echo run-${i}; ls -l /proc/$$/fd | grep -c tdxw-pipe-`], capture: true});
+      outputs.push(r.stdout);
+    }
+    expect(outputs).toEqual([1, 2, 3, 4, 5].map((i) => `run-${i}\n2\n`));
+    // Two calls of 2 options + 8 FIFOs each: four commands' worth, then four more for the fifth.
+    expect(readFileSync(log, 'utf8')).toBe('10\n10\n');
+    expect(pipeDirs()).toEqual([]);
   });
 });

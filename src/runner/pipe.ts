@@ -26,10 +26,10 @@ export interface OutputPipe {
 }
 
 /**
- * Two FIFOs (stdout, stderr), each opened at both ends and unlinked at once, or undefined where
- * they cannot be made: the caller then uses Node's own pipes.
+ * `count` FIFOs, each opened at both ends and unlinked at once, made with one mkfifo, or undefined
+ * where they cannot be made: the caller then uses Node's own pipes.
  */
-export async function openOutputPipes(): Promise<[OutputPipe, OutputPipe] | undefined> {
+export async function openOutputPipes(count = 2): Promise<OutputPipe[] | undefined> {
   let dir: string | undefined;
   const opened: number[] = [];
   const open = (path: string, flags: number) => {
@@ -39,20 +39,61 @@ export async function openOutputPipes(): Promise<[OutputPipe, OutputPipe] | unde
   };
   try {
     dir = mkdtempSync(join(tmpdir(), 'tdxw-pipe-')); // 0700: nobody else can open the FIFOs
-    const paths = [join(dir, 'out'), join(dir, 'err')];
+    making.add(dir);
+    const paths = Array.from({length: count}, (_, i) => join(dir!, String(i)));
     // Node has no mkfifo(); this is the runner's own plumbing, not one of the operator's commands.
     await new Promise<void>((resolve, reject) => execFile('mkfifo', ['-m', '600', ...paths], (error) => (error ? reject(error) : resolve())));
     // The read end first, non-blocking; then the write end does not block either.
-    const pipes = paths.map((path) => {
+    return paths.map((path) => {
       const readFd = open(path, constants.O_RDONLY | constants.O_NONBLOCK);
       return {readFd, writeFd: open(path, constants.O_WRONLY)};
     });
-    return [pipes[0]!, pipes[1]!];
   } catch {
     for (const fd of opened) closeSync(fd);
     return undefined;
   } finally {
-    if (dir) rmSync(dir, {recursive: true, force: true});
+    if (dir) removeDir(dir);
+  }
+}
+
+/** The directories of FIFOs being made: an exit in the middle (Ctrl-C) removes them too. */
+const making = new Set<string>();
+const removeDir = (dir: string) => {
+  rmSync(dir, {recursive: true, force: true});
+  making.delete(dir);
+};
+process.on('exit', () => making.forEach(removeDir));
+
+/**
+ * FIFO pairs (stdout, stderr) made ahead, a few commands' worth per mkfifo: a spawn costs 3-5 ms on
+ * a small machine, and create runs four commands in a row. The ones in stock are ours alone (opened
+ * close-on-exec, no name on disk) until take() hands one out.
+ */
+export class PipeStock {
+  private readonly pairs: [OutputPipe, OutputPipe][] = [];
+  private filling?: Promise<boolean>;
+
+  constructor(private readonly batch = 4) {}
+
+  /** Starts making a batch now if there is none in stock: the next take() then waits for nothing. */
+  warm(): void {
+    if (!this.pairs.length) void this.fill();
+  }
+
+  async take(): Promise<[OutputPipe, OutputPipe] | undefined> {
+    while (!this.pairs.length) {
+      if (!(await this.fill())) return undefined;
+    }
+    return this.pairs.shift();
+  }
+
+  private fill(): Promise<boolean> {
+    this.filling ??= openOutputPipes(this.batch * 2).then((pipes) => {
+      this.filling = undefined;
+      for (let i = 0; pipes && i < pipes.length; i += 2) this.pairs.push([pipes[i]!, pipes[i + 1]!]);
+      return Boolean(pipes);
+    });
+    return this.filling;
   }
 }
 

@@ -12,7 +12,7 @@ import {addRun, newRunRecord, type AppStore, type RunRecord} from '../store.js';
 import {LineDiscipline} from './lines.js';
 import {maskArgv, maskText, shellLine} from './mask.js';
 import {parseProgress, type ProgressKind} from './progress.js';
-import {openOutputPipes, PipeReader} from './pipe.js';
+import {PipeReader, PipeStock} from './pipe.js';
 
 export interface CommandSpec {
   cmd: string;
@@ -109,6 +109,7 @@ export class Runner {
   private readonly baseEnv: Record<string, string>;
   private nextId = 1;
   private active = 0;
+  private readonly pipes = new PipeStock();
   /** While set, every command also stops when this signal aborts (the wizard's current action). */
   scopeSignal?: AbortSignal;
 
@@ -138,12 +139,14 @@ export class Runner {
   }
 
   /**
-   * Starts loading execa, which run() loads on first use (30-40 ms on a small machine): a command
-   * that will spawn calls this first, so that the loading overlaps its checks' waits on the disk
-   * and /proc instead of delaying its first command.
+   * Starts loading execa, which run() loads on first use (30-40 ms on a small machine), and making
+   * the first output pipes: a command that will spawn calls this first, so that both overlap its
+   * checks' waits on the disk and /proc instead of delaying its first command.
    */
   preload(): void {
-    if (!this.dryRun) void import('execa');
+    if (this.dryRun) return;
+    void import('execa');
+    this.pipes.warm();
   }
 
   /**
@@ -222,7 +225,7 @@ export class Runner {
       // Loaded on first use: commands that never spawn (inspect, verify) start faster without it.
       const {execa} = await import('execa');
       // A real pipe for each stream, read by polling (pipe.ts says why); Node's own where none can be made.
-      const pipes = await openOutputPipes();
+      const pipes = await this.pipes.take();
       let child;
       try {
         child = execa(spec.cmd, [...spec.args], {
