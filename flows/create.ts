@@ -169,6 +169,19 @@ async function releasePlaceholder(job: CreateJob): Promise<void> {
   await handle?.close().catch(() => undefined);
 }
 
+/**
+ * A file operation done in-process fails as a tool would: its error's words as the output, so that
+ * the causes recognised in a tool's output (a full disk, a file too large) are recognised in it too.
+ */
+async function likeATool<T>(what: string, step: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const words = error instanceof Error ? error.message : String(error);
+    throw new StepError(`${what}: ${words}`, step, [words]);
+  }
+}
+
 /** A tool that hit a full disk says so in its own words; the operator gets the cause and the fix. */
 async function spaceAware<T>(job: CreateJob, doing: string, work: () => Promise<T>, dir = job.target.dir): Promise<T> {
   try {
@@ -199,18 +212,16 @@ const sparseRaw: FlowStep<CreateJob> = {
     // In-process, as qemu-img create -f raw does it (a new file, truncated to the size): no spawn.
     const raw = job.rawPath!;
     const makeRaw = () =>
-      env.runner.act(`Make a sparse ${sizeArg(job.sizeBytes)} raw file`, ['truncate', '-s', String(job.sizeBytes), '--', raw], async () => {
-        let handle: FileHandle | undefined;
-        try {
-          handle = await open(raw, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-          await handle.truncate(job.sizeBytes);
-        } catch (error) {
-          // In the tool's words, as a command's output: the same causes are recognised below.
-          throw new StepError(`could not make ${raw}: ${(error as Error).message}`, 'raw', [(error as Error).message]);
-        } finally {
-          await handle?.close();
-        }
-      });
+      env.runner.act(`Make a sparse ${sizeArg(job.sizeBytes)} raw file`, ['truncate', '-s', String(job.sizeBytes), '--', raw], () =>
+        likeATool(`could not make ${raw}`, 'raw', async () => {
+          const handle = await open(raw, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+          try {
+            await handle.truncate(job.sizeBytes);
+          } finally {
+            await handle.close();
+          }
+        }),
+      );
     try {
       await spaceAware(job, 'making the raw file', makeRaw, job.scratchDir ?? job.target.dir);
     } catch (error) {
@@ -272,6 +283,22 @@ const verify: FlowStep<CreateJob> = {
   title: 'Verify the volume',
   async run(job, env) {
     await env.runner.act('Restrict the volume to its owner', ['chmod', '600', '--', job.qcowPath!], () => chmod(job.qcowPath!, 0o600));
+    // On disk before it is checked and put in place, as qemu-nbd's disconnect flushes it in the
+    // seed procedure: qemu-img convert leaves it in the page cache, where a power cut loses it
+    // after create has said it is ready. A full disk can only show here (delayed allocation).
+    const qcow = job.qcowPath!;
+    await spaceAware(job, 'writing the volume to disk', () =>
+      env.runner.act('Write the volume to disk', ['sync', '--data', '--', qcow], () =>
+        likeATool(`could not write ${qcow} to disk`, 'verify', async () => {
+          const handle = await open(qcow, constants.O_RDONLY);
+          try {
+            await handle.datasync();
+          } finally {
+            await handle.close();
+          }
+        }),
+      ),
+    );
   },
   async verify(job, env) {
     return checkCreatedVolume(env.runner, job.qcowPath!, {sizeBytes: job.sizeBytes, label: job.label});
@@ -308,6 +335,15 @@ const publish: FlowStep<CreateJob> = {
     });
     await env.runner.act('Remove the work directory', ['rmdir', '--', job.workDir!], () => rm(job.workDir!, {recursive: true, force: true}));
     job.workDir = undefined;
+    // The new name on disk too: after a power cut the directory shows the volume, not the reservation.
+    await env.runner.act(`Write ${target.dir} to disk`, ['sync', '--', target.dir], async () => {
+      const handle = await open(target.dir, constants.O_RDONLY | constants.O_DIRECTORY);
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
   },
 };
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 PACKAGES=(qemu-utils qemu-system-common e2fsprogs cryptsetup-bin fuse3 util-linux kmod)
-[ "${1:-}" = "--dev" ] && PACKAGES+=(tmux xfsprogs)
+[ "${1:-}" = "--dev" ] && PACKAGES+=(tmux xfsprogs strace)
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq

@@ -1,7 +1,7 @@
 import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {runCli, snapshot, startCli} from './helpers/cli.js';
+import {CLI, runCli, snapshot, startCli} from './helpers/cli.js';
 import {requireTools, sh, tempDir} from './helpers/tools.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -150,6 +150,28 @@ describe('create makes its throwaway raw file in memory (src/volume/scratch.ts)'
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/a create \(pid 999999\) was killed before it could clean up: removed its raw file in \S+tdx-wizard-raw-999999-AbCdEf/);
     expect(readdirSync(scratch).sort()).toEqual([`tdx-wizard-raw-${process.pid}-LiVeOn`, 'unrelated']);
+  });
+});
+
+describe('create leaves the volume on disk, not only in the page cache', () => {
+  it('fdatasyncs the volume after qemu-img convert (which does not), and fsyncs the directory after the link', () => {
+    requireTools('strace');
+    const path = join(tmp.path, 'durable.qcow2');
+    const log = join(tmp.path, 'durable.strace');
+    // -y names each descriptor's file; -f follows the tools (and qemu-img's threads).
+    sh('strace', ['-f', '-y', '-e', 'trace=fdatasync,fsync,link,linkat,execve', '-e', 'signal=none', '-o', log, process.execPath, CLI, 'create', path, '5000G'], {env: {...process.env, ...env}});
+    const lines = readFileSync(log, 'utf8').split('\n');
+    const convertPid = lines.find((l) => /execve\("[^"]*qemu-img", \["qemu-img", "convert"/.test(l))?.split(' ')[0];
+    expect(convertPid).toBeDefined();
+    const convertEnd = lines.findIndex((l) => l.startsWith(`${convertPid} +++ exited with 0`));
+    const work = `/.durable.qcow2.tdx-wizard-`;
+    const synced = lines.findIndex((l, i) => i > convertEnd && /fdatasync\(\d+</.test(l) && l.includes(work) && l.includes('/volume.qcow2>) = 0'));
+    const linked = lines.findIndex((l) => /link(at)?\(.*volume\.qcow2.*durable\.qcow2"/.test(l) && l.endsWith('= 0'));
+    const dirSynced = lines.findIndex((l, i) => i > linked && l.includes(`fsync(`) && l.includes(`<${tmp.path}>) = 0`));
+    expect(convertEnd, 'qemu-img convert ran').toBeGreaterThan(0);
+    expect(synced, 'the volume fdatasynced once qemu-img convert had ended').toBeGreaterThan(convertEnd);
+    expect(linked, 'then linked at its name').toBeGreaterThan(synced);
+    expect(dirSynced, 'then the directory fsynced').toBeGreaterThan(linked);
   });
 });
 
