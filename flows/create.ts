@@ -278,30 +278,40 @@ const convert: FlowStep<CreateJob> = {
   },
 };
 
+/**
+ * On disk before it is put in place, as qemu-nbd's disconnect flushes it in the seed procedure:
+ * qemu-img convert leaves it in the page cache, where a power cut loses it after create has said it
+ * is ready. A file system that allocates at write-back can report a full disk only here.
+ */
+function writeToDisk(job: CreateJob, env: StepEnv): Promise<unknown> {
+  const qcow = job.qcowPath!;
+  return spaceAware(job, 'writing the volume to disk', () =>
+    env.runner.act('Write the volume to disk', ['sync', '--data', '--', qcow], () =>
+      likeATool(`could not write ${qcow} to disk`, 'verify', async () => {
+        const handle = await open(qcow, constants.O_RDONLY);
+        try {
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+      }),
+    ),
+  );
+}
+
 const verify: FlowStep<CreateJob> = {
   id: 'verify',
   title: 'Verify the volume',
   async run(job, env) {
     await env.runner.act('Restrict the volume to its owner', ['chmod', '600', '--', job.qcowPath!], () => chmod(job.qcowPath!, 0o600));
-    // On disk before it is checked and put in place, as qemu-nbd's disconnect flushes it in the
-    // seed procedure: qemu-img convert leaves it in the page cache, where a power cut loses it
-    // after create has said it is ready. A full disk can only show here (delayed allocation).
-    const qcow = job.qcowPath!;
-    await spaceAware(job, 'writing the volume to disk', () =>
-      env.runner.act('Write the volume to disk', ['sync', '--data', '--', qcow], () =>
-        likeATool(`could not write ${qcow} to disk`, 'verify', async () => {
-          const handle = await open(qcow, constants.O_RDONLY);
-          try {
-            await handle.datasync();
-          } finally {
-            await handle.close();
-          }
-        }),
-      ),
-    );
   },
   async verify(job, env) {
-    return checkCreatedVolume(env.runner, job.qcowPath!, {sizeBytes: job.sizeBytes, label: job.label});
+    // The flush waits on the disk while the check reads the volume (from the page cache, the same
+    // bytes): both are done, or the first failure thrown, before anything else happens.
+    const [check, flushed] = await Promise.allSettled([checkCreatedVolume(env.runner, job.qcowPath!, {sizeBytes: job.sizeBytes, label: job.label}), writeToDisk(job, env)]);
+    if (check.status === 'rejected') throw check.reason;
+    if (flushed.status === 'rejected') throw flushed.reason;
+    return check.value;
   },
 };
 

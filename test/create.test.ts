@@ -160,16 +160,23 @@ describe('create leaves the volume on disk, not only in the page cache', () => {
     const log = join(tmp.path, 'durable.strace');
     // -y names each descriptor's file; -f follows the tools (and qemu-img's threads).
     sh('strace', ['-f', '-y', '-e', 'trace=fdatasync,fsync,link,linkat,execve', '-e', 'signal=none', '-o', log, process.execPath, CLI, 'create', path, '5000G'], {env: {...process.env, ...env}});
-    const lines = readFileSync(log, 'utf8').split('\n');
-    const convertPid = lines.find((l) => /execve\("[^"]*qemu-img", \["qemu-img", "convert"/.test(l))?.split(' ')[0];
-    expect(convertPid).toBeDefined();
-    const convertEnd = lines.findIndex((l) => l.startsWith(`${convertPid} +++ exited with 0`));
-    const work = `/.durable.qcow2.tdx-wizard-`;
-    const synced = lines.findIndex((l, i) => i > convertEnd && /fdatasync\(\d+</.test(l) && l.includes(work) && l.includes('/volume.qcow2>) = 0'));
-    const linked = lines.findIndex((l) => /link(at)?\(.*volume\.qcow2.*durable\.qcow2"/.test(l) && l.endsWith('= 0'));
-    const dirSynced = lines.findIndex((l, i) => i > linked && l.includes(`fsync(`) && l.includes(`<${tmp.path}>) = 0`));
+    // Each line is "PID  call"; a call another thread interrupts is split in "<unfinished ...>" and "<... resumed>".
+    const lines = readFileSync(log, 'utf8')
+      .split('\n')
+      .map((l) => /^(\d+)\s+(.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({pid: m[1]!, call: m[2]!}));
+    const after = (from: number, test: (l: {pid: string; call: string}) => boolean) => lines.findIndex((l, i) => i > from && test(l));
+    const convertPid = lines.find((l) => /^execve\("[^"]*qemu-img", \["qemu-img", "convert"/.test(l.call))?.pid;
+    const convertEnd = after(-1, (l) => l.pid === convertPid && l.call.startsWith('+++ exited with 0'));
+    const syncStart = after(convertEnd, (l) => l.call.startsWith('fdatasync(') && l.call.includes('/.durable.qcow2.tdx-wizard-') && l.call.includes('/volume.qcow2>'));
+    const syncer = lines[syncStart]?.pid;
+    const synced = after(syncStart - 1, (l) => l.pid === syncer && l.call.includes('fdatasync') && l.call.endsWith('= 0'));
+    const linked = after(-1, (l) => /^link(at)?\(.*volume\.qcow2.*durable\.qcow2"/.test(l.call) && l.call.endsWith('= 0'));
+    const dirSynced = after(linked, (l) => l.call.startsWith('fsync(') && l.call.includes(`<${tmp.path}>) = 0`));
     expect(convertEnd, 'qemu-img convert ran').toBeGreaterThan(0);
-    expect(synced, 'the volume fdatasynced once qemu-img convert had ended').toBeGreaterThan(convertEnd);
+    expect(syncStart, 'the volume fdatasynced once qemu-img convert had ended').toBeGreaterThan(convertEnd);
+    expect(synced, 'the fdatasync done').toBeGreaterThanOrEqual(syncStart);
     expect(linked, 'then linked at its name').toBeGreaterThan(synced);
     expect(dirSynced, 'then the directory fsynced').toBeGreaterThan(linked);
   });
