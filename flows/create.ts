@@ -169,6 +169,16 @@ async function releasePlaceholder(job: CreateJob): Promise<void> {
   await handle?.close().catch(() => undefined);
 }
 
+/** Opens `path`, runs `work` on it, and closes it whatever happened. */
+async function withFile<T>(path: string, flags: number, work: (handle: FileHandle) => Promise<T>, mode?: number): Promise<T> {
+  const handle = await open(path, flags, mode);
+  try {
+    return await work(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * A file operation done in-process fails as a tool would: its error's words as the output, so that
  * the causes recognised in a tool's output (a full disk, a file too large) are recognised in it too.
@@ -213,14 +223,7 @@ const sparseRaw: FlowStep<CreateJob> = {
     const raw = job.rawPath!;
     const makeRaw = () =>
       env.runner.act(`Make a sparse ${sizeArg(job.sizeBytes)} raw file`, ['truncate', '-s', String(job.sizeBytes), '--', raw], () =>
-        likeATool(`could not make ${raw}`, 'raw', async () => {
-          const handle = await open(raw, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-          try {
-            await handle.truncate(job.sizeBytes);
-          } finally {
-            await handle.close();
-          }
-        }),
+        likeATool(`could not make ${raw}`, 'raw', () => withFile(raw, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, (file) => file.truncate(job.sizeBytes), 0o600)),
       );
     try {
       await spaceAware(job, 'making the raw file', makeRaw, job.scratchDir ?? job.target.dir);
@@ -287,14 +290,7 @@ function writeToDisk(job: CreateJob, env: StepEnv): Promise<unknown> {
   const qcow = job.qcowPath!;
   return spaceAware(job, 'writing the volume to disk', () =>
     env.runner.act('Write the volume to disk', ['sync', '--data', '--', qcow], () =>
-      likeATool(`could not write ${qcow} to disk`, 'verify', async () => {
-        const handle = await open(qcow, constants.O_RDONLY);
-        try {
-          await handle.datasync();
-        } finally {
-          await handle.close();
-        }
-      }),
+      likeATool(`could not write ${qcow} to disk`, 'verify', () => withFile(qcow, constants.O_RDONLY, (file) => file.datasync())),
     ),
   );
 }
@@ -346,14 +342,7 @@ const publish: FlowStep<CreateJob> = {
     await env.runner.act('Remove the work directory', ['rmdir', '--', job.workDir!], () => rm(job.workDir!, {recursive: true, force: true}));
     job.workDir = undefined;
     // The new name on disk too: after a power cut the directory shows the volume, not the reservation.
-    await env.runner.act(`Write ${target.dir} to disk`, ['sync', '--', target.dir], async () => {
-      const handle = await open(target.dir, constants.O_RDONLY | constants.O_DIRECTORY);
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    });
+    await env.runner.act(`Write ${target.dir} to disk`, ['sync', '--', target.dir], () => withFile(target.dir, constants.O_RDONLY | constants.O_DIRECTORY, (file) => file.sync()));
   },
 };
 
