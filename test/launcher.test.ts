@@ -3,7 +3,7 @@
 // The bundle's cache-volume check is a stand-in that returns the verdict in TDXW_TEST_VERDICT; one
 // test at the end uses the real verifyVolume on real volumes.
 import {spawn, spawnSync} from 'node:child_process';
-import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
+import {appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import {build} from 'esbuild';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -336,6 +336,36 @@ describe('logs --follow', () => {
     expect(bootWithWrongLabel.match(/--- VM (powered off|stopped)/g)).toHaveLength(1); // said once, not again from the pid file
     expect(stdout).not.toMatch(/\x1b/); // plain lines when not a terminal
     await killVm();
+  });
+});
+
+describe('logs --follow: a boot that powers off before its pid file is first looked at', () => {
+  it('says the VM stopped once, not again when its pid then appears and ends', async () => {
+    const dir = join(tmp.path, 'quick-boot');
+    mkdirSync(dir);
+    const own = {...env, TDX_WIZARD_PID_FILE: join(dir, 'vm.pid'), TDX_WIZARD_SERIAL_LOG: join(dir, 'serial.log')};
+    writeFileSync(own.TDX_WIZARD_SERIAL_LOG, 'Linux version 6.8.0\n');
+    const follower = spawn(process.execPath, [CLI, 'logs', '--follow'], {env: {...process.env, ...own}, stdio: ['ignore', 'pipe', 'pipe']});
+    let stdout = '';
+    follower.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const done = new Promise<number | null>((r) => follower.on('close', (code) => r(code)));
+    const vm = spawn('sleep', ['30'], {stdio: 'ignore'}); // stands for QEMU: a live pid
+    try {
+      await until('the follower to start', () => stdout.includes('Linux version'));
+      // The boot ends, powered off, before there is a pid file to see.
+      appendFileSync(own.TDX_WIZARD_SERIAL_LOG, 'reboot: Power down\n');
+      await until('the power-down', () => stdout.includes('--- VM powered off'));
+      writeFileSync(own.TDX_WIZARD_PID_FILE, `${vm.pid}\n`);
+      await until('the VM to be noticed', () => /--- VM running \(pid \d+\) ---/.test(stdout));
+      vm.kill();
+      rmSync(own.TDX_WIZARD_PID_FILE);
+      await new Promise((r) => setTimeout(r, 1500)); // three looks at the pid file
+    } finally {
+      vm.kill();
+      follower.kill('SIGINT');
+    }
+    expect(await done).toBe(130);
+    expect(stdout.match(/--- VM (powered off|stopped)/g)).toEqual(['--- VM powered off']);
   });
 });
 

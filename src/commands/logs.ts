@@ -92,9 +92,15 @@ async function logs(ctx: CliContext, file: string, follow: boolean): Promise<num
   let missing = false;
   let unreadable: string | undefined;
   let stopSaid = false; // once per boot: from the power-down line or from the pid file, whichever comes first
-  const sayStopped = (how: string) => {
+  // The VM's pid as last seen in its pid file, and whether one was known when the stop was said.
+  // A boot can power off before the pid file is first looked at (every 500 ms): the VM noticed
+  // after that is the one that stopped, not a new boot.
+  let pid: number | undefined;
+  let stopSaidWithPid = false;
+  const sayStopped = (how: string, withPid = pid !== undefined) => {
     if (stopSaid) return;
     stopSaid = true;
+    stopSaidWithPid = withPid;
     out.note(`${how}: ${why(tracker.state)}`, {event: 'stopped', marker: markerJson(tracker.state.cause)});
   };
   tail.on('line', (line) => {
@@ -135,7 +141,7 @@ async function logs(ctx: CliContext, file: string, follow: boolean): Promise<num
 
   const unregister = registerCleanup('stop following the serial log', () => tail.stop());
   await tail.start();
-  let pid = runningPid();
+  pid = runningPid();
   if (pid) out.note(`VM running (pid ${pid})`, {event: 'running', pid});
   const watchPid = setInterval(() => {
     const now = runningPid();
@@ -143,9 +149,9 @@ async function logs(ctx: CliContext, file: string, follow: boolean): Promise<num
     if (pid && !now) {
       const ended = pid;
       // Read what the guest wrote last before saying why it stopped.
-      void tail.catchUp().then(() => sayStopped(`VM stopped (pid ${ended} has ended)`));
+      void tail.catchUp().then(() => sayStopped(`VM stopped (pid ${ended} has ended)`, true));
     } else if (now) {
-      stopSaid = false;
+      if (stopSaidWithPid) stopSaid = false; // a new boot (the log restarting resets it too)
       out.note(`VM running (pid ${now})`, {event: 'running', pid: now});
     }
     pid = now;
