@@ -53,7 +53,6 @@ const spread = (runs) => `${Math.min(...runs.map((r) => r.ms)).toFixed(0)}-${Mat
  */
 function mkfsAlone(dir, i) {
   const raw = join(existsSync('/dev/shm') ? '/dev/shm' : dir, `tdxw-bench-mkfs-${process.pid}-${i}.raw`);
-  writeFileSync(raw, '');
   sh('truncate', ['-s', SIZE, raw]);
   try {
     return timed('mkfs.ext4', ['-q', '-F', '-L', 'tdx-cache', '-E', 'packed_meta_blocks=1', '--', raw]);

@@ -221,15 +221,16 @@ const sparseRaw: FlowStep<CreateJob> = {
     }
     // In-process, as qemu-img create -f raw does it (a new file, truncated to the size): no spawn.
     const raw = job.rawPath!;
+    const dir = job.scratchDir ?? job.target.dir;
     const makeRaw = () =>
       env.runner.act(`Make a sparse ${sizeArg(job.sizeBytes)} raw file`, ['truncate', '-s', String(job.sizeBytes), '--', raw], () =>
         likeATool(`could not make ${raw}`, 'raw', () => withFile(raw, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, (file) => file.truncate(job.sizeBytes), 0o600)),
       );
     try {
-      await spaceAware(job, 'making the raw file', makeRaw, job.scratchDir ?? job.target.dir);
+      await spaceAware(job, 'making the raw file', makeRaw, dir);
     } catch (error) {
       if (error instanceof StepError && error.output.some((l) => /too large|EFBIG/i.test(l))) {
-        throw new StepError(`${job.scratchDir ?? job.target.dir} cannot hold a sparse file of ${sizeArg(job.sizeBytes)} (its file system limits file size, or ulimit -f does)`, 'raw', error.output, 'create the volume in a directory on XFS or ext4 with 4 KiB blocks, or use --method nbd');
+        throw new StepError(`${dir} cannot hold a sparse file of ${sizeArg(job.sizeBytes)} (its file system limits file size, or ulimit -f does)`, 'raw', error.output, 'create the volume in a directory on XFS or ext4 with 4 KiB blocks, or use --method nbd');
       }
       throw error;
     }

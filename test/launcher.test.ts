@@ -306,35 +306,40 @@ describe('each way the guest powers itself off', () => {
   }
 });
 
+/** `logs --follow` in the background, with what it has printed so far. */
+function follow(followEnv: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [CLI, 'logs', '--follow'], {env: {...process.env, ...followEnv}, stdio: ['ignore', 'pipe', 'pipe']});
+  const out = {stdout: '', stderr: ''};
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const done = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return {child, out, done};
+}
+
 describe('logs --follow', () => {
   it('follows across a relaunch, marks the restart and the VM\'s end, stops on SIGINT with 130', async () => {
-    const child = spawn(process.execPath, [CLI, 'logs', '--follow'], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const done = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const {child, out, done} = follow(env);
     try {
-      await until('the follower to start', () => stdout.length > 0);
+      await until('the follower to start', () => out.stdout.length > 0);
       expect(cli([...LAUNCH(), '--miner-seed-file', seedFile], {FAKE_TDX_SCENARIO: 'wrong-label'}).code).toBe(0);
-      await until('the VM to power off', () => stdout.includes('--- VM powered off'), 15_000);
+      await until('the VM to power off', () => out.stdout.includes('--- VM powered off'), 15_000);
       expect(cli([...LAUNCH(), '--miner-seed-file', seedFile], {FAKE_TDX_SCENARIO: 'ok'}).code).toBe(0);
-      await until('the good boot', () => stdout.includes('Mounted var-snap'), 15_000);
-      await until('the running VM to be noticed', () => /--- VM running \(pid \d+\) ---/.test(stdout), 5_000);
+      await until('the good boot', () => out.stdout.includes('Mounted var-snap'), 15_000);
+      await until('the running VM to be noticed', () => /--- VM running \(pid \d+\) ---/.test(out.stdout), 5_000);
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- stdout:\n${stdout}\n--- stderr:\n${stderr}`);
+      throw new Error(`${(error as Error).message}\n--- stdout:\n${out.stdout}\n--- stderr:\n${out.stderr}`);
     } finally {
       child.kill('SIGINT');
     }
     expect(await done).toBe(130);
-    printed.push(stdout, stderr);
-    expect(stdout).toMatch(/--- VM restarted: the serial log was (truncated|replaced) ---/);
-    expect(stdout).toMatch(/ERROR: Cache device has wrong label: 'models' \(expected 'tdx-cache'\)\n {2}>> The cache volume has the wrong label: .* Fix: tdx-wizard relabel/);
-    expect(stdout).toMatch(/--- VM powered off: The cache volume has the wrong label \(fix: tdx-wizard relabel <volume>\) ---/);
-    expect(stdout).toMatch(/--- VM running \(pid \d+\) ---/);
-    const bootWithWrongLabel = stdout.split('--- VM restarted').find((part) => part.includes("wrong label: 'models'"))!;
+    printed.push(out.stdout, out.stderr);
+    expect(out.stdout).toMatch(/--- VM restarted: the serial log was (truncated|replaced) ---/);
+    expect(out.stdout).toMatch(/ERROR: Cache device has wrong label: 'models' \(expected 'tdx-cache'\)\n {2}>> The cache volume has the wrong label: .* Fix: tdx-wizard relabel/);
+    expect(out.stdout).toMatch(/--- VM powered off: The cache volume has the wrong label \(fix: tdx-wizard relabel <volume>\) ---/);
+    expect(out.stdout).toMatch(/--- VM running \(pid \d+\) ---/);
+    const bootWithWrongLabel = out.stdout.split('--- VM restarted').find((part) => part.includes("wrong label: 'models'"))!;
     expect(bootWithWrongLabel.match(/--- VM (powered off|stopped)/g)).toHaveLength(1); // said once, not again from the pid file
-    expect(stdout).not.toMatch(/\x1b/); // plain lines when not a terminal
+    expect(out.stdout).not.toMatch(/\x1b/); // plain lines when not a terminal
     await killVm();
   });
 });
@@ -345,18 +350,15 @@ describe('logs --follow: a boot that powers off before its pid file is first loo
     mkdirSync(dir);
     const own = {...env, TDX_WIZARD_PID_FILE: join(dir, 'vm.pid'), TDX_WIZARD_SERIAL_LOG: join(dir, 'serial.log')};
     writeFileSync(own.TDX_WIZARD_SERIAL_LOG, 'Linux version 6.8.0\n');
-    const follower = spawn(process.execPath, [CLI, 'logs', '--follow'], {env: {...process.env, ...own}, stdio: ['ignore', 'pipe', 'pipe']});
-    let stdout = '';
-    follower.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const done = new Promise<number | null>((r) => follower.on('close', (code) => r(code)));
+    const {child: follower, out, done} = follow(own);
     const vm = spawn('sleep', ['30'], {stdio: 'ignore'}); // stands for QEMU: a live pid
     try {
-      await until('the follower to start', () => stdout.includes('Linux version'));
+      await until('the follower to start', () => out.stdout.includes('Linux version'));
       // The boot ends, powered off, before there is a pid file to see.
       appendFileSync(own.TDX_WIZARD_SERIAL_LOG, 'reboot: Power down\n');
-      await until('the power-down', () => stdout.includes('--- VM powered off'));
+      await until('the power-down', () => out.stdout.includes('--- VM powered off'));
       writeFileSync(own.TDX_WIZARD_PID_FILE, `${vm.pid}\n`);
-      await until('the VM to be noticed', () => /--- VM running \(pid \d+\) ---/.test(stdout));
+      await until('the VM to be noticed', () => /--- VM running \(pid \d+\) ---/.test(out.stdout));
       vm.kill();
       rmSync(own.TDX_WIZARD_PID_FILE);
       await new Promise((r) => setTimeout(r, 1500)); // three looks at the pid file
@@ -365,7 +367,7 @@ describe('logs --follow: a boot that powers off before its pid file is first loo
       follower.kill('SIGINT');
     }
     expect(await done).toBe(130);
-    expect(stdout.match(/--- VM (powered off|stopped)/g)).toEqual(['--- VM powered off']);
+    expect(out.stdout.match(/--- VM (powered off|stopped)/g)).toEqual(['--- VM powered off']);
   });
 });
 

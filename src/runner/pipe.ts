@@ -15,6 +15,7 @@ import {execFile} from 'node:child_process';
 import {closeSync, constants, mkdtempSync, openSync, readSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {registerCleanup} from '../cleanup.js';
 
 const POLL_IDLE_MS = 25;
 const buffer = Buffer.allocUnsafe(256 * 1024); // shared: each read is handed on before the next
@@ -30,7 +31,8 @@ export interface OutputPipe {
  * where they cannot be made: the caller then uses Node's own pipes.
  */
 export async function openOutputPipes(count = 2): Promise<OutputPipe[] | undefined> {
-  let dir: string | undefined;
+  let removeDir: (() => void) | undefined;
+  let unregister: (() => void) | undefined;
   const opened: number[] = [];
   const open = (path: string, flags: number) => {
     const fd = openSync(path, flags);
@@ -38,9 +40,10 @@ export async function openOutputPipes(count = 2): Promise<OutputPipe[] | undefin
     return fd;
   };
   try {
-    dir = mkdtempSync(join(tmpdir(), 'tdxw-pipe-')); // 0700: nobody else can open the FIFOs
-    making.add(dir);
-    const paths = Array.from({length: count}, (_, i) => join(dir!, String(i)));
+    const dir = mkdtempSync(join(tmpdir(), 'tdxw-pipe-')); // 0700: nobody else can open the FIFOs
+    removeDir = () => rmSync(dir, {recursive: true, force: true});
+    unregister = registerCleanup('remove the FIFOs being made', removeDir); // a Ctrl-C during mkfifo
+    const paths = Array.from({length: count}, (_, i) => join(dir, String(i)));
     // Node has no mkfifo(); this is the runner's own plumbing, not one of the operator's commands.
     await new Promise<void>((resolve, reject) => execFile('mkfifo', ['-m', '600', ...paths], (error) => (error ? reject(error) : resolve())));
     // The read end first, non-blocking; then the write end does not block either.
@@ -52,17 +55,10 @@ export async function openOutputPipes(count = 2): Promise<OutputPipe[] | undefin
     for (const fd of opened) closeSync(fd);
     return undefined;
   } finally {
-    if (dir) removeDir(dir);
+    removeDir?.();
+    unregister?.();
   }
 }
-
-/** The directories of FIFOs being made: an exit in the middle (Ctrl-C) removes them too. */
-const making = new Set<string>();
-const removeDir = (dir: string) => {
-  rmSync(dir, {recursive: true, force: true});
-  making.delete(dir);
-};
-process.on('exit', () => making.forEach(removeDir));
 
 /**
  * FIFO pairs (stdout, stderr) made ahead, a few commands' worth per mkfifo: a spawn costs 3-5 ms on
