@@ -3,7 +3,9 @@
 //
 // A row is what the operator reads: a label ("↑↓ j k"), a description ("move") and a scope
 // (where it applies). Each row lists the concrete keys it answers to and the action each one means.
+import {useContext, useLayoutEffect, useRef} from 'react';
 import {useInput, useStdin, type Key} from 'ink';
+import {KeyRouteContext, type KeyListener} from './KeyRouter.js';
 import {themeMode} from './theme.js';
 
 export type Scope = 'global' | 'menu' | 'form' | 'input' | 'confirm' | 'log' | 'help';
@@ -126,6 +128,10 @@ export function keyLabel(binding: KeyBinding): string {
  * Subscribes to keys while `isActive` and stdin can do raw mode (never throws without a TTY).
  * `handler` receives the action from the table (undefined for keys the scopes do not bind) and
  * the raw key, so text entry can use the characters.
+ *
+ * Inside a KeyRouter (the wizard) the handler joins the router as its frame is drawn, and the
+ * latest handler is the one called. Alone (a component rendered by itself, as in the component
+ * tests) it subscribes through Ink's useInput, with the same latest-handler rule.
  */
 export function useKeymap(
   scopes: Scope | readonly Scope[],
@@ -133,7 +139,15 @@ export function useKeymap(
   isActive = true,
 ): void {
   const {isRawModeSupported} = useStdin();
-  useInput((input, key) => handler(matchKey(input, key, scopes), input, key), {
-    isActive: isActive && Boolean(isRawModeSupported),
+  const route = useContext(KeyRouteContext);
+  const active = isActive && Boolean(isRawModeSupported);
+  const latest = useRef(handler);
+  const scopesRef = useRef(scopes);
+  const listener = useRef<KeyListener>({current: (input, key) => latest.current(matchKey(input, key, scopesRef.current), input, key)});
+  useLayoutEffect(() => {
+    latest.current = handler;
+    scopesRef.current = scopes;
   });
+  useLayoutEffect(() => (route && active ? route.join(listener.current) : undefined), [route, active]);
+  useInput(listener.current.current, {isActive: active && !route});
 }

@@ -6,6 +6,7 @@ import {registerCleanup, runCleanups} from '../src/cleanup.js';
 import type {LogFeed} from '../src/vm/log-feed.js';
 import {WizardController} from '../src/wizard/controller.js';
 import {App} from './App.js';
+import {KeyRouter} from './KeyRouter.js';
 import type {Screen} from './screens.js';
 import {detectThemeMode, setThemeMode} from './theme.js';
 
@@ -19,7 +20,23 @@ export async function runWizard(options: {color?: boolean; initial?: Screen; log
   const initial = options.initial?.name ?? 'menu';
   if (initial !== 'menu' && initial !== 'log') await controller.loadSettings();
   let code = 0;
-  const app = render(<App controller={controller} onExit={(c) => (code = c)} initial={options.initial} />, {exitOnCtrlC: false, patchConsole: false, maxFps: 30});
+  // Raw mode before the first frame: a key pressed as the menu appears would otherwise reach a
+  // terminal still in line mode, which turns Enter into a newline that is not Enter (and echoes
+  // the arrows). Ink takes raw mode over as it subscribes, and turns it off when it unmounts.
+  const early = process.stdin.isTTY === true;
+  if (early) process.stdin.setRawMode(true);
+  let app: ReturnType<typeof render>;
+  try {
+    app = render(
+      <KeyRouter>
+        <App controller={controller} onExit={(c) => (code = c)} initial={options.initial} />
+      </KeyRouter>,
+      {exitOnCtrlC: false, patchConsole: false, maxFps: 30},
+    );
+  } catch (error) {
+    if (early) process.stdin.setRawMode(false);
+    throw error;
+  }
   if (initial === 'menu') setTimeout(() => void controller.loadSettings().catch(() => undefined), 0); // go() says why, if they cannot load
   const unregister = registerCleanup('leave the wizard', () => app.unmount());
   await app.waitUntilExit();

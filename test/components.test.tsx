@@ -18,7 +18,8 @@ import {Form, type FieldSpec} from '../components/Form.js';
 import {Frame, frameLayout} from '../components/Frame.js';
 import {HelpBar} from '../components/HelpBar.js';
 import {KeyHelp} from '../components/KeyHelp.js';
-import {KEYMAP, keyLabel, matchKey} from '../components/keymap.js';
+import {KEYMAP, keyLabel, matchKey, useKeymap} from '../components/keymap.js';
+import {KeyRouter} from '../components/KeyRouter.js';
 import {LogPane, type LogProvider} from '../components/LogPane.js';
 import {Menu, type MenuItem} from '../components/Menu.js';
 import {OutputPane} from '../components/OutputPane.js';
@@ -66,6 +67,70 @@ const ITEMS: MenuItem[] = [
 describe('formatCount', () => {
   it('groups thousands with commas, as en-US does', () => {
     for (const n of [0, 7, 999, 1000, 12345, 999999, 1000000, 2718281828, -4500]) expect(formatCount(n)).toBe(n.toLocaleString('en-US'));
+  });
+});
+
+// ---- KeyRouter: no key is lost between screens ---------------------------------------------------
+
+describe('KeyRouter', () => {
+  // Screen "a" leaves for the menu on x; q quits, but only from the menu (a handler whose meaning
+  // depends on the screen, as the App's global keys do).
+  function Screens({onPick, onQuit}: {onPick: (item: MenuItem) => void; onQuit: () => void}) {
+    const [screen, setScreen] = useState<'a' | 'menu'>('a');
+    useKeymap('global', (action, input) => {
+      if (screen === 'a' && input === 'x') setScreen('menu');
+      if (screen === 'menu' && action === 'quit') onQuit();
+    });
+    return screen === 'a' ? <Text>screen a</Text> : <Menu items={ITEMS} onSelect={onPick} width={60} />;
+  }
+
+  /**
+   * Writes `key` the moment a frame showing `text` has been drawn (in the microtask after the
+   * write, as a terminal's next key arrives at the earliest): before any passive effect has run.
+   */
+  function pressAsDrawn(r: ReturnType<typeof render>, text: string, key: string): void {
+    const stdout = r.stdout as unknown as {write: (frame: string) => void};
+    const write = stdout.write;
+    stdout.write = (frame: string) => {
+      write(frame);
+      if (!stripAnsi(frame).includes(text)) return;
+      stdout.write = write;
+      queueMicrotask(() => r.stdin.write(key));
+    };
+  }
+
+  it('a key that comes as a screen appears reaches that screen', async () => {
+    const picked: string[] = [];
+    const r = render(<KeyRouter><Screens onPick={(item) => picked.push(item.value)} onQuit={() => {}} /></KeyRouter>);
+    await tick();
+    pressAsDrawn(r, 'First-time setup', ENTER);
+    r.stdin.write('x');
+    await tick();
+    expect(frameOf(r)).toContain('First-time setup');
+    expect(picked).toEqual(['setup']);
+  });
+
+  it('a key that comes as a screen appears is read with that screen\'s meaning, with or without the router', async () => {
+    for (const wrap of [true, false]) {
+      let quits = 0;
+      const screens = <Screens onPick={() => {}} onQuit={() => quits++} />;
+      const r = render(wrap ? <KeyRouter>{screens}</KeyRouter> : screens);
+      await tick();
+      pressAsDrawn(r, 'First-time setup', 'q');
+      r.stdin.write('x');
+      await tick();
+      expect(frameOf(r)).toContain('First-time setup');
+      expect(quits, wrap ? 'in the router' : 'alone').toBe(1);
+      r.unmount();
+    }
+  });
+
+  it('each key reaches each listener once (Down then Enter picks the second item)', async () => {
+    const picked: string[] = [];
+    const r = render(<KeyRouter><Screens onPick={(item) => picked.push(item.value)} onQuit={() => {}} /></KeyRouter>);
+    await tick();
+    await press(r.stdin, 'x', DOWN, ENTER);
+    expect(picked).toEqual(['nbd']);
   });
 });
 

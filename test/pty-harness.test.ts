@@ -32,7 +32,7 @@ describe('pty harness', () => {
     expect(rule?.length).toBeLessThanOrEqual(60);
 
     await run.press('Enter');
-    expect(await run.exit).toBe(2);
+    expect(await run.exited()).toBe(2);
   });
 
   it('Ctrl+C reaches the program as a key (exit 130), and waitFor explains a timeout', async () => {
@@ -40,6 +40,6 @@ describe('pty harness', () => {
     await run.waitFor(/size 70x10/);
     await expect(run.waitFor('never shown', 200)).rejects.toThrow(/timed out after 200 ms; screen:\n.*pty demo/s);
     await run.press('C-c');
-    expect(await run.exit).toBe(130);
+    expect(await run.exited()).toBe(130);
   });
 });

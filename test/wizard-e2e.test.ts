@@ -29,31 +29,6 @@ function envFor(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   };
 }
 
-/**
- * Presses `key` until the screen matches `pattern`: the first key after the first frame can be
- * lost on a loaded machine (Ink turns raw mode on just after it draws). Only for keys that are
- * harmless to repeat when they did not land.
- */
-/**
- * Presses `key` until `pattern` shows, again only while the screen still shows `stillHere`: a key
- * that arrives between a menu's first frame and its input handler (a few ms, longer on a busy
- * machine) is not seen, as Ink only hands keys to the handlers there are.
- */
-async function pressUntil(r: PtyRun, key: string, pattern: RegExp | string, tries = 4, stillHere = /[❯>] First-time setup/): Promise<void> {
-  for (let i = 1; ; i++) {
-    await r.press(key);
-    try {
-      await r.waitFor(pattern, i === tries ? 20_000 : 3_000);
-      return;
-    } catch (error) {
-      if (i === tries) throw error;
-      if (!stillHere.test(r.screen())) throw error; // it moved on: do not press again
-    }
-  }
-}
-
-const settle = () => new Promise((r) => setTimeout(r, 300));
-
 function workDir(name: string): string {
   const dir = join(tmp.path, name);
   mkdirSync(dir);
@@ -81,7 +56,7 @@ beforeAll(() => {
 afterEach(async () => {
   if (run) {
     run.kill('SIGTERM');
-    await run.exit.catch(() => undefined);
+    await run.exited().catch(() => undefined);
     run = undefined;
   }
 });
@@ -99,8 +74,10 @@ describe('the wizard in a terminal', () => {
     const env = envFor(dir);
     run = startPty([CLI], {cwd: dir, env, cols: 100, rows: 30});
     await run.waitFor('First-time setup');
-    await pressUntil(run, 'Enter', /check\(s\) failed|host looks ready/);
-    await pressUntil(run, 'Enter', 'Volume file', 4, /❯ Continue to the cache volume/);
+    await run.press('Enter');
+    await run.waitFor(/check\(s\) failed|host looks ready/);
+    await run.press('Enter');
+    await run.waitFor('Volume file');
     expect(run.screen()).toContain(join(dir, 'cache-'));
     await run.press('Enter');
     await run.waitFor(/❯ Size/);
@@ -132,7 +109,6 @@ describe('the wizard in a terminal', () => {
 
     await run.waitFor('Step 2 of 2');
     await run.waitFor(/❯ Network type/);
-    await settle();
     await run.press('\u0015'); // Ctrl+U clears the field
     await next('Network type', 'user');
     await next('Interface'); // none for user networking
@@ -157,7 +133,7 @@ describe('the wizard in a terminal', () => {
     await run.press('Escape');
     await run.waitFor('First-time setup');
     await run.press('q');
-    expect(await run.exit).toBe(0);
+    expect(await run.exited()).toBe(0);
 
     const output = run.output();
     expect(output).not.toContain(SEED);
@@ -169,6 +145,25 @@ describe('the wizard in a terminal', () => {
     expect(settings).toMatchObject({hostname: 'miner-01', minerSs58: SS58, networkType: 'user'});
     expect(JSON.stringify(settings)).not.toMatch(/seed/i);
   }, 120_000);
+
+  it('the terminal is in raw mode before the first frame is drawn, so a key pressed as the menu appears counts', async () => {
+    requireTools('strace');
+    const dir = workDir('raw-first');
+    const trace = join(dir, 'wizard.strace');
+    run = startPty(['-f', '-e', 'trace=ioctl,write,writev', '-e', 'signal=none', '-s', '100000', '-o', trace, process.execPath, CLI], {
+      command: 'strace', cwd: dir, env: envFor(dir), cols: 100, rows: 30,
+    });
+    await run.waitFor('First-time setup');
+    await run.press('q');
+    expect(await run.exited()).toBe(0);
+    const lines = readFileSync(trace, 'utf8').split('\n');
+    // A terminal left line mode when ICANON went from its local flags ("c_lflag=ISIG|ECHO...").
+    const raw = lines.findIndex((l) => /ioctl\(\d+, [^,]*TCSETS/.test(l) && /c_lflag=/.test(l) && !/c_lflag=[^,]*ICANON/.test(l));
+    const frame = lines.findIndex((l) => /^\d+ +writev?\(/.test(l) && l.includes('First-time setup'));
+    expect(frame, 'the first frame was not found in the trace').toBeGreaterThan(0);
+    expect(raw, 'raw mode was never set').toBeGreaterThanOrEqual(0);
+    expect(raw, 'raw mode came after the first frame').toBeLessThan(frame);
+  }, 30_000);
 
   it('a destructive step waits for the typed name: stopping the VM', async () => {
     const dir = workDir('stop');
@@ -188,7 +183,8 @@ describe('the wizard in a terminal', () => {
 
     run = startPty([CLI], {cwd: dir, env, cols: 100, rows: 30});
     await run.waitFor('First-time setup');
-    await pressUntil(run, 'Down', /❯ Troubleshoot NBD/);
+    await run.press('Down');
+    await run.waitFor(/❯ Troubleshoot NBD/);
     for (let i = 0; i < 3; i++) await run.press('Down');
     await run.waitFor(/❯ Launch \/ status \/ stop the VM/);
     await run.press('Enter');
@@ -197,7 +193,6 @@ describe('the wizard in a terminal', () => {
     await run.waitFor(/❯ Stop the VM/);
     await run.press('Enter');
     await run.waitFor(/Type|type/);
-    await settle(); // a new screen takes keys once its input handler is subscribed
     await run.type('sto');
     await run.waitFor(/Confirm: sto/);
     await run.press('Enter');
@@ -222,7 +217,8 @@ describe('the wizard in a terminal', () => {
 
     run = startPty([CLI], {cwd: dir, env: {...env, PATH: `${bin}:${process.env.PATH}`}, cols: 100, rows: 30});
     await run.waitFor('First-time setup');
-    await pressUntil(run, 'Down', /❯ Troubleshoot NBD/);
+    await run.press('Down');
+    await run.waitFor(/❯ Troubleshoot NBD/);
     for (let i = 0; i < 2; i++) await run.press('Down');
     await run.waitFor(/❯ Grow a volume/);
     await run.press('Enter');
@@ -243,7 +239,7 @@ describe('the wizard in a terminal', () => {
     expect(existsSync(`/proc/${toolPid}`)).toBe(false);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(join(dir, 'state'));
     await run.press('C-c');
-    expect(await run.exit).toBe(130);
+    expect(await run.exited()).toBe(130);
   }, 60_000);
 
   it('repair a label from its screens alone: the data is kept', async () => {
@@ -252,7 +248,8 @@ describe('the wizard in a terminal', () => {
     const volume = makeVolume(dir, 'old-doc.qcow2', {fs: 'ext4', label: 'tdx-cache-storage', data});
     run = startPty([CLI], {cwd: dir, env: envFor(dir), cols: 100, rows: 30});
     await run.waitFor('First-time setup');
-    await pressUntil(run, 'Down', /❯ Troubleshoot NBD/);
+    await run.press('Down');
+    await run.waitFor(/❯ Troubleshoot NBD/);
     await run.press('Down');
     await run.waitFor(/❯ Repair a volume label/);
     await run.press('Enter');
@@ -267,7 +264,7 @@ describe('the wizard in a terminal', () => {
     await run.press('Enter');
     await run.waitFor('First-time setup');
     await run.press('q');
-    expect(await run.exit).toBe(0);
+    expect(await run.exited()).toBe(0);
     expect(sha256(readData(volume))).toBe(sha256(data));
   }, 60_000);
 
@@ -284,11 +281,10 @@ describe('the wizard in a terminal', () => {
     const first = raw.slice(start, raw.indexOf('\u001B[?2026l', start));
     expect(first).toContain('the last line');
     expect(first).not.toContain('waiting for');
-    await settle();
     await run.press('Escape');
     await run.waitFor('First-time setup');
     await run.press('q');
-    expect(await run.exit).toBe(0);
+    expect(await run.exited()).toBe(0);
   }, 60_000);
 
   it('logs --follow starts on the log pane without the settings, and loads them on the way to another screen', async () => {
@@ -299,10 +295,10 @@ describe('the wizard in a terminal', () => {
     writeFileSync(join(dir, 'config', 'config.json'), JSON.stringify({volumePath: '/srv/remembered-cache.qcow2', volumeSize: '5000G', networkType: 'tap'}));
     run = startPty([CLI, 'logs', '--follow', '--file', log], {cwd: dir, env: envFor(dir), cols: 100, rows: 30});
     await run.waitFor('boot line two');
-    await settle();
     await run.press('Escape');
     await run.waitFor('First-time setup');
-    await pressUntil(run, 'Down', /❯ Troubleshoot NBD/);
+    await run.press('Down');
+    await run.waitFor(/❯ Troubleshoot NBD/);
     await run.press('Down');
     await run.waitFor(/❯ Repair a volume label/);
     await run.press('Enter');
@@ -310,7 +306,7 @@ describe('the wizard in a terminal', () => {
     await run.press('Escape');
     await run.waitFor('First-time setup');
     await run.press('q');
-    expect(await run.exit).toBe(0);
+    expect(await run.exited()).toBe(0);
   }, 60_000);
 
   it('troubleshoot NBD: the device table, and a detach that waits for the typed device', async () => {
@@ -319,7 +315,8 @@ describe('the wizard in a terminal', () => {
       const dir = workDir('nbd');
       run = startPty([CLI], {cwd: dir, env: {...envFor(dir), ...host.env, PATH: `${FAKE_BIN}:${process.env.PATH}`}, cols: 110, rows: 30});
       await run.waitFor('First-time setup');
-      await pressUntil(run, 'Down', /❯ Troubleshoot NBD/);
+      await run.press('Down');
+    await run.waitFor(/❯ Troubleshoot NBD/);
       await run.press('Enter');
       await run.waitFor('/srv/volumes/cache.qcow2');
       const table = run.screen();
@@ -329,7 +326,6 @@ describe('the wizard in a terminal', () => {
       await run.waitFor(/❯ Detach .*nbd0 \(connected\)/);
       await run.press('Enter');
       await run.waitFor(/Type|type/);
-      await settle();
       await run.type('/dev/nbd0');
       await run.waitFor(/Confirm: \/dev\/nbd0/);
       await run.press('Enter');
@@ -368,14 +364,15 @@ describe('the wizard in a terminal', () => {
     await run.waitFor(/❯ First-time setup/);
     expect(run.output().slice(before)).not.toContain('\x1b[3J');
     await run.press('q');
-    expect(await run.exit).toBe(0);
+    expect(await run.exited()).toBe(0);
   }, 30_000);
 
   it('NO_COLOR: no colour codes and ASCII glyphs, colour is never the only signal', async () => {
     const dir = workDir('nocolor');
     run = startPty([CLI], {cwd: dir, env: {...envFor(dir), NO_COLOR: '1'}, cols: 100, rows: 30});
     await run.waitFor('First-time setup');
-    await pressUntil(run, 'Down', /> Troubleshoot NBD/);
+    await run.press('Down');
+    await run.waitFor(/> Troubleshoot NBD/);
     await run.press('Down', 'Down', 'Down', 'Down', 'Down');
     await run.waitFor(/> Host checks/);
     await run.press('Enter');
@@ -384,6 +381,6 @@ describe('the wizard in a terminal', () => {
     expect(screen).toMatch(/\[ok\] ok/);
     expect(run.output()).not.toMatch(/\x1b\[3[0-9]m|\x1b\[9[0-7]m|\x1b\[38;/);
     await run.press('q');
-    expect(await run.exit).toBe(0);
+    expect(await run.exited()).toBe(0);
   }, 30_000);
 });

@@ -31,6 +31,8 @@ export interface PtyRun {
   resize(cols: number, rows: number): void;
   /** The exit code (128 + signal number when killed by a signal). */
   exit: Promise<number>;
+  /** The exit code; rejects after `timeoutMs` (default 15 s) with the screen, should the program still run. */
+  exited(timeoutMs?: number): Promise<number>;
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -123,6 +125,13 @@ export function startPty(args: readonly string[], options: PtyOptions = {}): Pty
       child.resize(newCols, newRows);
     },
     exit,
+    exited(timeoutMs = 15_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`still running ${timeoutMs} ms after it was asked to leave; screen:\n${screen()}`)), timeoutMs);
+      });
+      return Promise.race([exit, late]).finally(() => clearTimeout(timer));
+    },
     kill(signal = 'SIGTERM') {
       if (exited) return;
       try {

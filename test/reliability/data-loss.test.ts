@@ -170,7 +170,7 @@ describe('destroying a filesystem or a LUKS header needs the name typed back', (
     await run.waitFor('Type vol.qcow2 to go ahead, anything else cancels:');
     await run.type('yes');
     await run.press('Enter');
-    expect(await run.exit).toBe(130);
+    expect(await run.exited()).toBe(130);
     expect(run.screen()).toMatch(/Not confirmed: nothing was changed/);
     expect(fileSum(path)).toBe(before);
   });
