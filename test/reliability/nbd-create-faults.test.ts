@@ -6,7 +6,7 @@
 // the step boundaries with every stop signal, and each tool is made to fail. After each: no device
 // left attached, no qemu-nbd left, no state record, no half-made volume. After SIGKILL, `nbd recover`
 // detaches what the killed run left and the next create removes its files.
-import {mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync} from 'node:fs';
+import {mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it, type TestContext} from 'vitest';
 import {runCli, startCli} from '../helpers/cli.js';
@@ -106,12 +106,61 @@ describe('create --method nbd runs to a verified volume through the stand-in lay
     const r = runCli(CREATE(c), {env: c.env});
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/qemu-nbd --connect=\S+\/dev\/nbd0 --format=qcow2/);
-    expect(r.stderr).toMatch(/mkfs\.ext4 -F -L tdx-cache \S+\/dev\/nbd0/);
+    expect(r.stderr).toMatch(/mkfs\.ext4 -F -L tdx-cache -E assume_storage_prezeroed=1 \S+\/dev\/nbd0/);
     expect(r.stderr).toMatch(/qemu-nbd --disconnect \S+\/dev\/nbd0/);
     expect(r.stdout).toMatch(/ext4 labelled "tdx-cache"/);
     await c.host.settle();
     expect(c.host.sysfsPid('nbd0')).toBeUndefined();
     expect(records(c)).toEqual([]);
+    expect(runCli(['verify', c.target], {env: c.env}).code).toBe(0);
+  });
+});
+
+describe('create --method nbd marks the inode tables zeroed, on a real block device', () => {
+  /** Groups of the ext4 on `dev` whose inode table is marked zeroed, and all its groups. */
+  const zeroedGroups = (dev: string) => {
+    const groups = sh('sh', ['-c', `dumpe2fs "$1" 2>/dev/null | grep '^Group [0-9]'`, 'dumpe2fs', dev]).trim().split('\n');
+    return {zeroed: groups.filter((g) => g.includes('ITABLE_ZEROED')).length, all: groups.length};
+  };
+
+  it('a loop device stands for /dev/nbd0: mkfs.ext4 is told the new image reads as zeros, and every group says so', async (t) => {
+    requireTools('losetup', 'dumpe2fs');
+    const c = setup(t);
+    const backing = join(tmp.path, 'loop-backing.raw');
+    writeFileSync(backing, '');
+    truncateSync(backing, 64 * 2 ** 20);
+    const loop = sh('losetup', ['--find', '--show', backing]).trim();
+    t.onTestFinished(() => void sh('losetup', ['-d', loop]));
+    // The premise: on a block device, mkfs.ext4 alone cannot know the device reads as zeros.
+    sh('mkfs.ext4', ['-q', '-F', '-L', 'tdx-cache', loop]);
+    const plain = zeroedGroups(loop);
+    expect(plain.all).toBeGreaterThan(0);
+    expect(plain.zeroed, 'plain mkfs.ext4 on a block device').toBe(0);
+    rmSync(join(c.host.roots.dev, 'nbd0'));
+    symlinkSync(loop, join(c.host.roots.dev, 'nbd0'));
+
+    const r = runCli(CREATE(c), {env: c.env});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/mkfs\.ext4 -F -L tdx-cache -E assume_storage_prezeroed=1 \S+\/dev\/nbd0/);
+    expect(r.stderr).not.toMatch(/cannot mark the new inode tables/);
+    const made = zeroedGroups(loop);
+    expect(made.zeroed).toBe(made.all);
+    expect(runCli(['verify', c.target], {env: c.env}).code).toBe(0);
+  });
+
+  it('an e2fsprogs before 1.47 (no assume_storage_prezeroed): formats without it, and says what the guest will do', async (t) => {
+    const c = setup(t);
+    // A stand-in that says 1.46.5 and refuses the option, as 1.46 does; otherwise the real tool.
+    writeFileSync(join(c.bin, 'mkfs.ext4'), `#!/bin/bash
+[ "$1" = -V ] && { echo 'mke2fs 1.46.5 (30-Dec-2021)' >&2; echo '	Using EXT2FS Library version 1.46.5' >&2; exit 0; }
+case " $* " in *assume_storage_prezeroed*) echo 'Bad option(s) specified: assume_storage_prezeroed=1' >&2; exit 1 ;; esac
+exec '${toolPath('mkfs.ext4')}' "$@"
+`, {mode: 0o755});
+    const r = runCli(CREATE(c), {env: c.env});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/mkfs\.ext4 -F -L tdx-cache \S+\/dev\/nbd0/);
+    expect(r.stderr).toMatch(/mke2fs 1\.46\.5 \(30-Dec-2021\) cannot mark the new inode tables as zeroed \(that needs e2fsprogs 1\.47\.0 or later\)/);
+    expect(r.stderr).toMatch(/leave out --method nbd: the offline method marks them zeroed with any version/);
     expect(runCli(['verify', c.target], {env: c.env}).code).toBe(0);
   });
 });
