@@ -7,7 +7,7 @@ import {Box, Text} from 'ink';
 import {maskText} from '../src/runner/mask.js';
 import {useKeymap} from './keymap.js';
 import {TextField, type Validation} from './TextField.js';
-import {fit, glyphs, textWidth, tone} from './theme.js';
+import {fit, glyphs, textWidth, tone, wrapRows} from './theme.js';
 
 export type {Validation};
 
@@ -97,14 +97,8 @@ export function Form({fields, onSubmit, onBack, onChange, width, isActive = true
             />
             {i === focus && shown && !result.ok ? (
               <>
-                <Box height={1} width={width} overflow="hidden">
-                  <Text {...tone('error')}>{fit(`${indent}${g.failed} ${conceal(result.message)}`, width)}</Text>
-                </Box>
-                {result.fix ? (
-                  <Box height={1} width={width} overflow="hidden">
-                    <Text {...tone('muted')}>{fit(`${indent}fix: ${conceal(result.fix)}`, width)}</Text>
-                  </Box>
-                ) : null}
+                <Rows lead={`${indent}${g.failed} `} text={conceal(result.message)} width={width} toneName="error" />
+                {result.fix ? <Rows lead={`${indent}fix: `} text={conceal(result.fix)} width={width} toneName="muted" /> : null}
               </>
             ) : i === focus && field.hint ? (
               <Box height={1} width={width} overflow="hidden">
@@ -115,5 +109,23 @@ export function Form({fields, onSubmit, onBack, onChange, width, isActive = true
         );
       })}
     </Box>
+  );
+}
+
+/**
+ * What is wrong, or the fix, in full: up to three rows, each continuation under the first word
+ * (a fix cut at the edge of the screen loses the part the operator needs, often the command).
+ */
+function Rows({lead, text, width, toneName}: {lead: string; text: string; width: number; toneName: 'error' | 'muted'}) {
+  const hang = textWidth(lead);
+  const rows = wrapRows(text, Math.max(10, width - hang), 3);
+  return (
+    <>
+      {rows.map((row, k) => (
+        <Box key={k} height={1} width={width} overflow="hidden">
+          <Text {...tone(toneName)}>{fit(`${k === 0 ? lead : ' '.repeat(hang)}${row}`, width)}</Text>
+        </Box>
+      ))}
+    </>
   );
 }

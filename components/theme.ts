@@ -6,6 +6,7 @@
 //   ascii: true   -> glyphs are plain ASCII ([ok] [x] [*] [ ] [-]) and "..." replaces "…".
 // NO_COLOR (non-empty), `--no-color` and TERM=dumb turn both off; `setThemeMode` overrides.
 import {stripSgr} from '../src/runner/lines.js';
+import wrapAnsi from 'wrap-ansi';
 
 export interface ThemeMode {
   color: boolean;
@@ -199,6 +200,17 @@ export function fit(text: string, width: number): string {
   }
   const tail = width >= textWidth(ell) ? ell : '';
   return out + (sawSgr ? '\x1b[0m' : '') + tail;
+}
+
+/**
+ * Breaks text into rows of at most `width` columns at spaces (wrap-ansi; a word longer than a row
+ * is broken), at most `maxRows` of them: the last row is cut with an ellipsis when more is left.
+ */
+export function wrapRows(text: string, width: number, maxRows: number): string[] {
+  if (width <= 0 || maxRows <= 0) return [];
+  const rows = wrapAnsi(oneLine(text), width, {hard: true, trim: true}).split('\n');
+  if (rows.length <= maxRows) return rows;
+  return [...rows.slice(0, maxRows - 1), fit(`${rows[maxRows - 1]} ${rows.slice(maxRows).join(' ')}`, width)];
 }
 
 /** Pads (or cuts) to exactly `width` columns. */

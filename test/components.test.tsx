@@ -28,7 +28,7 @@ import {StepList} from '../components/StepList.js';
 import {Table} from '../components/Table.js';
 import {TypedConfirm} from '../components/TypedConfirm.js';
 import {useStoreState} from '../components/useStoreState.js';
-import {detectThemeMode, fit, formatCount, setPlain, textWidth} from '../components/theme.js';
+import {detectThemeMode, fit, formatCount, setPlain, textWidth, wrapRows} from '../components/theme.js';
 
 const ENTER = '\r';
 const UP = '\u001B[A';
@@ -63,6 +63,17 @@ const ITEMS: MenuItem[] = [
   {value: 'grow', label: 'Grow a volume', destructive: true, disabled: true},
   {value: 'logs', label: 'Tail the serial log'},
 ];
+
+describe('wrapRows', () => {
+  it('breaks at spaces within the width, and cuts only what does not fit in the rows allowed', () => {
+    expect(wrapRows('use 100G or more; a smaller test volume', 20, 3)).toEqual(['use 100G or more; a', 'smaller test volume']);
+    expect(wrapRows('one two three four five six', 9, 2)).toEqual(['one two', 'three fo…']);
+    expect(wrapRows('a-very-long-word-without-spaces', 10, 5)).toEqual(['a-very-lon', 'g-word-wit', 'hout-space', 's']);
+    expect(wrapRows('short', 40, 3)).toEqual(['short']);
+    expect(wrapRows('line one\nline two', 40, 3)).toEqual(['line one line two']); // one field, one paragraph
+    expect(wrapRows('anything', 0, 3)).toEqual([]);
+  });
+});
 
 describe('formatCount', () => {
   it('groups thousands with commas, as en-US does', () => {

@@ -165,6 +165,86 @@ describe('the wizard in a terminal', () => {
     expect(raw, 'raw mode came after the first frame').toBeLessThan(frame);
   }, 30_000);
 
+  it('bad input where it is typed: the field says what is wrong and how to fix it, Enter stays, nothing is made', async () => {
+    const dir = workDir('bad-input');
+    run = startPty([CLI], {cwd: dir, env: envFor(dir), cols: 110, rows: 30});
+    await run.waitFor('First-time setup');
+    await run.press('Enter');
+    await run.waitFor(/check\(s\) failed|host looks ready/);
+    await run.press('Enter');
+    await run.waitFor(/❯ Volume file/);
+    const retype = async (text: string) => {
+      await run!.press('\u0015'); // Ctrl+U
+      await run!.type(text, {echo: true});
+    };
+    await retype('nbd:localhost:10809');
+    await run.waitFor('looks like a qemu protocol name ("nbd:"), not a file');
+    await run.waitFor('write it as a path, e.g. ./nbd_localhost_10809');
+    await run.press('Enter');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(run.screen()).toMatch(/❯ Volume file/); // Enter did not move on
+    await retype(join(dir, 'cache.qcow2'));
+    await run.press('Enter');
+    await run.waitFor(/❯ Size/);
+    await retype('10GB');
+    await run.waitFor('unit "GB" is ambiguous (GB and GiB differ)');
+    await retype('50G');
+    await run.waitFor('size 50G is under 100G');
+    await run.press('Enter');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(run.screen()).toMatch(/❯ Size/);
+    // The wizard has no --force-small switch: the fix says where a test volume is made instead.
+    // Whole, on as many rows as it takes (it was cut at the edge, losing the command's end).
+    expect(run.screen()).toMatch(/fix: use 100G or more; a smaller test volume from a shell: tdx-wizard create --force-small\s+PATH\s+SIZE/);
+    await run.press('Escape'); // back a field
+    await run.waitFor(/❯ Volume file/);
+    await run.press('Escape'); // back to the checks
+    await run.waitFor(/❯ Continue to the cache volume/);
+    await run.press('Escape'); // back to the menu
+    await run.waitFor(/❯ First-time setup/);
+    expect(readdirSync(dir).filter((f) => f.includes('cache'))).toEqual([]); // nothing reserved, nothing made
+
+    // The launch form: the same checks as `tdx-wizard launch`; the seed is never shown, even in part.
+    const volume = makeVolume(dir, 'vm-volume.qcow2', {fs: 'ext4', label: 'tdx-cache'});
+    await run.press('Down');
+    await run.waitFor(/❯ Troubleshoot NBD/);
+    for (const item of [/❯ Repair a volume label/, /❯ Grow a volume/, /❯ Launch \/ status \/ stop the VM/]) {
+      await run.press('Down');
+      await run.waitFor(item);
+    }
+    await run.press('Enter');
+    await run.waitFor(/❯ Launch the VM/);
+    await run.press('Enter');
+    await run.waitFor('Step 1 of 2');
+    await run.waitFor(/❯ Launcher/);
+    await run.press('Enter');
+    await run.waitFor(/❯ Cache volume/);
+    await run.waitFor(/cache-vm\.qcow2 does not exist/); // the default name beside the launcher
+    await retype(volume);
+    await run.press('Enter');
+    await run.waitFor(/❯ Hostname/);
+    await run.type('Miner_01', {echo: true});
+    await run.waitFor(/the hostname has "M" at position 1/);
+    await retype('gpu-box-7'); // not miner-01: the fix shows that one as its example, and the echo would match it
+    await run.press('Enter');
+    await run.waitFor(/❯ Miner SS58/);
+    await run.type(`${SS58.slice(0, -1)}${SS58.endsWith('a') ? 'b' : 'a'}`, {echo: true}); // one character changed
+    await run.waitFor(/checksum/i);
+    await retype(SS58);
+    await run.press('Enter');
+    await run.waitFor(/❯ Miner seed/);
+    await run.type(SEED.slice(0, 63));
+    await run.waitFor('the miner seed has 63 hex characters; it needs exactly 64');
+    await run.press('Enter');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(run.screen()).toMatch(/❯ Miner seed/);
+    expect(run.screen()).not.toContain(SEED.slice(0, 8));
+    expect(run.output()).not.toContain(SEED.slice(0, 8));
+    await run.press('C-c'); // a text field takes q as a letter; Ctrl+C leaves (nothing runs)
+    expect(await run.exited()).toBe(130);
+    expect(readdirSync(dir).filter((f) => f !== 'config' && f !== 'state')).toEqual(['vm-volume.qcow2']); // nothing made but the test's own volume
+  }, 60_000);
+
   it('a destructive step waits for the typed name: stopping the VM', async () => {
     const dir = workDir('stop');
     copyFileSync('test/fixtures/run-tdx.sh', join(dir, 'run-tdx.sh'));

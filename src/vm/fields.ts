@@ -113,7 +113,7 @@ export function validateGateway(value: string, vmIp: string): FieldResult {
   if (ip === undefined) return r;
   if (gw === ip) return bad(`the gateway ${r.value} is the VM's own address`, 'the gateway is the host side of the VM network (setup-macvtap.sh prints it)');
   if (gw >>> 8 !== ip >>> 8) {
-    return bad(`the gateway ${r.value} is outside the VM's network ${vmIp.replace(/\.\d+$/, '.0')}/24, so the VM could not reach it`, 'use an address in the same /24 as --vm-ip, e.g. the host side printed by setup-macvtap.sh');
+    return bad(`the gateway ${r.value} is outside the VM's network ${vmIp.replace(/\.\d+$/, '.0')}/24, so the VM could not reach it`, 'use an address in the same /24 as the VM\'s IP, e.g. the host side printed by setup-macvtap.sh');
   }
   return r;
 }

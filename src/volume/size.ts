@@ -34,11 +34,18 @@ export function parseSize(input: string): number {
   return Number(bytes);
 }
 
-/** Checks a parsed size against what a cache volume needs. */
-export function checkVolumeSize(bytes: number, input: string, forceSmall: boolean): void {
-  if (bytes < MIN_ANY_BYTES) throw new UsageError(`size ${input} is too small for an ext4 volume`, `use at least 64M (with --force-small), and 100G or more for a real cache`);
+/**
+ * Checks a parsed size against what a cache volume needs. `from` is where the size was typed: the
+ * fix names --force-small on the command line, and says where to find it in the wizard, which has
+ * no such switch.
+ */
+export function checkVolumeSize(bytes: number, input: string, forceSmall: boolean, from: 'cli' | 'wizard' = 'cli'): void {
+  const shell = 'tdx-wizard create --force-small PATH SIZE';
+  if (bytes < MIN_ANY_BYTES) {
+    throw new UsageError(`size ${input} is too small for an ext4 volume`, from === 'cli' ? 'use at least 64M (with --force-small), and 100G or more for a real cache' : `use 100G or more; a test volume (64M or more) from a shell: ${shell}`);
+  }
   if (bytes < MIN_CACHE_BYTES && !forceSmall) {
-    throw new UsageError(`size ${input} is under 100G: too small for a model cache (the seed document uses 5000G)`, 'use 100G or more, or pass --force-small for a test volume');
+    throw new UsageError(`size ${input} is under 100G: too small for a model cache (the seed document uses 5000G)`, from === 'cli' ? 'use 100G or more, or pass --force-small for a test volume' : `use 100G or more; a smaller test volume from a shell: ${shell}`);
   }
 }
 

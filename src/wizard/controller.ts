@@ -105,7 +105,7 @@ export class WizardController {
   async createVolume(input: {path: string; size: string; label?: string; createParent?: boolean}): Promise<ActionOutcome> {
     return this.act(async (env) => {
       const sizeBytes = parseSize(input.size);
-      checkVolumeSize(sizeBytes, input.size, false);
+      checkVolumeSize(sizeBytes, input.size, false, 'wizard');
       const {label, warnings} = checkLabel(input.label ?? CACHE_LABEL);
       for (const note of await reclaimCreateLeftovers(env.runner, input.path)) env.warn(note);
       const target = checkTarget(input.path);

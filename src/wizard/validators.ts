@@ -21,7 +21,7 @@ function wrap(fn: () => void): Validation {
   }
 }
 
-export const validateSize = (value: string): Validation => wrap(() => checkVolumeSize(parseSize(value), value, false));
+export const validateSize = (value: string): Validation => wrap(() => checkVolumeSize(parseSize(value), value, false, 'wizard'));
 
 export const validateGrowSize = (value: string): Validation => wrap(() => void parseSize(value.startsWith('+') ? value.slice(1) : value));
 
