@@ -31,6 +31,8 @@ export interface CreateJob {
   scratchDir?: string;
   rawPath?: string;
   qcowPath?: string;
+  /** The volume's flush to disk, started as soon as qemu-img convert has written it (verify waits for it). */
+  flushed?: Promise<unknown>;
   /**
    * The empty file that reserves the name, kept open until the volume replaces it or it is
    * removed: while it is open its inode cannot be freed, so no file put at the name later can
@@ -281,6 +283,10 @@ const convert: FlowStep<CreateJob> = {
     await spaceAware(job, 'qemu-img convert', () =>
       env.runner.run({cmd: 'qemu-img', args: ['convert', '-p', '-f', 'raw', '-O', 'qcow2', '--', job.rawPath!, job.qcowPath!], title: 'Convert to qcow2 (only the written blocks)', progress: 'qemu-img'}),
     );
+    // The disk takes 40-60 ms to flush 62 MiB: it starts now, beside the raw file's removal and the
+    // check, which is done first and waits for it.
+    job.flushed = writeToDisk(job, env);
+    job.flushed.catch(() => undefined); // verify reports it; never an unhandled rejection meanwhile
     if (job.scratchDir) await removeScratch(job, env);
     else await env.runner.act('Remove the raw file', ['rm', '-f', '--', job.rawPath!], () => rm(job.rawPath!, {force: true}));
   },
@@ -308,8 +314,9 @@ const verify: FlowStep<CreateJob> = {
   },
   async verify(job, env) {
     // The flush waits on the disk while the check reads the volume (from the page cache, the same
-    // bytes): both are done, or the first failure thrown, before anything else happens.
-    const [check, flushed] = await Promise.allSettled([checkCreatedVolume(env.runner, job.qcowPath!, {sizeBytes: job.sizeBytes, label: job.label}), writeToDisk(job, env)]);
+    // bytes): both are done, or the first failure thrown, before anything else happens. The
+    // offline method started the flush when convert finished; the NBD method's starts here.
+    const [check, flushed] = await Promise.allSettled([checkCreatedVolume(env.runner, job.qcowPath!, {sizeBytes: job.sizeBytes, label: job.label}), job.flushed ?? writeToDisk(job, env)]);
     if (check.status === 'rejected') throw check.reason;
     if (flushed.status === 'rejected') throw flushed.reason;
     return check.value;
