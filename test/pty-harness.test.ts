@@ -35,10 +35,11 @@ describe('pty harness', () => {
     expect(await run.exited()).toBe(2);
   });
 
-  it('Ctrl+C reaches the program as a key (exit 130), and waitFor explains a timeout', async () => {
+  it('Ctrl+C reaches the program as a key (exit 130); waitFor and exited explain a timeout', async () => {
     run = startPty([DEMO], {cols: 70, rows: 10});
     await run.waitFor(/size 70x10/);
     await expect(run.waitFor('never shown', 200)).rejects.toThrow(/timed out after 200 ms; screen:\n.*pty demo/s);
+    await expect(run.exited(200)).rejects.toThrow(/still running 200 ms after it was asked to leave; screen:\n.*pty demo/s);
     await run.press('C-c');
     expect(await run.exited()).toBe(130);
   });
