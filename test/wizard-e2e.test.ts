@@ -146,7 +146,7 @@ describe('the wizard in a terminal', () => {
     expect(JSON.stringify(settings)).not.toMatch(/seed/i);
   }, 120_000);
 
-  it('the terminal is in raw mode before the first frame is drawn, so a key pressed as the menu appears counts', async () => {
+  it('the terminal is in raw mode before the first frame is drawn, so a key pressed as the menu appears counts; line mode is back at exit', async () => {
     requireTools('strace');
     const dir = workDir('raw-first');
     const trace = join(dir, 'wizard.strace');
@@ -163,6 +163,9 @@ describe('the wizard in a terminal', () => {
     expect(frame, 'the first frame was not found in the trace').toBeGreaterThan(0);
     expect(raw, 'raw mode was never set').toBeGreaterThanOrEqual(0);
     expect(raw, 'raw mode came after the first frame').toBeLessThan(frame);
+    // And the terminal is left as it was found: the last change of its modes turns line mode back on.
+    const sets = lines.filter((l) => /ioctl\(\d+, [^,]*TCSETS/.test(l) && /c_lflag=/.test(l));
+    expect(sets.at(-1), 'the terminal was left in raw mode').toMatch(/c_lflag=[^,]*ICANON/);
   }, 30_000);
 
   it('bad input where it is typed: the field says what is wrong and how to fix it, Enter stays, nothing is made', async () => {
