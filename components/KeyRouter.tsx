@@ -9,6 +9,7 @@
 // latest handler.
 import {createContext, useCallback, useRef, type ReactNode} from 'react';
 import {useInput, useStdin, type Key} from 'ink';
+import {splitBurst} from './keyBurst.js';
 
 export type KeyListener = {current: (input: string, key: Key) => void};
 
@@ -29,9 +30,11 @@ export function KeyRouter({children}: {children: ReactNode}) {
     },
   });
   // Stable, so Ink never re-subscribes. Every listener sees the state the key arrived in (Ink
-  // batches the updates they make into one render).
+  // batches the updates they make into one render); the keys of a burst, one after the other.
   const dispatch = useCallback((input: string, key: Key) => {
-    for (const listener of [...listeners.current]) if (listeners.current.has(listener)) listener.current(input, key);
+    for (const [one, oneKey] of splitBurst(input, key)) {
+      for (const listener of [...listeners.current]) if (listeners.current.has(listener)) listener.current(one, oneKey);
+    }
   }, []);
   useInput(dispatch, {isActive: Boolean(isRawModeSupported)});
   return <KeyRouteContext.Provider value={route.current}>{children}</KeyRouteContext.Provider>;

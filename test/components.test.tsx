@@ -136,6 +136,25 @@ describe('KeyRouter', () => {
     }
   });
 
+  it('keys that arrive in one read are each a key: "jj" and Enter in a menu, "/" and a search in the log pane', async () => {
+    const picked: string[] = [];
+    const menu = render(<KeyRouter><Menu items={ITEMS} onSelect={(item) => picked.push(item.value)} width={60} /></KeyRouter>);
+    await tick();
+    menu.stdin.write('jj\r');
+    await tick();
+    expect(picked).toEqual(['relabel']);
+    menu.unmount();
+
+    const lines = Array.from({length: 200}, (_, i) => `serial ${i}`);
+    const log = render(<KeyRouter><LogPane provider={arrayProvider(lines)} version={0} width={80} height={6} /></KeyRouter>);
+    await tick();
+    log.stdin.write('/serial 42\r');
+    await tick();
+    expect(frameOf(log)).toMatch(/serial 42$/m); // the match is in view
+    expect(frameOf(log)).toContain('/serial 42'); // the search stands
+    expect(frameOf(log)).not.toContain('Esc cancel'); // and its prompt has closed: the Enter counted
+  });
+
   it('each key reaches each listener once (Down then Enter picks the second item)', async () => {
     const picked: string[] = [];
     const r = render(<KeyRouter><Screens onPick={(item) => picked.push(item.value)} onQuit={() => {}} /></KeyRouter>);
@@ -225,6 +244,23 @@ describe('Form', () => {
     expect(frameOf(r)).toMatch(/❯ Path\s+\/var\/x\.qcow2/);
     await press(r.stdin, ENTER);
     expect(onSubmit).toHaveBeenCalledWith({size: '50G', path: '/var/x.qcow2'});
+  });
+
+  it('keys that arrive in one read (typed while the wizard was busy) count one by one: Ctrl+U, Backspace, Enter', async () => {
+    const onSubmit = vi.fn();
+    const r = render(
+      <KeyRouter>
+        <Form fields={[{...sizeField, initial: '7T'}, {name: 'path', label: 'Path', initial: '/var/x.qcow2'}]} onSubmit={onSubmit} onBack={() => {}} width={70} />
+      </KeyRouter>,
+    );
+    await tick();
+    r.stdin.write('\u0015500GX\u007F\r'); // one read: clear, "500GX", Backspace, Enter
+    await tick();
+    expect(frameOf(r)).toMatch(/Size\s+500G ✔/);
+    expect(frameOf(r)).toMatch(/❯ Path/); // the Enter moved on
+    r.stdin.write('\u0015/srv/c.qcow2\r');
+    await tick();
+    expect(onSubmit).toHaveBeenCalledWith({size: '500G', path: '/srv/c.qcow2'});
   });
 
   it('Enter on an empty invalid field shows the message; Esc goes back a field, then calls onBack', async () => {

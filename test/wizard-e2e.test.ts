@@ -87,7 +87,7 @@ describe('the wizard in a terminal', () => {
     await run.press('Enter');
 
     await run.waitFor('Step 1 of 2');
-    // One key, then the screen it leads to: keys sent in a burst are handled against stale state.
+    // One key, then the screen it leads to: keys in the same read go to the screen they arrived on.
     const next = async (field: string, text?: string) => {
       await run!.waitFor(new RegExp(`❯ ${field}`));
       if (text !== undefined) {

@@ -3,8 +3,9 @@
 // erases applied), not on the raw byte stream.
 //
 // The child always gets CI=false (Ink draws only its last frame when CI is set, and CI runs with
-// CI=true) and TERM=xterm-256color. Send one key at a time and wait for the screen to change
-// before the next one: keys that arrive in one burst are handled against stale state.
+// CI=true) and TERM=xterm-256color. Where a key leads to another screen, wait for that screen
+// before the next key: keys that arrive in the same read as it are each taken
+// (components/keyBurst.ts), but by the screen they arrived on.
 import pty from '@lydell/node-pty';
 import xterm from '@xterm/headless';
 
