@@ -1,4 +1,4 @@
-// The screen: a title row, the body, a messages row and the help bar. The frame is always at most
+// The screen: a title row, the body, a messages row (two for a long message) and the help bar. The frame is always at most
 // rows - 1 tall (Ink clears the whole screen on every frame once a frame reaches the terminal's
 // height), every region is clipped to its size, and the body is handed its exact size.
 // From 80 columns a side pane (the step list) sits left of the body; narrower, it collapses to
@@ -8,7 +8,7 @@ import {Box, Text} from 'ink';
 import type {Message} from '../src/store.js';
 import {HelpBar} from './HelpBar.js';
 import type {Scope} from './keymap.js';
-import {emphasis, fit, glyphs, tone, themeMode} from './theme.js';
+import {emphasis, fit, glyphs, textWidth, tone, themeMode, wrapRows} from './theme.js';
 
 export interface FrameSize {
   width: number;
@@ -34,7 +34,8 @@ export const NARROW_BELOW = 80;
 export interface FrameLayout {
   title: boolean;
   help: boolean;
-  message: boolean;
+  /** Rows for the last message: 1, or 2 for one that does not fit on one (when there is room). */
+  message: number;
   compact: boolean;
   side?: FrameSize;
   body: FrameSize;
@@ -42,28 +43,33 @@ export interface FrameLayout {
   total: number;
 }
 
-export function frameLayout(columns: number, rows: number, opts: {side?: boolean; compactSide?: boolean; sideWidth?: number} = {}): FrameLayout {
+export function frameLayout(columns: number, rows: number, opts: {side?: boolean; compactSide?: boolean; sideWidth?: number; messageRows?: number} = {}): FrameLayout {
   let budget = Math.max(0, rows - 1);
   const take = () => (budget > 1 ? (budget--, true) : false);
   const title = take();
   const help = take();
-  const message = take();
+  const message = take() ? 1 : 0;
   const narrow = columns < NARROW_BELOW;
   const compact = narrow && Boolean(opts.compactSide) && take();
+  // A second row for a long message, only where the body keeps at least 6.
+  const messageRows = message && (opts.messageRows ?? 1) > 1 && budget > 6 && take() ? 2 : message;
   const width = Math.max(1, columns);
   const sideWidth = Math.min(opts.sideWidth ?? Math.min(34, Math.floor(width / 3)), width - 20);
   const side = !narrow && opts.side && sideWidth > 0 ? {width: sideWidth, height: budget} : undefined;
   const body = {width: side ? width - side.width - 1 : width, height: budget};
-  const total = Number(title) + Number(help) + Number(message) + Number(compact) + budget;
-  return {title, help, message, compact, side, body, total};
+  const total = Number(title) + Number(help) + messageRows + Number(compact) + budget;
+  return {title, help, message: messageRows, compact, side, body, total};
 }
 
 export function Frame({title, columns, rows, scopes, messages = [], side, sideWidth, compactSide, children}: FrameProps) {
-  const layout = frameLayout(columns, rows, {side: Boolean(side), compactSide: Boolean(compactSide), sideWidth});
   const width = Math.max(1, columns);
   const last = messages.at(-1);
   const g = glyphs();
   const glyph = last ? {info: g.info, warn: g.warn, error: g.failed}[last.level] : '';
+  // A warning cut at the edge can lose what matters ("...the VM fails with I/O errors"): two rows.
+  const lead = `${glyph} `;
+  const messageText = last ? wrapRows(last.text, Math.max(10, width - textWidth(lead)), 2) : [];
+  const layout = frameLayout(columns, rows, {side: Boolean(side), compactSide: Boolean(compactSide), sideWidth, messageRows: messageText.length});
   if (layout.total === 0) return null;
   return (
     // Clipped vertically only: every row below is built to the width, and a horizontal clip makes
@@ -93,8 +99,18 @@ export function Frame({title, columns, rows, scopes, messages = [], side, sideWi
         </Box>
       </Box>
       {layout.message ? (
-        <Box height={1} width={width} overflow="hidden">
-          <Text {...tone(last?.level)}>{last ? fit(`${glyph} ${last.text}`, width) : ' '}</Text>
+        <Box height={layout.message} width={width} overflow="hidden" flexDirection="column">
+          {last ? (
+            layout.message === 1 ? (
+              <Text {...tone(last.level)}>{fit(`${lead}${last.text}`, width)}</Text>
+            ) : (
+              messageText.map((row, k) => (
+                <Text key={k} {...tone(last.level)}>{fit(`${k === 0 ? lead : ' '.repeat(textWidth(lead))}${row}`, width)}</Text>
+              ))
+            )
+          ) : (
+            <Text> </Text>
+          )}
         </Box>
       ) : null}
       {layout.help ? <HelpBar scopes={scopes} width={width} /> : null}

@@ -714,6 +714,25 @@ describe('Frame', () => {
     for (const row of rows) expect(textWidth(row)).toBeLessThanOrEqual(100);
   });
 
+  it('gives a message that does not fit on one row a second, whole, and the body gives up that row', () => {
+    const text = '/srv has 72.0 GiB free but the volume can grow to 5000G (4.88 TiB); the VM fails with I/O errors when the host disk fills up';
+    const long = (rows: number) => (
+      <Frame title="t" columns={100} rows={rows} scopes={['menu', 'global']} messages={[{level: 'warn', text}]}>
+        {({width, height}) => <Text>{`body ${width}x${height}`}</Text>}
+      </Frame>
+    );
+    const r = render(long(24));
+    const rows = rowsOf(r);
+    expect(rows).toHaveLength(23);
+    expect(rows[1]).toBe('body 100x19');
+    expect(`${rows[20]} ${rows[21]}`.replace(/\s+/g, ' ')).toBe(`▲ ${text}`);
+    expect(rows[21]).toMatch(/^ {2}\S/); // the second row hangs under the text
+    for (const row of rows) expect(textWidth(row)).toBeLessThanOrEqual(100);
+    const small = rowsOf(render(long(8))); // no room to spare: one row, cut
+    expect(small).toHaveLength(7);
+    expect(small[5]).toMatch(/^▲ \/srv has .*…$/);
+  });
+
   it('collapses the side pane to one row under 80 columns', () => {
     const r = render(screen(60, 12));
     const rows = rowsOf(r);
