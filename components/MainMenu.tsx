@@ -2,25 +2,27 @@
 // its screen, and anything destructive there asks for a typed confirmation.
 import {useEffect, useState} from 'react';
 import {Box, Text} from 'ink';
+import {serialLog} from '../src/paths.js';
 import {Menu, type MenuItem} from './Menu.js';
 import type {ScreenProps} from './screens.js';
 import {fit, tone} from './theme.js';
 
 type Choice = 'setup' | 'nbd' | 'relabel' | 'grow' | 'vm' | 'log' | 'checks' | 'quit';
 
-const ITEMS: MenuItem<Choice>[] = [
+const items = (): MenuItem<Choice>[] => [
   {value: 'setup', label: 'First-time setup', description: 'host checks, cache volume, launch, watch the boot'},
   {value: 'nbd', label: 'Troubleshoot NBD devices', description: 'busy or stale /dev/nbdN: see who holds them, detach'},
   {value: 'relabel', label: 'Repair a volume label', description: 'the guest only accepts tdx-cache'},
   {value: 'grow', label: 'Grow a volume', description: 'qemu-img resize, e2fsck, resize2fs; data kept'},
   {value: 'vm', label: 'Launch / status / stop the VM', description: 'the upstream run-tdx.sh'},
-  {value: 'log', label: 'Tail the serial log', description: '/tmp/tdx-guest-td.log with hints'},
+  {value: 'log', label: 'Tail the serial log', description: `${serialLog()} with hints`}, // the log it will open
   {value: 'checks', label: 'Host checks', description: 'root, tools, nbd, kvm, TDX, free space'},
   {value: 'quit', label: 'Quit'},
 ];
 
 export function MainMenu({controller, go, size, quit}: ScreenProps) {
   const [leftover, setLeftover] = useState<string>();
+  const [menuItems] = useState(items);
   useEffect(() => {
     // An earlier run that was killed may have left a device attached: say so, touch nothing.
     controller
@@ -43,7 +45,7 @@ export function MainMenu({controller, go, size, quit}: ScreenProps) {
       <Text {...tone('muted')}>{fit('From a bare TDX host to a running miner VM. Enter opens a screen; nothing runs until you confirm.', size.width)}</Text>
       {leftover ? <Text {...tone('warn')}>{fit(leftover, size.width)}</Text> : null}
       <Box marginTop={1}>
-        <Menu items={ITEMS} onSelect={choose} width={size.width} height={size.height - 3} />
+        <Menu items={menuItems} onSelect={choose} width={size.width} height={size.height - 3} />
       </Box>
     </Box>
   );
