@@ -17,14 +17,14 @@ describe('pty harness', () => {
     // CI=true here must not reach the child: Ink would then draw only its last frame.
     run = startPty([DEMO], {cols: 80, rows: 12, env: {CI: 'true'}});
     await run.waitFor('size 80x12');
-    expect(run.screen()).toContain('pty demo ci=false term=xterm-256color');
+    await run.waitFor('pty demo ci=false term=xterm-256color');
 
     await run.press('Down');
     await run.waitFor('count=1');
     await run.press('Down');
     await run.waitFor('count=2');
     await run.type('nbd0', {echo: true});
-    expect(run.screen()).toContain('text=[nbd0]');
+    await run.waitFor('text=[nbd0]');
 
     run.resize(60, 12);
     await run.waitFor('size 60x12');
