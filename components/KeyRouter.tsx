@@ -7,6 +7,11 @@
 // nothing happen. Here the router holds the one Ink subscription, and each useKeymap joins it in
 // a layout effect, in the same task as the commit that drew its frame, and always calls the
 // latest handler.
+//
+// The keys of one read (components/keyBurst.ts) are delivered in order, at once, except those
+// after an Enter: they wait for the next commit (the screen the Enter may have opened), or 50 ms,
+// as if typed one by one. Enter and a pasted path then fill the field Enter opened; before, the
+// path's q quit the menu. Input that arrives meanwhile waits behind them.
 import {createContext, useCallback, useRef, type ReactNode} from 'react';
 import {useInput, useStdin, type Key} from 'ink';
 import {splitBurst} from './keyBurst.js';
@@ -16,26 +21,58 @@ export type KeyListener = {current: (input: string, key: Key) => void};
 export interface KeyRoute {
   /** Adds a listener (called in the order they joined); returns its removal. */
   join(listener: KeyListener): () => void;
+  /** A component with keys has committed a render (useKeymap says so from a layout effect). */
+  committed(): void;
+}
+
+/** How long the keys after an Enter wait for a commit that does not come (the Enter did nothing). */
+const SCREEN_WAIT_MS = 50;
+
+function createRoute(): KeyRoute & {dispatch(input: string, key: Key): void} {
+  const listeners = new Set<KeyListener>();
+  const queue: Array<[string, Key]> = [];
+  let waiting: NodeJS.Timeout | undefined;
+  const deliver = (input: string, key: Key) => {
+    for (const listener of [...listeners]) if (listeners.has(listener)) listener.current(input, key);
+  };
+  const drain = () => {
+    while (queue.length && !waiting) {
+      const [input, key] = queue.shift()!;
+      deliver(input, key);
+      if (key.return && queue.length) waiting = setTimeout(resume, SCREEN_WAIT_MS);
+    }
+  };
+  const resume = () => {
+    clearTimeout(waiting);
+    waiting = undefined;
+    drain();
+  };
+  return {
+    join(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    committed() {
+      if (waiting) setImmediate(resume); // once the whole commit is done
+    },
+    dispatch(input, key) {
+      const keys = splitBurst(input, key);
+      if (!queue.length && !waiting && keys.length === 1) return deliver(input, key);
+      queue.push(...keys);
+      drain();
+    },
+  };
 }
 
 export const KeyRouteContext = createContext<KeyRoute | undefined>(undefined);
 
 export function KeyRouter({children}: {children: ReactNode}) {
   const {isRawModeSupported} = useStdin();
-  const listeners = useRef(new Set<KeyListener>());
-  const route = useRef<KeyRoute>({
-    join(listener) {
-      listeners.current.add(listener);
-      return () => void listeners.current.delete(listener);
-    },
-  });
+  const route = useRef<ReturnType<typeof createRoute>>(undefined);
+  route.current ??= createRoute();
   // Stable, so Ink never re-subscribes. Every listener sees the state the key arrived in (Ink
-  // batches the updates they make into one render); the keys of a burst, one after the other.
-  const dispatch = useCallback((input: string, key: Key) => {
-    for (const [one, oneKey] of splitBurst(input, key)) {
-      for (const listener of [...listeners.current]) if (listeners.current.has(listener)) listener.current(one, oneKey);
-    }
-  }, []);
+  // batches the updates they make into one render).
+  const dispatch = useCallback((input: string, key: Key) => route.current!.dispatch(input, key), []);
   useInput(dispatch, {isActive: Boolean(isRawModeSupported)});
   return <KeyRouteContext.Provider value={route.current}>{children}</KeyRouteContext.Provider>;
 }

@@ -147,6 +147,7 @@ export function useKeymap(
   useLayoutEffect(() => {
     latest.current = handler;
     scopesRef.current = scopes;
+    route?.committed();
   });
   useLayoutEffect(() => (route && active ? route.join(listener.current) : undefined), [route, active]);
   useInput(listener.current.current, {isActive: active && !route});

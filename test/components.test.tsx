@@ -26,6 +26,7 @@ import {OutputPane} from '../components/OutputPane.js';
 import {ProgressBar} from '../components/ProgressBar.js';
 import {StepList} from '../components/StepList.js';
 import {Table} from '../components/Table.js';
+import {TextField} from '../components/TextField.js';
 import {TypedConfirm} from '../components/TypedConfirm.js';
 import {useStoreState} from '../components/useStoreState.js';
 import {detectThemeMode, fit, formatCount, setPlain, textWidth, wrapRows} from '../components/theme.js';
@@ -153,6 +154,30 @@ describe('KeyRouter', () => {
     expect(frameOf(log)).toMatch(/serial 42$/m); // the match is in view
     expect(frameOf(log)).toContain('/serial 42'); // the search stands
     expect(frameOf(log)).not.toContain('Esc cancel'); // and its prompt has closed: the Enter counted
+  });
+
+  it('the keys of one read after an Enter reach the screen the Enter opened: a pasted path fills its field, its q quits nothing', async () => {
+    let quits = 0;
+    let typed = '';
+    function Flow() {
+      const [screen, setScreen] = useState<'menu' | 'field'>('menu');
+      const [value, setValue] = useState('');
+      // q quits from the menu only, as the App's global keys do (a text field takes letters).
+      useKeymap('global', (action) => {
+        if (screen === 'menu' && action === 'quit') quits++;
+      });
+      return screen === 'menu' ? (
+        <Menu items={ITEMS} onSelect={() => setScreen('field')} width={60} />
+      ) : (
+        <TextField label="Volume file" value={value} onChange={(v) => setValue((typed = v))} width={60} />
+      );
+    }
+    const r = render(<KeyRouter><Flow /></KeyRouter>);
+    await tick();
+    r.stdin.write('\r/srv/quick.qcow2');
+    await tick();
+    expect(typed).toBe('/srv/quick.qcow2');
+    expect(quits).toBe(0);
   });
 
   it('each key reaches each listener once (Down then Enter picks the second item)', async () => {
