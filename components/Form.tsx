@@ -7,7 +7,7 @@ import {Box, Text} from 'ink';
 import {maskText} from '../src/runner/mask.js';
 import {useKeymap} from './keymap.js';
 import {TextField, type Validation} from './TextField.js';
-import {fit, glyphs, textWidth, tone, wrapRows} from './theme.js';
+import {fit, glyphs, hangingRows, textWidth, tone} from './theme.js';
 
 export type {Validation};
 
@@ -112,18 +112,13 @@ export function Form({fields, onSubmit, onBack, onChange, width, isActive = true
   );
 }
 
-/**
- * What is wrong, or the fix, in full: up to three rows, each continuation under the first word
- * (a fix cut at the edge of the screen loses the part the operator needs, often the command).
- */
+/** What is wrong, or the fix, in full: up to three rows (cut at the edge, it lost the command). */
 function Rows({lead, text, width, toneName}: {lead: string; text: string; width: number; toneName: 'error' | 'muted'}) {
-  const hang = textWidth(lead);
-  const rows = wrapRows(text, Math.max(10, width - hang), 3);
   return (
     <>
-      {rows.map((row, k) => (
+      {hangingRows(lead, text, width, 3).map((row, k) => (
         <Box key={k} height={1} width={width} overflow="hidden">
-          <Text {...tone(toneName)}>{fit(`${k === 0 ? lead : ' '.repeat(hang)}${row}`, width)}</Text>
+          <Text {...tone(toneName)}>{row}</Text>
         </Box>
       ))}
     </>

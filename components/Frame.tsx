@@ -1,6 +1,7 @@
-// The screen: a title row, the body, a messages row (two for a long message) and the help bar. The frame is always at most
-// rows - 1 tall (Ink clears the whole screen on every frame once a frame reaches the terminal's
-// height), every region is clipped to its size, and the body is handed its exact size.
+// The screen: a title row, the body, a messages row (two for a long message) and the help bar.
+// The frame is always at most rows - 1 tall (Ink clears the whole screen on every frame once a
+// frame reaches the terminal's height), every region is clipped to its size, and the body is
+// handed its exact size.
 // From 80 columns a side pane (the step list) sits left of the body; narrower, it collapses to
 // `compactSide`, a single row above the body.
 import type {ReactNode} from 'react';
@@ -8,7 +9,7 @@ import {Box, Text} from 'ink';
 import type {Message} from '../src/store.js';
 import {HelpBar} from './HelpBar.js';
 import type {Scope} from './keymap.js';
-import {emphasis, fit, glyphs, textWidth, tone, themeMode, wrapRows} from './theme.js';
+import {emphasis, fit, glyphs, hangingRows, tone, themeMode} from './theme.js';
 
 export interface FrameSize {
   width: number;
@@ -68,8 +69,8 @@ export function Frame({title, columns, rows, scopes, messages = [], side, sideWi
   const glyph = last ? {info: g.info, warn: g.warn, error: g.failed}[last.level] : '';
   // A warning cut at the edge can lose what matters ("...the VM fails with I/O errors"): two rows.
   const lead = `${glyph} `;
-  const messageText = last ? wrapRows(last.text, Math.max(10, width - textWidth(lead)), 2) : [];
-  const layout = frameLayout(columns, rows, {side: Boolean(side), compactSide: Boolean(compactSide), sideWidth, messageRows: messageText.length});
+  const messageRows = last ? hangingRows(lead, last.text, width, 2) : [];
+  const layout = frameLayout(columns, rows, {side: Boolean(side), compactSide: Boolean(compactSide), sideWidth, messageRows: messageRows.length});
   if (layout.total === 0) return null;
   return (
     // Clipped vertically only: every row below is built to the width, and a horizontal clip makes
@@ -100,16 +101,14 @@ export function Frame({title, columns, rows, scopes, messages = [], side, sideWi
       </Box>
       {layout.message ? (
         <Box height={layout.message} width={width} overflow="hidden" flexDirection="column">
-          {last ? (
-            layout.message === 1 ? (
-              <Text {...tone(last.level)}>{fit(`${lead}${last.text}`, width)}</Text>
-            ) : (
-              messageText.map((row, k) => (
-                <Text key={k} {...tone(last.level)}>{fit(`${k === 0 ? lead : ' '.repeat(textWidth(lead))}${row}`, width)}</Text>
-              ))
-            )
-          ) : (
+          {!last ? (
             <Text> </Text>
+          ) : layout.message === 1 ? (
+            <Text {...tone(last.level)}>{fit(`${lead}${last.text}`, width)}</Text>
+          ) : (
+            messageRows.map((row, k) => (
+              <Text key={k} {...tone(last.level)}>{row}</Text>
+            ))
           )}
         </Box>
       ) : null}

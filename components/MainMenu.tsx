@@ -9,7 +9,7 @@ import {fit, tone} from './theme.js';
 
 type Choice = 'setup' | 'nbd' | 'relabel' | 'grow' | 'vm' | 'log' | 'checks' | 'quit';
 
-const items = (): MenuItem<Choice>[] => [
+const ITEMS: MenuItem<Choice>[] = [
   {value: 'setup', label: 'First-time setup', description: 'host checks, cache volume, launch, watch the boot'},
   {value: 'nbd', label: 'Troubleshoot NBD devices', description: 'busy or stale /dev/nbdN: see who holds them, detach'},
   {value: 'relabel', label: 'Repair a volume label', description: 'the guest only accepts tdx-cache'},
@@ -22,7 +22,6 @@ const items = (): MenuItem<Choice>[] => [
 
 export function MainMenu({controller, go, size, quit}: ScreenProps) {
   const [leftover, setLeftover] = useState<string>();
-  const [menuItems] = useState(items);
   useEffect(() => {
     // An earlier run that was killed may have left a device attached: say so, touch nothing.
     controller
@@ -45,7 +44,7 @@ export function MainMenu({controller, go, size, quit}: ScreenProps) {
       <Text {...tone('muted')}>{fit('From a bare TDX host to a running miner VM. Enter opens a screen; nothing runs until you confirm.', size.width)}</Text>
       {leftover ? <Text {...tone('warn')}>{fit(leftover, size.width)}</Text> : null}
       <Box marginTop={1}>
-        <Menu items={menuItems} onSelect={choose} width={size.width} height={size.height - 3} />
+        <Menu items={ITEMS} onSelect={choose} width={size.width} height={size.height - 3} />
       </Box>
     </Box>
   );

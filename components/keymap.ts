@@ -3,7 +3,7 @@
 //
 // A row is what the operator reads: a label ("↑↓ j k"), a description ("move") and a scope
 // (where it applies). Each row lists the concrete keys it answers to and the action each one means.
-import {useContext, useLayoutEffect, useRef} from 'react';
+import {useContext, useLayoutEffect, useRef, useState} from 'react';
 import {useInput, useStdin, type Key} from 'ink';
 import {KeyRouteContext, type KeyListener} from './KeyRouter.js';
 import {themeMode} from './theme.js';
@@ -143,12 +143,12 @@ export function useKeymap(
   const active = isActive && Boolean(isRawModeSupported);
   const latest = useRef(handler);
   const scopesRef = useRef(scopes);
-  const listener = useRef<KeyListener>({current: (input, key) => latest.current(matchKey(input, key, scopesRef.current), input, key)});
+  const [listener] = useState<KeyListener>(() => ({current: (input, key) => latest.current(matchKey(input, key, scopesRef.current), input, key)}));
   useLayoutEffect(() => {
     latest.current = handler;
     scopesRef.current = scopes;
     route?.committed();
   });
-  useLayoutEffect(() => (route && active ? route.join(listener.current) : undefined), [route, active]);
-  useInput(listener.current.current, {isActive: active && !route});
+  useLayoutEffect(() => (route && active ? route.join(listener) : undefined), [route, active, listener]);
+  useInput(listener.current, {isActive: active && !route});
 }

@@ -213,6 +213,15 @@ export function wrapRows(text: string, width: number, maxRows: number): string[]
   return [...rows.slice(0, maxRows - 1), fit(`${rows[maxRows - 1]} ${rows.slice(maxRows).join(' ')}`, width)];
 }
 
+/**
+ * `lead` then `text`, broken into at most `maxRows` rows of `width` columns, each row after the
+ * first indented under the text's start: a message and its fix, whole, not cut at the edge.
+ */
+export function hangingRows(lead: string, text: string, width: number, maxRows: number): string[] {
+  const hang = textWidth(lead);
+  return wrapRows(text, Math.max(10, width - hang), maxRows).map((row, k) => fit(`${k === 0 ? lead : ' '.repeat(hang)}${row}`, width));
+}
+
 /** Pads (or cuts) to exactly `width` columns. */
 export function pad(text: string, width: number, align: 'left' | 'right' = 'left'): string {
   const cut = fit(text, width);

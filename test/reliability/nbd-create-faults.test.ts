@@ -11,6 +11,7 @@ import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it, type TestContext} from 'vitest';
 import {runCli, startCli} from '../helpers/cli.js';
 import {FAKE_BIN, FakeHost} from '../helpers/fake-host.js';
+import {groupLines} from '../helpers/volumes.js';
 import {requireTools, sh, tempDir, toolPath} from '../helpers/tools.js';
 import {alive, blockingTool, failingTool, readyPid, release, SIGNAL_EXIT, STOP_SIGNALS, waitFor} from '../helpers/reliability.js';
 
@@ -119,12 +120,12 @@ describe('create --method nbd runs to a verified volume through the stand-in lay
 describe('create --method nbd marks the inode tables zeroed, on a real block device', () => {
   /** Groups of the ext4 on `dev` whose inode table is marked zeroed, and all its groups. */
   const zeroedGroups = (dev: string) => {
-    const groups = sh('sh', ['-c', `dumpe2fs "$1" 2>/dev/null | grep '^Group [0-9]'`, 'dumpe2fs', dev]).trim().split('\n');
+    const groups = groupLines(dev);
     return {zeroed: groups.filter((g) => g.includes('ITABLE_ZEROED')).length, all: groups.length};
   };
 
   it('a loop device stands for /dev/nbd0: mkfs.ext4 is told the new image reads as zeros, and every group says so', async (t) => {
-    requireTools('losetup', 'dumpe2fs');
+    requireTools('losetup');
     const c = setup(t);
     const backing = join(tmp.path, 'loop-backing.raw');
     writeFileSync(backing, '');
