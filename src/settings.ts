@@ -7,6 +7,10 @@ import Conf from 'conf';
 import {configDir} from './paths.js';
 
 export interface Settings {
+  /** The upstream era of the guest (src/era/eras.ts); unset means the document's. */
+  era?: string;
+  /** Where prepare put the volume set last time. */
+  volumeDir?: string;
   volumePath?: string;
   volumeSize: string;
   launcherPath?: string;
