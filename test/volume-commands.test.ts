@@ -27,12 +27,12 @@ function inspect(path: string): Record<string, unknown> {
 
 describe('inspect and verify: every verdict, read-only', () => {
   const cases: Array<[string, Parameters<typeof makeVolume>[2], string, RegExp, number]> = [
-    ['ready.qcow2', {fs: 'ext4', label: 'tdx-cache'}, 'ready', /the guest will accept it/, 0],
+    ['ready.qcow2', {fs: 'ext4', label: 'tdx-cache'}, 'ready', /the E4 guest will accept it as its cache volume/, 0],
     ['provisioned.qcow2', {fs: 'luks2', label: 'tdx-cache'}, 'provisioned', /production guest.*Never reformat/, 0],
     ['typo.qcow2', {fs: 'ext4', label: 'tdx-cache-storage'}, 'wrong-label', /old documentation/, 1],
     ['other.qcow2', {fs: 'ext4', label: 'models'}, 'wrong-label', /"models", but the guest looks for "tdx-cache"/, 1],
     ['luks1.qcow2', {fs: 'luks1'}, 'wrong-label', /LUKS1 has no label/, 1],
-    ['xfs.qcow2', {fs: 'xfs', label: 'tdx-cache'}, 'wrong-filesystem', /holds xfs labelled "tdx-cache"/, 1],
+    ['xfs.qcow2', {fs: 'xfs', label: 'tdx-cache'}, 'wrong-filesystem', /xfs labelled "tdx-cache", but the E4 debug guest mounts its cache volume as ext4/, 1],
     ['empty.qcow2', {fs: 'empty'}, 'empty', /empty/, 1],
     ['raw-named.qcow2', {fs: 'ext4', label: 'tdx-cache', format: 'raw'}, 'wrong-format', /raw image but its name says qcow2/, 1],
   ];

@@ -5,7 +5,8 @@ import {lstat, open} from 'node:fs/promises';
 import {ImageError, openImage} from '../disk/qcow2.js';
 import {probeVolume, type Probe} from '../disk/probe.js';
 import {imageUse} from '../attach/holders.js';
-import {CACHE_LABEL} from './label.js';
+import {defaultExpectation, judge, productionNote, type Expectation} from './judge.js';
+import type {EraId, Role} from '../era/eras.js';
 import type {Verdict, VolumeVerdict} from './verdict.js';
 
 export interface Inspection extends VolumeVerdict {
@@ -21,13 +22,17 @@ export interface Inspection extends VolumeVerdict {
   inUse: boolean;
   inUseDetail?: string;
   warnings: string[];
+  /** What the volume was checked against. */
+  role: Role;
+  era: EraId;
+  /** The label that role looks for. */
+  expectedLabel: string;
+  /** What a production image does with it (wipes and encrypts, or already did). */
+  production?: string;
 }
 
-/** The label the old documentation printed (17 bytes), as mkfs cut it. */
-const DOC_TYPO_LABEL = 'tdx-cache-storag';
-
-export async function inspectVolume(path: string): Promise<Inspection> {
-  const base = {path, backingChain: [] as string[], inUse: false, warnings: [] as string[]};
+export async function inspectVolume(path: string, expect: Expectation = defaultExpectation()): Promise<Inspection> {
+  const base = {path, backingChain: [] as string[], inUse: false, warnings: [] as string[], role: expect.spec.role, era: expect.era.id, expectedLabel: expect.spec.label};
   const st = await lstat(path).catch((e: NodeJS.ErrnoException) => e);
   if (st instanceof Error) {
     const why = st.code === 'ENOENT' ? 'does not exist' : st.code === 'EACCES' ? 'cannot be read (permission denied)' : st.message;
@@ -51,8 +56,10 @@ export async function inspectVolume(path: string): Promise<Inspection> {
     uuid: probe.uuid,
     ...(probe.sizeBytes !== undefined ? {filesystemSize: probe.sizeBytes} : {}),
     ...inUse,
-    ...judge(path, format, probe),
+    ...judge(path, format, probe, expect),
   };
+  const production = productionNote(expect.spec, probe);
+  if (production) result.production = production;
   if (use.inUse) result.warnings.push(`the image is in use (${use.detail}); what is shown may lag behind what the VM has written`);
   if (image.dirty) result.warnings.push('the qcow2 dirty flag is set (it was not closed cleanly): run qemu-img check');
   if (image.corrupt) result.warnings.push('qemu marked this image corrupt: it will refuse to open it for writing');
@@ -93,41 +100,6 @@ async function readContents(path: string): Promise<Contents> {
     return {format, unreadable: `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`};
   } finally {
     await image.close();
-  }
-}
-
-function judge(path: string, format: 'qcow2' | 'raw', probe: Probe): Pick<VolumeVerdict, 'verdict' | 'accepted' | 'reason' | 'fix'> {
-  const named = /\.qcow2$/i.test(path) ? 'qcow2' : /\.(raw|img)$/i.test(path) ? 'raw' : undefined;
-  if (named && named !== format) {
-    return verdict(
-      'wrong-format',
-      `${path} is a ${format} image but its name says ${named}; launchers that pick the format from the extension would pass it wrongly and the guest would find no label`,
-      format === 'raw' ? `qemu-img convert -f raw -O qcow2 ${path} ${path.replace(/\.qcow2$/i, '')}-converted.qcow2` : `mv ${path} ${path.replace(/\.(raw|img)$/i, '.qcow2')}`,
-    );
-  }
-  switch (probe.type) {
-    case 'ext4':
-      if (probe.label === CACHE_LABEL) return {...verdict('ready', `ext4 labelled "${CACHE_LABEL}": the guest will accept it`), accepted: true};
-      if (probe.label === DOC_TYPO_LABEL || probe.label === 'tdx-cache-storage') {
-        return verdict('wrong-label', `labelled "${probe.label}": the label from the old documentation (tdx-cache-storage, cut to 16 bytes by mkfs); the guest looks for "${CACHE_LABEL}" and powers off`, `tdx-wizard relabel ${path}`);
-      }
-      return verdict('wrong-label', `ext4 labelled "${probe.label ?? ''}", but the guest looks for "${CACHE_LABEL}" and powers off without it`, `tdx-wizard relabel ${path}`);
-    case 'crypto_LUKS':
-      if (probe.version === 2 && probe.label === CACHE_LABEL) {
-        return {
-          ...verdict('provisioned', `LUKS2 labelled "${CACHE_LABEL}": already encrypted by a production guest; it will unlock it at boot. Never reformat or relabel it with ext4 tools`),
-          accepted: true,
-        };
-      }
-      return verdict(
-        'wrong-label',
-        probe.version === 2 ? `LUKS2 labelled "${probe.label ?? ''}"; the guest looks for "${CACHE_LABEL}"` : 'LUKS1 has no label; the guest cannot find it by label',
-        probe.version === 2 ? `tdx-wizard relabel ${path}` : undefined,
-      );
-    case 'empty':
-      return verdict('empty', 'the volume is empty (no filesystem): the guest finds no tdx-cache label and powers off', `tdx-wizard format --yes ${path}`);
-    default:
-      return verdict('wrong-filesystem', `the volume holds ${probe.type === 'unknown' ? 'no filesystem the guest knows' : probe.type}${probe.label ? ` labelled "${probe.label}"` : ''}; the guest wants ext4 labelled "${CACHE_LABEL}"`, `tdx-wizard format ${path} (destroys what it holds), or create a new volume: tdx-wizard create <path> 5000G`);
   }
 }
 
