@@ -30,6 +30,7 @@ const commands: Record<string, () => Promise<{register(program: Command): void}>
   status: () => import('./commands/status.js'),
   stop: () => import('./commands/stop.js'),
   logs: () => import('./commands/logs.js'),
+  eras: () => import('./commands/eras.js'),
 };
 const args = process.argv.slice(2);
 const word = commandWord(args);

@@ -19,7 +19,7 @@ beforeAll(() => {
 });
 afterAll(() => tmp.remove());
 
-function json(args: string[]): {code: number; result: Record<string, unknown>; stderr: string} {
+function json(args: string[]): {code: number | null; result: Record<string, unknown>; stderr: string} {
   const r = runCli([...args, '--json'], {env});
   const lines = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
   return {code: r.code, result: lines.find((e) => e.type === 'result') ?? lines[lines.length - 1], stderr: r.stderr};

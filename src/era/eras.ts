@@ -115,7 +115,7 @@ export const ERAS: readonly Era[] = [
     title: 'run-vm.sh with a config volume (November 2025)',
     when: 'chutesai/sek8s 12b37f0…a2ba679, 2025-11-12…21',
     launcher: 'run-vm',
-    launcherFile: 'quick-launch.sh',
+    launcherFile: 'run-vm.sh',
     volumes: [cache('500G'), config],
     credentials: 'config-volume',
     signatures: [
