@@ -1,10 +1,11 @@
-// Create the cache volume: a qcow2 file whose ext4 filesystem carries the label the guest looks
-// for. Two methods give the same result:
-//   offline (default): mkfs.ext4 on a sparse raw file with the metadata packed at the start, then
-//     `qemu-img convert` to qcow2. No root, no NBD, and about 20 times faster than the seed
-//     procedure, with a file about 6 times smaller.
-//   nbd: the seed document's procedure (qemu-img create, qemu-nbd --connect, mkfs.ext4, blkid,
-//     disconnect), done safely through the NBD layer.
+// Create a data volume (cache, storage, containerd): a qcow2 or raw file whose ext4 or XFS
+// filesystem carries the label the guest looks for. Two methods:
+//   offline (default): mkfs on a sparse raw file (ext4 with the metadata packed at the start).
+//     For a qcow2, `qemu-img convert` then copies only the written blocks: no root, no NBD, and
+//     about 20 times faster than the seed procedure, with a file about 6 times smaller. A raw
+//     volume is that sparse file itself, made beside the target and formatted in place.
+//   nbd (qcow2 and ext4 only): the seed document's procedure (qemu-img create, qemu-nbd
+//     --connect, mkfs.ext4, blkid, disconnect), done safely through the NBD layer.
 // Whatever happens, the half-made file is removed: never a leftover that makes the next run fail.
 import {constants} from 'node:fs';
 import {chmod, link, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, unlink, type FileHandle} from 'node:fs/promises';
@@ -17,11 +18,16 @@ import {describeExisting} from '../src/volume/target.js';
 import {checkCreatedVolume} from '../src/volume/check-created.js';
 import {SCRATCH_PREFIX, scratchBase, scratchBases} from '../src/volume/scratch.js';
 import {nbdFormatSteps} from './create-nbd.js';
+import {likeATool, spaceAware, volumeFile, withFile, writeToDisk} from './create-io.js';
+import {mkfs, sparseLog} from './create-mkfs.js';
 
 export interface CreateJob {
   target: Target;
   sizeBytes: number;
   label: string;
+  /** The container: qcow2, or a raw file (the launchers of E5 on take those by their name). */
+  format: 'qcow2' | 'raw';
+  fs: 'ext4' | 'xfs';
   method: 'offline' | 'nbd';
   /** Consent to create missing parent directories. */
   createParent: boolean;
@@ -31,7 +37,7 @@ export interface CreateJob {
   scratchDir?: string;
   rawPath?: string;
   qcowPath?: string;
-  /** The volume's flush to disk, started as soon as qemu-img convert has written it (verify waits for it). */
+  /** The volume's flush to disk, started as soon as it is written (verify waits for it). */
   flushed?: Promise<unknown>;
   /**
    * The empty file that reserves the name, kept open until the volume replaces it or it is
@@ -144,7 +150,7 @@ const reserve: FlowStep<CreateJob> = {
     });
     job.workDir = join(target.dir, workDirName(target.name, process.pid));
     await env.runner.act('Make a private work directory', ['mkdir', '-m', '700', '--', job.workDir], () => mkdir(job.workDir!, {mode: 0o700}));
-    job.rawPath = join(job.workDir, 'filesystem.raw');
+    job.rawPath = join(job.workDir, job.format === 'raw' ? 'volume.raw' : 'filesystem.raw');
     job.qcowPath = join(job.workDir, 'volume.qcow2');
   },
   async undo(job, env) {
@@ -171,48 +177,20 @@ async function releasePlaceholder(job: CreateJob): Promise<void> {
   await handle?.close().catch(() => undefined);
 }
 
-/** Opens `path`, runs `work` on it, and closes it whatever happened. */
-async function withFile<T>(path: string, flags: number, work: (handle: FileHandle) => Promise<T>, mode?: number): Promise<T> {
-  const handle = await open(path, flags, mode);
-  try {
-    return await work(handle);
-  } finally {
-    await handle.close();
-  }
-}
 
-/**
- * A file operation done in-process fails as a tool would: its error's words as the output, so that
- * the causes recognised in a tool's output (a full disk, a file too large) are recognised in it too.
- */
-async function likeATool<T>(what: string, step: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    const words = error instanceof Error ? error.message : String(error);
-    throw new StepError(`${what}: ${words}`, step, [words]);
-  }
-}
 
-/** A tool that hit a full disk says so in its own words; the operator gets the cause and the fix. */
-async function spaceAware<T>(job: CreateJob, doing: string, work: () => Promise<T>, dir = job.target.dir): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof StepError && error.output.some((l) => /No space left on device|ENOSPC|Disk quota exceeded/i.test(l))) {
-      const fix = dir === job.target.dir ? 'or create the volume in another directory' : 'or run with TDX_WIZARD_SCRATCH_DIR= (empty: the raw file is made beside the volume)';
-      throw new StepError(`the file system of ${dir} is full: ${doing} ran out of space`, error.step, error.output, `free some space there (df -h ${dir}) ${fix}`);
-    }
-    throw error;
-  }
-}
 
 const sparseRaw: FlowStep<CreateJob> = {
   id: 'raw',
   title: 'Make a sparse raw file',
   changesDisk: true,
   async run(job, env) {
-    const base = await scratchBase(job.sizeBytes);
+    // A raw volume is this file itself: made in the work directory, on the target's file system,
+    // where the hard link can put it in place. Sparse, never preallocated: upstream's
+    // create-cache.sh reserves the whole size at once (qemu-img -o preallocation=falloc: 5000G of
+    // the host's disk before the guest writes a byte, and when falloc fails, preallocation=full
+    // writes 5000G of zeros, for hours). The guest's writes allocate as they come, as a qcow2's do.
+    const base = job.format === 'qcow2' ? await scratchBase(job.sizeBytes, job.fs) : undefined;
     if (base) {
       // mkdtemp: 0700, a name nobody can guess or take first in a world-writable /dev/shm.
       const template = join(base, `${SCRATCH_PREFIX}${process.pid}-`);
@@ -232,7 +210,7 @@ const sparseRaw: FlowStep<CreateJob> = {
       await spaceAware(job, 'making the raw file', makeRaw, dir);
     } catch (error) {
       if (error instanceof StepError && error.output.some((l) => /too large|EFBIG/i.test(l))) {
-        throw new StepError(`${dir} cannot hold a sparse file of ${sizeArg(job.sizeBytes)} (its file system limits file size, or ulimit -f does)`, 'raw', error.output, 'create the volume in a directory on XFS or ext4 with 4 KiB blocks, or use --method nbd');
+        throw new StepError(`${dir} cannot hold a sparse file of ${sizeArg(job.sizeBytes)} (its file system limits file size, or ulimit -f does)`, 'raw', error.output, `create the volume in a directory on XFS or ext4 with 4 KiB blocks${job.format === 'qcow2' && job.fs === 'ext4' ? ', or use --method nbd' : ''}`);
       }
       throw error;
     }
@@ -248,32 +226,6 @@ async function removeScratch(job: CreateJob, env: StepEnv): Promise<void> {
   await env.runner.act(`Remove ${dir}`, ['rm', '-rf', '--', dir], () => rm(dir, {recursive: true, force: true}));
   job.scratchDir = undefined;
 }
-
-const mkfsOffline: FlowStep<CreateJob> = {
-  id: 'mkfs',
-  title: 'Format ext4',
-  changesDisk: true,
-  async run(job, env) {
-    // -F once, after our own checks: the file is ours and empty. packed_meta_blocks puts bitmaps,
-    // inode tables and the journal at the start, so the qcow2 only stores that region. Discard
-    // stays on: on a file it punches holes (instant on a sparse one), after which mkfs knows the
-    // inode tables read as zeros and marks them so (ITABLE_ZEROED). With nodiscard it left them to
-    // the guest kernel, which zeroes them in the background after the first mount (ext4lazyinit):
-    // 40 GiB of zeroing for 5000G.
-    await spaceAware(
-      job,
-      'mkfs.ext4',
-      () =>
-        env.runner.run({
-          cmd: 'mkfs.ext4',
-          args: ['-F', '-L', job.label, '-E', 'packed_meta_blocks=1', '--', job.rawPath!],
-          title: `Format ext4, label ${job.label}`,
-          progress: 'mke2fs',
-        }),
-      job.scratchDir ?? job.target.dir,
-    );
-  },
-};
 
 const convert: FlowStep<CreateJob> = {
   id: 'convert',
@@ -292,31 +244,20 @@ const convert: FlowStep<CreateJob> = {
   },
 };
 
-/**
- * On disk before it is put in place, as qemu-nbd's disconnect flushes it in the seed procedure:
- * qemu-img convert leaves it in the page cache, where a power cut loses it after create has said it
- * is ready. A file system that allocates at write-back can report a full disk only here.
- */
-function writeToDisk(job: CreateJob, env: StepEnv): Promise<unknown> {
-  const qcow = job.qcowPath!;
-  return spaceAware(job, 'writing the volume to disk', () =>
-    env.runner.act('Write the volume to disk', ['sync', '--data', '--', qcow], () =>
-      likeATool(`could not write ${qcow} to disk`, 'verify', () => withFile(qcow, constants.O_RDONLY, (file) => file.datasync())),
-    ),
-  );
-}
 
 const verify: FlowStep<CreateJob> = {
   id: 'verify',
   title: 'Verify the volume',
   async run(job, env) {
-    await env.runner.act('Restrict the volume to its owner', ['chmod', '600', '--', job.qcowPath!], () => chmod(job.qcowPath!, 0o600));
+    const volume = volumeFile(job);
+    await env.runner.act('Restrict the volume to its owner', ['chmod', '600', '--', volume], () => chmod(volume, 0o600));
   },
   async verify(job, env) {
     // The flush waits on the disk while the check reads the volume (from the page cache, the same
     // bytes): both are done, or the first failure thrown, before anything else happens. The
-    // offline method started the flush when convert finished; the NBD method's starts here.
-    const [check, flushed] = await Promise.allSettled([checkCreatedVolume(env.runner, job.qcowPath!, {sizeBytes: job.sizeBytes, label: job.label}), job.flushed ?? writeToDisk(job, env)]);
+    // offline method started the flush when convert finished; a raw volume's and the NBD method's start here.
+    const want = {sizeBytes: job.sizeBytes, label: job.label, format: job.format, fs: job.fs};
+    const [check, flushed] = await Promise.allSettled([checkCreatedVolume(env.runner, volumeFile(job), want), job.flushed ?? writeToDisk(job, env)]);
     if (check.status === 'rejected') throw check.reason;
     if (flushed.status === 'rejected') throw flushed.reason;
     return check.value;
@@ -331,24 +272,25 @@ const publish: FlowStep<CreateJob> = {
     // A hard link onto the freed name, not a rename over the placeholder: on ext4 a rename that
     // replaces a file costs 20-40 ms here right after qemu-img's writes (auto_da_alloc), and link
     // never replaces anything: a file someone put there in between is refused, not overwritten.
-    const {qcowPath, target} = job;
+    const {target} = job;
+    const volume = volumeFile(job);
     const leftAlone = (what: string) => new StepError(`${target.path} was ${what}; it was left alone`, 'publish', [], 'check who else writes to that directory, then run create again');
     const takenMeanwhile = () => leftAlone('created by something else while the volume was being put in place');
-    const argv = ['sh', '-c', 'rm -f -- "$2" && ln -- "$1" "$2" && rm -f -- "$1"', 'publish', qcowPath!, target.path];
+    const argv = ['sh', '-c', 'rm -f -- "$2" && ln -- "$1" "$2" && rm -f -- "$1"', 'publish', volume, target.path];
     await env.runner.act(`Move the volume to ${target.path}`, argv, async () => {
       if (!(await isPlaceholder(job))) throw leftAlone('replaced by something else while the volume was being made');
       await unlink(target.path);
       await releasePlaceholder(job); // the name is free: nothing at it is ours to remove any more
       try {
-        await link(qcowPath!, target.path);
-        await unlink(qcowPath!);
+        await link(volume, target.path);
+        await unlink(volume);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EEXIST') throw takenMeanwhile();
         if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw error;
         // A file system without hard links: rename onto the name, which was free a moment ago.
         if (await lstat(target.path).then(() => true, () => false)) throw takenMeanwhile();
-        await rename(qcowPath!, target.path);
+        await rename(volume, target.path);
       }
     });
     await env.runner.act('Remove the work directory', ['rmdir', '--', job.workDir!], () => rm(job.workDir!, {recursive: true, force: true}));
@@ -359,8 +301,9 @@ const publish: FlowStep<CreateJob> = {
 };
 
 export function createFlow(job: CreateJob): Flow<CreateJob> {
-  const steps = job.method === 'offline' ? [reserve, sparseRaw, mkfsOffline, convert, verify, publish] : [reserve, ...nbdFormatSteps, verify, publish];
-  return {id: 'create', title: `Create ${job.target.name} (${sizeArg(job.sizeBytes)}, ${job.method})`, steps};
+  const made = job.format === 'raw' ? (job.fs === 'xfs' ? [mkfs, sparseLog] : [mkfs]) : [mkfs, convert];
+  const steps = job.method === 'offline' ? [reserve, sparseRaw, ...made, verify, publish] : [reserve, ...nbdFormatSteps, verify, publish];
+  return {id: 'create', title: `Create ${job.target.name} (${sizeArg(job.sizeBytes)}, ${job.format} ${job.fs}, ${job.method})`, steps};
 }
 
 export type {StepEnv};

@@ -256,7 +256,7 @@ describe('create refuses bad input: exit 2, a message with a fix, nothing change
     ['device', () => ['create', '/dev/null', '100G'], /character device/],
     ['missing parent without a terminal', (d) => ['create', join(d, 'nope', 'a.qcow2'), '100G'], /does not exist.*--create-parent/s],
     ['bad method', (d) => ['create', '--method', 'magic', join(d, 'a.qcow2'), '100G'], /magic/],
-    ['missing size', (d) => ['create', join(d, 'a.qcow2')], /missing required argument 'size'/],
+    ['missing path', () => ['create'], /missing required argument 'path'/],
     ['path with newline', (d) => ['create', join(d, 'a\nb.qcow2'), '100G'], /control character/],
   ];
 

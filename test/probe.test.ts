@@ -186,6 +186,19 @@ describe('XFS, empty, unknown', () => {
     expect(p).toMatchObject({type: 'xfs', label: 'tdx-cache', blockSize: 4096, sizeBytes: 300 * MiB});
   });
 
+  it('XFS of 5000G with a 12-byte label (the longest XFS keeps): label, UUID and size as blkid and xfs_db say', async () => {
+    requireTools('xfs_db');
+    const path = sparseFile('xfs-big.raw', 5000 * 1024 * MiB);
+    sh('mkfs.xfs', ['-q', '-f', '-L', 'abcdefghijkl', path]);
+    const p = await probe(path);
+    expectLikeBlkid(p, path);
+    const sb = sh('xfs_db', ['-r', '-c', 'sb 0', '-c', 'p dblocks blocksize uuid', path]);
+    expect(p.uuid).toBe(/^uuid = (\S+)/m.exec(sb)![1]);
+    expect(p).toMatchObject({label: 'abcdefghijkl', blockSize: Number(/^blocksize = (\d+)/m.exec(sb)![1])});
+    expect(p.sizeBytes).toBe(Number(/^dblocks = (\d+)/m.exec(sb)![1]) * p.blockSize!);
+    expect(p.sizeBytes).toBe(5000 * 1024 * MiB);
+  });
+
   it('all zeros is empty, whatever the size', async () => {
     expect(await probe(sparseFile('zero.raw', 16 * MiB))).toEqual({type: 'empty'});
     expect(await probe(sparseFile('tiny.raw', 100))).toEqual({type: 'empty'});

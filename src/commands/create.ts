@@ -1,4 +1,5 @@
-// tdx-wizard create <path> <size>: make the cache volume, verified.
+// tdx-wizard create <path> [size]: make a data volume (cache, storage, containerd) of the kind the
+// guest's era needs, verified.
 import type {Command} from 'commander';
 import {Option} from 'commander';
 import {createFlow, reclaimCreateLeftovers, type CreateJob} from '../../flows/create.js';
@@ -9,8 +10,11 @@ import {action} from '../cli/program.js';
 import {askYesNo} from '../cli/prompt.js';
 import type {CliContext} from '../cli/context.js';
 import {toShellScript} from '../runner/transcript.js';
-import {CACHE_LABEL, checkLabel} from '../volume/label.js';
-import {checkVolumeSize, formatBytes, parseSize} from '../volume/size.js';
+import {chooseEra, chooseFormat, chooseFs, chooseRole} from '../era/choose.js';
+import {ERA_IDS, FS_MIN_BYTES} from '../era/eras.js';
+import {rememberedEra} from '../era/remembered.js';
+import {checkLabel} from '../volume/label.js';
+import {checkVolumeSize, formatBytes, parseSize, sizeArg} from '../volume/size.js';
 import {checkSpace} from '../volume/space.js';
 import {checkTarget} from '../volume/target.js';
 import {stepEnv} from '../cli/step-env.js';
@@ -19,30 +23,55 @@ import {requireRoot} from '../cli/root.js';
 export function register(program: Command): void {
   program
     .command('create')
-    .description('create the qcow2 cache volume: ext4 labelled tdx-cache, verified')
-    .argument('<path>', 'the new volume file, e.g. cache-volume.qcow2 (must not exist)')
-    .argument('<size>', 'its virtual size: 5000G, 5T, 100g or plain bytes (units are powers of 1024)')
-    .option('--label <label>', 'the ext4 label the guest looks for', CACHE_LABEL)
-    .addOption(new Option('--method <method>', 'offline: mkfs on a sparse file then convert (no root, no NBD); nbd: the seed procedure').choices(['offline', 'nbd']).default('offline'))
+    .description('create a data volume (cache, storage or containerd) as the guest of an era needs it: qcow2 or raw, ext4 or XFS, labelled, verified')
+    .argument('<path>', 'the new volume file, e.g. cache-volume.qcow2 or storage.raw (must not exist)')
+    .argument('[size]', "its virtual size: 5000G, 5T, 100g or plain bytes (units are powers of 1024); default: the role's size in the era (cache 5000G, storage 500G)")
+    .option('--era <id>', `the guest's upstream era: ${ERA_IDS.join(', ')} (default: the remembered one, else E4, the February 2026 document's)`)
+    .addOption(new Option('--role <role>', 'which volume: the role decides the label and the default size').choices(['cache', 'storage', 'containerd', 'config']).default('cache'))
+    .option('--format <format>', "qcow2 or raw (default: what the name says, else the era's)")
+    .option('--fs <fs>', "ext4 or xfs (default: what the era's debug guest mounts)")
+    .option('--label <label>', "the filesystem label the guest looks for (default: the role's: tdx-cache, storage, containerd-cache)")
+    .addOption(new Option('--method <method>', 'offline: mkfs on a sparse file (no root, no NBD); nbd: the seed procedure (qcow2 and ext4 only)').choices(['offline', 'nbd']).default('offline'))
     .option('--force-small', 'allow a volume under 100G (for tests)')
     .option('--create-parent', 'create the parent directory if it does not exist')
-    .action(action('create', (ctx, args, opts) => create(ctx, args[0]!, args[1]!, opts)));
+    .action(action('create', (ctx, args, opts) => create(ctx, args[0]!, args[1], opts)));
 }
 
-async function create(ctx: CliContext, pathArg: string, sizeArg: string, opts: Record<string, unknown>): Promise<number> {
+/** Every input checked, nothing touched: the volume's kind from the era's data and the options. */
+function chooseKind(pathArg: string, sizeInput: string | undefined, opts: Record<string, unknown>) {
+  const era = chooseEra(opts.era, rememberedEra());
+  if (opts.role === 'config') {
+    throw new UsageError('the config volume is not made by create: it holds the miner\'s hostname, keys and network settings, not an empty filesystem', `tdx-wizard config-volume ${pathArg}`);
+  }
+  const spec = chooseRole(era, opts.role);
+  const {label, warnings} = checkLabel(opts.label === undefined ? spec.label : String(opts.label), spec);
+  const format = chooseFormat(spec, pathArg, opts.format);
+  const fs = chooseFs(era, spec, label, opts.fs);
+  const method = opts.method as CreateJob['method'];
+  if (method === 'nbd' && (format !== 'qcow2' || fs !== 'ext4')) {
+    throw new UsageError(`--method nbd makes qcow2 volumes with ext4 only, not ${format} with ${fs}`, 'leave out --method nbd: the offline method makes every kind, with no root and no NBD');
+  }
+  const sizeText = sizeInput ?? spec.defaultSize;
+  const sizeBytes = parseSize(sizeText);
+  checkVolumeSize(sizeBytes, sizeText, Boolean(opts.forceSmall));
+  if (sizeBytes < FS_MIN_BYTES[fs]) {
+    const name = fs === 'xfs' ? 'XFS' : 'ext4';
+    throw new UsageError(`size ${sizeText} is too small for ${name}`, `${name} needs at least ${sizeArg(FS_MIN_BYTES[fs])}: choose a larger size${fs === 'xfs' ? ', or --fs ext4' : ''}`);
+  }
+  return {era, spec, label, warnings, format, fs, method, sizeBytes};
+}
+
+async function create(ctx: CliContext, pathArg: string, sizeInput: string | undefined, opts: Record<string, unknown>): Promise<number> {
   const {reporter, runner} = ctx;
   runner.preload();
   // Every input is checked before anything is touched.
-  const sizeBytes = parseSize(sizeArg);
-  checkVolumeSize(sizeBytes, sizeArg, Boolean(opts.forceSmall));
-  const {label, warnings: labelWarnings} = checkLabel(String(opts.label));
-  const method = opts.method as CreateJob['method'];
+  const {era, spec, label, warnings: labelWarnings, format, fs, method, sizeBytes} = chooseKind(pathArg, sizeInput, opts);
   if (method === 'nbd' && !runner.dryRun) requireRoot('create --method nbd', 'it connects the image to /dev/nbdN with qemu-nbd, and only root may open NBD devices', 'sudo tdx-wizard create --method nbd ..., or leave out --method nbd: the offline method needs no root');
   // What a run killed with SIGKILL left for this target (its work directory, the empty reserved file).
   for (const note of await reclaimCreateLeftovers(runner, pathArg)) reporter.warn(note);
   for (const note of await reclaimFuseLeftovers(runner)) reporter.warn(note);
-  const target = checkTarget(pathArg);
-  const space = await checkSpace(target.dir, sizeBytes, method);
+  const target = checkTarget(pathArg, format);
+  const space = await checkSpace(target.dir, sizeBytes, method, fs);
   if (space.error) throw new UsageError(space.error.message, space.error.fix);
   for (const warning of [...labelWarnings, ...target.warnings, ...space.warnings]) reporter.warn(warning);
 
@@ -52,20 +81,22 @@ async function create(ctx: CliContext, pathArg: string, sizeArg: string, opts: R
     if (!createParent) throw new UsageError(`${target.dir} does not exist`, 'create it first, or pass --create-parent');
   }
 
-  const job: CreateJob = {target, sizeBytes, label, method, createParent};
+  const job: CreateJob = {target, sizeBytes, label, format, fs, method, createParent};
   const flow = createFlow(job);
   await runFlow(flow, job, stepEnv(ctx));
 
+  const kind = {role: spec.role, era: era.id, format, fs, label};
   if (runner.dryRun) {
     const planned = ctx.store.getState().runs;
     reporter.print(toShellScript(planned, `plan: ${flow.title}; nothing was run`));
-    reporter.result({ok: true, dryRun: true, path: target.path, commands: planned.map((r) => r.argv)}, '');
+    reporter.result({ok: true, dryRun: true, path: target.path, ...kind, commands: planned.map((r) => r.argv)}, '');
     return 0;
   }
   const evidence = ctx.store.getState().steps.find((s) => s.id === 'verify')?.detail ?? '';
+  const verify = `tdx-wizard verify ${target.path}${spec.role === 'cache' ? '' : ` --role ${spec.role}`}`;
   reporter.result(
-    {ok: true, path: target.path, virtualSize: sizeBytes, label, method, evidence, free: space.free ?? null},
-    `created ${target.path}\n  ${evidence}\n  virtual size ${formatBytes(sizeBytes)}\nnext: tdx-wizard verify ${target.path}   (then launch with --cache-volume ${target.path})`,
+    {ok: true, path: target.path, virtualSize: sizeBytes, ...kind, method, evidence, free: space.free ?? null},
+    `created ${target.path}\n  ${evidence}\n  virtual size ${formatBytes(sizeBytes)}\nnext: ${verify}   (then launch with ${spec.flag} ${target.path})`,
   );
   return 0;
 }

@@ -71,6 +71,8 @@ export const CONFIG_LABEL = 'tdx-config';
 export const CONFIG_SIZE = '10M';
 /** XFS keeps at most 12 bytes of label; ext4 16. */
 export const LABEL_MAX: Record<Fs, number> = {ext4: 16, xfs: 12};
+/** The smallest volume each mkfs makes: mkfs.xfs 6.x refuses under 300 MiB; ext4 needs room for its journal. */
+export const FS_MIN_BYTES: Record<Fs, number> = {ext4: 64 * 2 ** 20, xfs: 300 * 2 ** 20};
 
 const config: VolumeSpec = {
   role: 'config',

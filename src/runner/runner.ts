@@ -82,6 +82,7 @@ export const PACKAGE_OF: Record<string, string> = {
   blkid: 'util-linux',
   losetup: 'util-linux',
   blockdev: 'util-linux',
+  fallocate: 'util-linux',
   cryptsetup: 'cryptsetup-bin',
   modprobe: 'kmod',
   fusermount3: 'fuse3',

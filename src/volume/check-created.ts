@@ -1,5 +1,6 @@
 // The last step of every creation: prove the result is what was asked for, by evidence:
-// qemu-img's own view of the container, and the filesystem read straight from the qcow2.
+// qemu-img's own view of the container, and the filesystem (type, label, size) read straight from
+// the qcow2 or raw file.
 import {StepError} from '../errors.js';
 import {openImage} from '../disk/qcow2.js';
 import {probeVolume} from '../disk/probe.js';
@@ -22,22 +23,34 @@ export async function qemuImgInfo(runner: Runner, path: string, options: {format
   return JSON.parse(result.stdout) as QemuImgInfo;
 }
 
-export async function checkCreatedVolume(runner: Runner, path: string, want: {sizeBytes: number; label: string}): Promise<string> {
-  const info = await qemuImgInfo(runner, path, {format: 'qcow2'});
+export interface CreatedWant {
+  sizeBytes: number;
+  label: string;
+  format: 'qcow2' | 'raw';
+  fs: 'ext4' | 'xfs';
+}
+
+export async function checkCreatedVolume(runner: Runner, path: string, want: CreatedWant): Promise<string> {
+  const info = await qemuImgInfo(runner, path, {format: want.format});
   const problems: string[] = [];
-  if (info.format !== 'qcow2') problems.push(`format is ${info.format}, not qcow2`);
+  if (info.format !== want.format) problems.push(`format is ${info.format}, not ${want.format}`);
   if (info['virtual-size'] !== want.sizeBytes) problems.push(`virtual size is ${info['virtual-size']} bytes, not ${want.sizeBytes}`);
   if (info['backing-filename']) problems.push(`it has a backing file (${info['backing-filename']})`);
   if (info.encrypted) problems.push('it is encrypted');
   if (info['format-specific']?.data?.corrupt) problems.push('qemu marks it corrupt');
 
-  const image = await openImage(path, {format: 'qcow2'});
+  const image = await openImage(path, {format: want.format});
   try {
     const probe = await probeVolume(image);
-    if (probe.type !== 'ext4') problems.push(`its filesystem is ${probe.type}, not ext4`);
+    if (probe.type !== want.fs) problems.push(`its filesystem is ${probe.type}, not ${want.fs}`);
     else if (probe.label !== want.label) problems.push(`its label is "${probe.label ?? ''}", not "${want.label}"`);
+    // The filesystem spans the volume: a size cut (a wrong unit, a tool's rounding) would show here.
+    else if (probe.sizeBytes !== undefined && (probe.sizeBytes > want.sizeBytes || probe.sizeBytes < want.sizeBytes - 2 ** 20)) {
+      problems.push(`its filesystem is ${probe.sizeBytes} bytes, not the volume's ${want.sizeBytes}`);
+    }
     if (problems.length) throw new StepError(`the new volume is not right: ${problems.join('; ')}`, 'verify');
-    return `qcow2, ${formatBytes(info['virtual-size'])} virtual, ${formatBytes(info['actual-size'] ?? 0)} on disk, ext4 labelled "${probe.label}" (UUID ${probe.uuid ?? '?'})`;
+    const onDisk = want.format === 'raw' ? 'allocated' : 'on disk';
+    return `${want.format}, ${formatBytes(info['virtual-size'])} virtual, ${formatBytes(info['actual-size'] ?? 0)} ${onDisk}, ${want.fs} labelled "${probe.label}" (UUID ${probe.uuid ?? '?'})`;
   } finally {
     await image.close();
   }

@@ -10,20 +10,21 @@ export interface LabelCheck {
   warnings: string[];
 }
 
-export function checkLabel(label: string): LabelCheck {
+/** `want` is the volume's role and the label its guest looks for (the cache volume's by default). */
+export function checkLabel(label: string, want: {role: string; label: string} = {role: 'cache', label: CACHE_LABEL}): LabelCheck {
   const bytes = Buffer.byteLength(label, 'utf8');
-  if (bytes === 0) throw new UsageError('the label is empty', `pass --label ${CACHE_LABEL}`);
+  if (bytes === 0) throw new UsageError('the label is empty', `pass --label ${want.label}`);
   if (/[\x00-\x1f\x7f]/.test(label)) throw new UsageError('the label contains a control character (newline, tab, ...)', 'use letters, digits, dot, dash and underscore');
   if (label.includes('\uFFFD')) throw new UsageError('the label is not valid UTF-8', 'use letters, digits, dot, dash and underscore');
   if (bytes > EXT4_LABEL_MAX) {
     const cut = Buffer.from(label, 'utf8').subarray(0, EXT4_LABEL_MAX).toString('utf8').replace(/\uFFFD$/, '');
     throw new UsageError(
       `the label "${label}" is ${bytes} bytes; ext4 keeps at most ${EXT4_LABEL_MAX} and mkfs would silently cut it to "${cut}"`,
-      label.startsWith('tdx-cache') ? `the guest looks for "${CACHE_LABEL}": pass --label ${CACHE_LABEL}` : 'choose a label of at most 16 bytes',
+      label.startsWith(want.label) ? `the guest looks for "${want.label}": pass --label ${want.label}` : 'choose a label of at most 16 bytes',
     );
   }
   const warnings: string[] = [];
   if (!/^[A-Za-z0-9._-]+$/.test(label)) warnings.push(`the label "${label}" has characters other than letters, digits, ".", "_" and "-"; blkid shows them escaped and scripts may mangle them`);
-  if (label !== CACHE_LABEL) warnings.push(`the guest only accepts a cache volume labelled "${CACHE_LABEL}"; a volume labelled "${label}" makes the VM power off at boot`);
+  if (label !== want.label) warnings.push(`the guest only accepts a ${want.role} volume labelled "${want.label}"; a volume labelled "${label}" makes the VM power off at boot`);
   return {label, warnings};
 }

@@ -2,6 +2,7 @@
 // existing is overwritten is the O_EXCL reservation in the create flow, not this look-ahead.
 import {accessSync, constants, lstatSync, statSync, type Stats} from 'node:fs';
 import {basename, dirname, resolve} from 'node:path';
+import type {ContainerFormat} from '../era/eras.js';
 import {UsageError} from '../errors.js';
 
 export interface Target {
@@ -24,7 +25,8 @@ export function describeExisting(st: Stats): string {
   return `already exists (${st.size} bytes); creating would destroy it`;
 }
 
-export function checkTarget(input: string): Target {
+/** `format` is the container the file will be (chooseFormat has refused a name that says otherwise). */
+export function checkTarget(input: string, format: ContainerFormat = 'qcow2'): Target {
   if (input === '') throw new UsageError('the volume path is empty', 'give a file name such as /var/lib/tdx/cache-volume.qcow2');
   if (/[\x00-\x1f\x7f]/.test(input)) throw new UsageError('the volume path contains a control character (newline, tab, ...)', 'choose a name with printable characters only');
   if (input.includes('\uFFFD')) throw new UsageError('the volume path is not valid UTF-8', 'choose a name in UTF-8');
@@ -53,7 +55,8 @@ export function checkTarget(input: string): Target {
       throw new UsageError(`permission denied: cannot create files in ${dir}`, 'run as root (sudo) or choose a directory you can write');
     }
   }
-  if (!/\.qcow2$/i.test(name)) {
+  // A raw file needs no extension: every launcher that takes raw files takes any name but .qcow2 as raw.
+  if (format === 'qcow2' && !/\.qcow2$/i.test(name)) {
     warnings.push(`${name} does not end in .qcow2; newer launchers choose the format from the extension and would pass a qcow2 named otherwise as raw (the guest then finds no label)`);
   }
   return {path, dir, name, parentMissing, warnings};

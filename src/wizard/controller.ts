@@ -113,7 +113,8 @@ export class WizardController {
       if (space.error) throw new UsageError(space.error.message, space.error.fix);
       for (const w of [...warnings, ...target.warnings, ...space.warnings]) env.warn(w);
       if (target.parentMissing && !input.createParent) throw new UsageError(`${target.dir} does not exist`, 'create the directory first');
-      const job: CreateJob = {target, sizeBytes, label, method: 'offline', createParent: Boolean(input.createParent)};
+      // The wizard's own step makes the cache volume as the document's era (E4) needs it.
+      const job: CreateJob = {target, sizeBytes, label, format: 'qcow2', fs: 'ext4', method: 'offline', createParent: Boolean(input.createParent)};
       await runFlow(createFlow(job), job, env);
       await this.remember({volumePath: target.path, volumeSize: input.size});
       return this.store.getState().steps.find((s) => s.id === 'verify')?.detail;

@@ -122,7 +122,7 @@ const CASES: Array<[string, Arg[] | (() => Arg[]), RegExp]> = [
   ['create: a path that is not UTF-8', () => ['create', pb('cache'), '100G'], /is not valid UTF-8/],
   ['create: a path that starts with -', () => ['create', '-cache.qcow2', '100G'], /unknown option '-cache\.qcow2'/],
   ['create: --method magic', () => ['create', '--method', 'magic', p('a.qcow2'), '100G'], /argument 'magic' is invalid\. Allowed choices are offline, nbd/],
-  ['create: no size', () => ['create', p('a.qcow2')], /missing required argument 'size'/],
+  ['create: no path', () => ['create'], /missing required argument 'path'/],
   ['create: one argument too many', () => ['create', p('a.qcow2'), '100G', 'extra'], /too many arguments/],
   ['create: --transcript-format xml', () => ['--transcript-format', 'xml', 'create', p('a.qcow2'), '100G'], /--transcript-format must be log or sh, not "xml"/],
   // inspect / verify

@@ -1,0 +1,62 @@
+// What the create flow's steps share: file operations done in-process that fail as a tool would,
+// a full disk said in plain words, and the volume's flush to disk.
+import {constants} from 'node:fs';
+import {open, type FileHandle} from 'node:fs/promises';
+import type {StepEnv} from '../src/flow-runner.js';
+import {StepError} from '../src/errors.js';
+import type {CreateJob} from './create.js';
+
+/** The file that becomes the volume: the qcow2, or the raw file itself. */
+export function volumeFile(job: CreateJob): string {
+  return job.format === 'raw' ? job.rawPath! : job.qcowPath!;
+}
+
+/** Opens `path`, runs `work` on it, and closes it whatever happened. */
+export async function withFile<T>(path: string, flags: number, work: (handle: FileHandle) => Promise<T>, mode?: number): Promise<T> {
+  const handle = await open(path, flags, mode);
+  try {
+    return await work(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A file operation done in-process fails as a tool would: its error's words as the output, so that
+ * the causes recognised in a tool's output (a full disk, a file too large) are recognised in it too.
+ */
+export async function likeATool<T>(what: string, step: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const words = error instanceof Error ? error.message : String(error);
+    throw new StepError(`${what}: ${words}`, step, [words]);
+  }
+}
+
+/** A tool that hit a full disk says so in its own words; the operator gets the cause and the fix. */
+export async function spaceAware<T>(job: CreateJob, doing: string, work: () => Promise<T>, dir = job.target.dir): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof StepError && error.output.some((l) => /No space left on device|ENOSPC|Disk quota exceeded/i.test(l))) {
+      const fix = dir === job.target.dir ? 'or create the volume in another directory' : 'or run with TDX_WIZARD_SCRATCH_DIR= (empty: the raw file is made beside the volume)';
+      throw new StepError(`the file system of ${dir} is full: ${doing} ran out of space`, error.step, error.output, `free some space there (df -h ${dir}) ${fix}`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * On disk before it is put in place, as qemu-nbd's disconnect flushes it in the seed procedure:
+ * qemu-img convert (and a hole punched in a raw file) leaves it in the page cache, where a power cut loses it after create has said it
+ * is ready. A file system that allocates at write-back can report a full disk only here.
+ */
+export function writeToDisk(job: CreateJob, env: StepEnv): Promise<unknown> {
+  const volume = volumeFile(job);
+  return spaceAware(job, 'writing the volume to disk', () =>
+    env.runner.act('Write the volume to disk', ['sync', '--data', '--', volume], () =>
+      likeATool(`could not write ${volume} to disk`, 'verify', () => withFile(volume, constants.O_RDONLY, (file) => file.datasync())),
+    ),
+  );
+}
