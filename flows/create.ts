@@ -15,7 +15,7 @@ import {sizeArg} from '../src/volume/size.js';
 import type {Target} from '../src/volume/target.js';
 import {describeExisting} from '../src/volume/target.js';
 import {checkCreatedVolume} from '../src/volume/check-created.js';
-import {SCRATCH_PREFIX, scratchBase, scratchBases} from '../src/volume/scratch.js';
+import {pidAlive, reclaimScratch, SCRATCH_PREFIX, scratchBase} from '../src/volume/scratch.js';
 import {nbdFormatSteps} from './create-nbd.js';
 
 export interface CreateJob {
@@ -47,15 +47,6 @@ export interface CreateJob {
 /** The private work directory of the run with process id `pid`, beside the target. */
 export function workDirName(name: string, pid: number): string {
   return `.${name}.tdx-wizard-${pid}`;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -97,22 +88,7 @@ export async function reclaimCreateLeftovers(runner: StepEnv['runner'], input: s
   return notes;
 }
 
-/** The raw-file directories of creates that were killed (any target): in /dev/shm they hold memory until the next boot. */
-async function reclaimScratch(runner: StepEnv['runner']): Promise<string[]> {
-  const notes: string[] = [];
-  for (const base of scratchBases()) {
-    for (const entry of await readdir(base).catch(() => [] as string[])) {
-      const pid = Number(/^tdx-wizard-raw-(\d+)-/.exec(entry)?.[1]);
-      if (!entry.startsWith(SCRATCH_PREFIX) || !pid || pid === process.pid || pidAlive(pid)) continue;
-      const dir = join(base, entry);
-      await runner.act(`Remove the raw file left in ${base} by pid ${pid}`, ['rm', '-rf', '--', dir], () => rm(dir, {recursive: true, force: true}));
-      notes.push(`a create (pid ${pid}) was killed before it could clean up: ${runner.dryRun ? 'would remove' : 'removed'} its raw file in ${dir}`);
-    }
-  }
-  return notes;
-}
-
-const reserve: FlowStep<CreateJob> = {
+export const reserve: FlowStep<CreateJob> = {
   id: 'reserve',
   title: 'Reserve the file name',
   changesDisk: true,
@@ -172,7 +148,7 @@ async function releasePlaceholder(job: CreateJob): Promise<void> {
 }
 
 /** Opens `path`, runs `work` on it, and closes it whatever happened. */
-async function withFile<T>(path: string, flags: number, work: (handle: FileHandle) => Promise<T>, mode?: number): Promise<T> {
+export async function withFile<T>(path: string, flags: number, work: (handle: FileHandle) => Promise<T>, mode?: number): Promise<T> {
   const handle = await open(path, flags, mode);
   try {
     return await work(handle);
@@ -185,7 +161,7 @@ async function withFile<T>(path: string, flags: number, work: (handle: FileHandl
  * A file operation done in-process fails as a tool would: its error's words as the output, so that
  * the causes recognised in a tool's output (a full disk, a file too large) are recognised in it too.
  */
-async function likeATool<T>(what: string, step: string, work: () => Promise<T>): Promise<T> {
+export async function likeATool<T>(what: string, step: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
@@ -242,7 +218,7 @@ const sparseRaw: FlowStep<CreateJob> = {
   },
 };
 
-async function removeScratch(job: CreateJob, env: StepEnv): Promise<void> {
+export async function removeScratch(job: CreateJob, env: StepEnv): Promise<void> {
   const dir = job.scratchDir;
   if (!dir) return;
   await env.runner.act(`Remove ${dir}`, ['rm', '-rf', '--', dir], () => rm(dir, {recursive: true, force: true}));
@@ -275,7 +251,7 @@ const mkfsOffline: FlowStep<CreateJob> = {
   },
 };
 
-const convert: FlowStep<CreateJob> = {
+export const convert: FlowStep<CreateJob> = {
   id: 'convert',
   title: 'Convert to qcow2',
   changesDisk: true,
@@ -306,7 +282,7 @@ function writeToDisk(job: CreateJob, env: StepEnv): Promise<unknown> {
   );
 }
 
-const verify: FlowStep<CreateJob> = {
+export const verify: FlowStep<CreateJob> = {
   id: 'verify',
   title: 'Verify the volume',
   async run(job, env) {
@@ -323,7 +299,7 @@ const verify: FlowStep<CreateJob> = {
   },
 };
 
-const publish: FlowStep<CreateJob> = {
+export const publish: FlowStep<CreateJob> = {
   id: 'publish',
   title: 'Put the volume in place',
   changesDisk: true,
