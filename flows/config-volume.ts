@@ -178,14 +178,13 @@ export interface BuildConfigResult {
  * before touching anything throws a UsageError (exit 2): an existing file without `refresh`, a file
  * that is not a config volume or is in use with it, no private place in memory for the seed.
  * The seed and Docker Hub token are registered with the runner as secrets first. Leftovers of killed
- * runs are removed first and said with env.warn. The caller says CONFIG_SEED_NOTE once.
+ * runs are removed first and said with env.warn; so is CONFIG_SEED_NOTE, once, when the build starts.
  */
 export async function buildConfigVolume(env: StepEnv, options: BuildConfigOptions): Promise<BuildConfigResult> {
   const {runner} = env;
   const {values} = options;
   runner.addSecret(values.minerSeed);
   if (values.dockerHub) runner.addSecret(values.dockerHub.token);
-  runner.preload();
   // What runs killed with SIGKILL left (a private directory holding a seed, a work directory), said as it is removed.
   for (const note of [...(await reclaimCreateLeftovers(runner, options.path)), ...(await reclaimFuseLeftovers(runner))]) env.warn(note);
   const refresh = Boolean(options.refresh);
@@ -198,6 +197,8 @@ export async function buildConfigVolume(env: StepEnv, options: BuildConfigOption
   }
   if (!base) env.warn(`TDX_WIZARD_SCRATCH_DIR is empty: the config files, the seed among them, are staged beside the volume in ${target.dir} for a moment (removed right after)`);
   const job: ConfigJob = {target, sizeBytes, label: CONFIG_LABEL, method: 'offline', createParent: Boolean(options.createParent), files: renderConfigFiles(values), refresh: replacing, ...(base ? {scratchBase: base} : {})};
+  runner.preload(); // only now: a refusal above leaves no trace, not even a pipe in TMPDIR
+  env.warn(CONFIG_SEED_NOTE);
   await runFlow(configVolumeFlow(job), job, env);
   return {path: target.path, refreshed: replacing, ...(job.readback ? {readback: job.readback} : {}), evidence: runner.dryRun ? undefined : env.store.getState().steps.find((s) => s.id === 'verify')?.detail};
 }

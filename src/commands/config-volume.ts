@@ -4,7 +4,7 @@
 // from the moment it is read.
 import {readFileSync} from 'node:fs';
 import type {Command} from 'commander';
-import {buildConfigVolume, CONFIG_SEED_NOTE} from '../../flows/config-volume.js';
+import {buildConfigVolume} from '../../flows/config-volume.js';
 import {action} from '../cli/program.js';
 import type {CliContext} from '../cli/context.js';
 import {stepEnv} from '../cli/step-env.js';
@@ -73,7 +73,6 @@ async function configVolume(ctx: CliContext, pathArg: string, opts: Record<strin
   for (const warning of checked.warnings) reporter.warn(warning);
   const values = checked.value;
 
-  reporter.warn(CONFIG_SEED_NOTE);
   const env = stepEnv(ctx);
   const built = await buildConfigVolume(env, {path: pathArg, values, refresh: Boolean(opts.refresh), createParent: Boolean(opts.createParent)});
 
