@@ -16,7 +16,7 @@ import {sizeArg} from '../src/volume/size.js';
 import type {Target} from '../src/volume/target.js';
 import {describeExisting} from '../src/volume/target.js';
 import {checkCreatedVolume} from '../src/volume/check-created.js';
-import {SCRATCH_PREFIX, scratchBase, scratchBases} from '../src/volume/scratch.js';
+import {pidAlive, reclaimScratch, SCRATCH_PREFIX, scratchBase} from '../src/volume/scratch.js';
 import {nbdFormatSteps} from './create-nbd.js';
 import {likeATool, spaceAware, volumeFile, withFile, writeToDisk} from './create-io.js';
 import {mkfs, sparseLog} from './create-mkfs.js';
@@ -53,15 +53,6 @@ export interface CreateJob {
 /** The private work directory of the run with process id `pid`, beside the target. */
 export function workDirName(name: string, pid: number): string {
   return `.${name}.tdx-wizard-${pid}`;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -103,22 +94,7 @@ export async function reclaimCreateLeftovers(runner: StepEnv['runner'], input: s
   return notes;
 }
 
-/** The raw-file directories of creates that were killed (any target): in /dev/shm they hold memory until the next boot. */
-async function reclaimScratch(runner: StepEnv['runner']): Promise<string[]> {
-  const notes: string[] = [];
-  for (const base of scratchBases()) {
-    for (const entry of await readdir(base).catch(() => [] as string[])) {
-      const pid = Number(/^tdx-wizard-raw-(\d+)-/.exec(entry)?.[1]);
-      if (!entry.startsWith(SCRATCH_PREFIX) || !pid || pid === process.pid || pidAlive(pid)) continue;
-      const dir = join(base, entry);
-      await runner.act(`Remove the raw file left in ${base} by pid ${pid}`, ['rm', '-rf', '--', dir], () => rm(dir, {recursive: true, force: true}));
-      notes.push(`a create (pid ${pid}) was killed before it could clean up: ${runner.dryRun ? 'would remove' : 'removed'} its raw file in ${dir}`);
-    }
-  }
-  return notes;
-}
-
-const reserve: FlowStep<CreateJob> = {
+export const reserve: FlowStep<CreateJob> = {
   id: 'reserve',
   title: 'Reserve the file name',
   changesDisk: true,
@@ -220,14 +196,14 @@ const sparseRaw: FlowStep<CreateJob> = {
   },
 };
 
-async function removeScratch(job: CreateJob, env: StepEnv): Promise<void> {
+export async function removeScratch(job: CreateJob, env: StepEnv): Promise<void> {
   const dir = job.scratchDir;
   if (!dir) return;
   await env.runner.act(`Remove ${dir}`, ['rm', '-rf', '--', dir], () => rm(dir, {recursive: true, force: true}));
   job.scratchDir = undefined;
 }
 
-const convert: FlowStep<CreateJob> = {
+export const convert: FlowStep<CreateJob> = {
   id: 'convert',
   title: 'Convert to qcow2',
   changesDisk: true,
@@ -245,7 +221,7 @@ const convert: FlowStep<CreateJob> = {
 };
 
 
-const verify: FlowStep<CreateJob> = {
+export const verify: FlowStep<CreateJob> = {
   id: 'verify',
   title: 'Verify the volume',
   async run(job, env) {
@@ -264,7 +240,7 @@ const verify: FlowStep<CreateJob> = {
   },
 };
 
-const publish: FlowStep<CreateJob> = {
+export const publish: FlowStep<CreateJob> = {
   id: 'publish',
   title: 'Put the volume in place',
   changesDisk: true,

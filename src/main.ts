@@ -20,6 +20,7 @@ const program = new Command('tdx-wizard')
 // wizard (no word) loads none of them.
 const commands: Record<string, () => Promise<{register(program: Command): void}>> = {
   create: () => import('./commands/create.js'),
+  'config-volume': () => import('./commands/config-volume.js'),
   inspect: () => import('./commands/inspect.js'), // and verify
   relabel: () => import('./commands/relabel.js'),
   resize: () => import('./commands/resize.js'),

@@ -103,16 +103,14 @@ describe('create makes every kind of data volume some era accepts (real tools)',
   });
 });
 
-describe('a raw volume is sparse and quick, whatever its size', () => {
+// How fast is measured in npm run bench (against truncate + mkfs by hand), not here.
+describe('a raw volume is sparse, whatever its size', () => {
   for (const fs of ['ext4', 'xfs'] as const) {
-    it(`5000G raw ${fs}: a few MiB on disk, made in well under two seconds`, () => {
+    it(`5000G raw ${fs}: a few MiB on disk`, () => {
       const dir = freshDir();
       const path = join(dir, 'cache.raw');
-      const started = Date.now();
       const r = runCli(['create', '--era', 'E6', '--fs', fs, path, '5000G'], {env});
-      const took = Date.now() - started;
       expect(r.code, r.stderr).toBe(0);
-      expect(took).toBeLessThan(2000);
       const st = statSync(path);
       expect(st.size).toBe(5000 * GiB);
       expect(st.blocks * 512).toBeLessThan(128 * 2 ** 20); // upstream's falloc would take all 5000G now

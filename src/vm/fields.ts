@@ -182,8 +182,12 @@ export interface FieldError {
   fix: string;
 }
 
-/** Every field at once, with the rules the launcher applies between them (upstream-sek8s.md §1.1). */
-export function checkLaunchFields(input: LaunchInput, sysRoot = '/sys'): {ok: true; value: LaunchFields; notes: string[]} | {ok: false; errors: FieldError[]} {
+/**
+ * Checks field after field, collecting every error (with its flag) and note: `take` returns the
+ * checked value, or undefined when it is missing or wrong. `required` true, or the words that say
+ * when it is required.
+ */
+export function fieldCollector() {
   const errors: FieldError[] = [];
   const notes: string[] = [];
   const take = <T>(flag: string, raw: string | undefined, check: (v: string) => FieldResult<T>, required: string | boolean): T | undefined => {
@@ -196,6 +200,12 @@ export function checkLaunchFields(input: LaunchInput, sysRoot = '/sys'): {ok: tr
     else if (r.note) notes.push(r.note);
     return r.ok ? r.value : undefined;
   };
+  return {errors, notes, take};
+}
+
+/** Every field at once, with the rules the launcher applies between them (upstream-sek8s.md §1.1). */
+export function checkLaunchFields(input: LaunchInput, sysRoot = '/sys'): {ok: true; value: LaunchFields; notes: string[]} | {ok: false; errors: FieldError[]} {
+  const {errors, notes, take} = fieldCollector();
   const extraResult = validateExtraFlags(input.extra ?? []);
   if (!extraResult.ok) errors.push({flag: '--', message: extraResult.message, fix: extraResult.fix});
   const extra = extraResult.ok ? extraResult.value : [];

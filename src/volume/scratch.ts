@@ -10,14 +10,33 @@
 // have, so it writes the zeros instead: 6 s and 2 GiB of memory, where a disk file takes 15 ms.
 // TDX_WIZARD_SCRATCH_DIR overrides the choice: a directory, or empty for the work directory.
 import {readFileSync} from 'node:fs';
-import {statfs} from 'node:fs/promises';
+import {readdir, rm, statfs} from 'node:fs/promises';
+import {join} from 'node:path';
 import type {Fs} from '../era/eras.js';
+import type {Runner} from '../runner/runner.js';
 import {offlineScratchBytes} from './space.js';
 
 const TMPFS_MAGIC = 0x01021994;
 const SHM = '/dev/shm';
 /** The raw file's prefix in a scratch directory: `tdx-wizard-raw-PID-XXXXXX`. */
 export const SCRATCH_PREFIX = 'tdx-wizard-raw-';
+/** A config volume's private directory (its files, the seed among them, and its raw file): `tdx-wizard-config-PID-XXXXXX`. */
+export const CONFIG_SCRATCH_PREFIX = 'tdx-wizard-config-';
+
+/** What a killed run's private directory held, by prefix, for the note when it is removed. */
+const LEFT_BY: ReadonlyArray<{prefix: string; run: string; held: string}> = [
+  {prefix: SCRATCH_PREFIX, run: 'a create', held: 'its raw file'},
+  {prefix: CONFIG_SCRATCH_PREFIX, run: 'a config-volume build', held: 'its private directory (the config files, the miner seed among them, and the raw filesystem)'},
+];
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 function memAvailable(): number {
   try {
@@ -48,4 +67,24 @@ export async function scratchBase(sizeBytes: number, fs: Fs = 'ext4'): Promise<s
   }
   // tmpfs pages are memory: leave most of it to the host (and its VM).
   return need * 4 <= memAvailable() ? SHM : undefined;
+}
+
+/**
+ * The private directories of runs that were killed (any target): in /dev/shm they hold memory until
+ * the next boot, and a config volume's hold the miner seed. Only a process that is gone; one
+ * sentence each for the operator.
+ */
+export async function reclaimScratch(runner: Runner): Promise<string[]> {
+  const notes: string[] = [];
+  for (const base of scratchBases()) {
+    for (const entry of await readdir(base).catch(() => [] as string[])) {
+      const kind = LEFT_BY.find((k) => entry.startsWith(k.prefix));
+      const pid = Number(kind && new RegExp(`^${kind.prefix}(\\d+)-`).exec(entry)?.[1]);
+      if (!kind || !pid || pid === process.pid || pidAlive(pid)) continue;
+      const dir = join(base, entry);
+      await runner.act(`Remove ${kind.held.replace(/^its /, 'the ').replace(/ \(.*/, '')} left in ${base} by pid ${pid}`, ['rm', '-rf', '--', dir], () => rm(dir, {recursive: true, force: true}));
+      notes.push(`${kind.run} (pid ${pid}) was killed before it could clean up: ${runner.dryRun ? 'would remove' : 'removed'} ${kind.held} in ${dir}`);
+    }
+  }
+  return notes;
 }
