@@ -182,6 +182,17 @@ export interface BuildConfigResult {
  * runs are removed first and said with env.warn; so is CONFIG_SEED_NOTE, once, when the build starts.
  */
 export async function buildConfigVolume(env: StepEnv, options: BuildConfigOptions): Promise<BuildConfigResult> {
+  const job = await configJob(env, options);
+  env.warn(CONFIG_SEED_NOTE);
+  await runFlow(configVolumeFlow(job), job, env);
+  return {path: job.target.path, refreshed: job.refresh, ...(job.readback ? {readback: job.readback} : {}), evidence: env.runner.dryRun ? undefined : env.store.getState().steps.find((s) => s.id === 'verify')?.detail};
+}
+
+/**
+ * The job of a config volume build, every check made and nothing touched: for buildConfigVolume,
+ * and for prepare, which runs its flow as one part of the whole set.
+ */
+export async function configJob(env: StepEnv, options: BuildConfigOptions): Promise<ConfigJob> {
   const {runner} = env;
   const {values} = options;
   runner.addSecret(values.minerSeed);
@@ -197,11 +208,8 @@ export async function buildConfigVolume(env: StepEnv, options: BuildConfigOption
     throw new UsageError('there is no private place in memory for the config files: /dev/shm is not a tmpfs with room, and the miner seed must not be written to this host\'s disk outside the volume', 'mount a tmpfs and point TDX_WIZARD_SCRATCH_DIR at it, or set TDX_WIZARD_SCRATCH_DIR= (empty) to accept a short-lived copy beside the volume');
   }
   if (!base) env.warn(`TDX_WIZARD_SCRATCH_DIR is empty: the config files, the seed among them, are staged beside the volume in ${target.dir} for a moment (removed right after)`);
-  const job: ConfigJob = {target, sizeBytes, label: CONFIG_LABEL, format: 'qcow2', fs: 'ext4', method: 'offline', createParent: Boolean(options.createParent), files: renderConfigFiles(values), refresh: replacing, ...(base ? {scratchBase: base} : {})};
   runner.preload(); // only now: a refusal above leaves no trace, not even a pipe in TMPDIR
-  env.warn(CONFIG_SEED_NOTE);
-  await runFlow(configVolumeFlow(job), job, env);
-  return {path: target.path, refreshed: replacing, ...(job.readback ? {readback: job.readback} : {}), evidence: runner.dryRun ? undefined : env.store.getState().steps.find((s) => s.id === 'verify')?.detail};
+  return {target, sizeBytes, label: CONFIG_LABEL, format: 'qcow2', fs: 'ext4', method: 'offline', createParent: Boolean(options.createParent), files: renderConfigFiles(values), refresh: replacing, ...(base ? {scratchBase: base} : {})};
 }
 
 /** The target, refused before anything is touched: `replacing` when --refresh finds a config volume there, not in use. */

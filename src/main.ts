@@ -32,6 +32,7 @@ const commands: Record<string, () => Promise<{register(program: Command): void}>
   stop: () => import('./commands/stop.js'),
   logs: () => import('./commands/logs.js'),
   eras: () => import('./commands/eras.js'),
+  prepare: () => import('./commands/prepare.js'),
 };
 const args = process.argv.slice(2);
 const word = commandWord(args);

@@ -2,7 +2,6 @@
 // network), built without root or NBD (flows/config-volume.ts), verified by reading it back.
 // The seed comes from a file or stdin, never from the command line, and is a secret to the runner
 // from the moment it is read.
-import {readFileSync} from 'node:fs';
 import type {Command} from 'commander';
 import {buildConfigVolume} from '../../flows/config-volume.js';
 import {action} from '../cli/program.js';
@@ -10,8 +9,7 @@ import type {CliContext} from '../cli/context.js';
 import {stepEnv} from '../cli/step-env.js';
 import {UsageError} from '../errors.js';
 import {toShellScript} from '../runner/transcript.js';
-import {checkConfigValues} from '../config-volume/values.js';
-import {readSeedFile} from '../vm/launcher.js';
+import {configValuesFromOptions} from '../config-volume/options.js';
 
 export function register(program: Command): void {
   program
@@ -31,47 +29,9 @@ export function register(program: Command): void {
     .action(action('config-volume', (ctx, args, opts) => configVolume(ctx, args[0]!, opts)));
 }
 
-/** A secret from a file (its mode checked) or, for "-", from stdin; trimmed as the guest trims it. */
-function readSecret(ctx: CliContext, path: string, flag: string): string {
-  if (path !== '-') {
-    const file = readSeedFile(path);
-    if (file.warning) ctx.reporter.warn(file.warning.replace('miner seed file', `${flag} file`), `chmod 600 ${path}`);
-    return file.seed;
-  }
-  if (process.stdin.isTTY) throw new UsageError(`${flag} - reads stdin, which is a terminal here`, `pipe it in (e.g. ${flag} - < FILE) or give the file: ${flag} FILE`);
-  return readFileSync(0, 'utf8').trim();
-}
-
 async function configVolume(ctx: CliContext, pathArg: string, opts: Record<string, unknown>): Promise<number> {
   const {reporter, runner} = ctx;
-  const str = (key: string) => (opts[key] === undefined ? undefined : String(opts[key]));
-  const seedFile = str('minerSeedFile');
-  const seed = seedFile === undefined ? undefined : readSecret(ctx, seedFile, '--miner-seed-file');
-  if (seed) runner.addSecret(seed);
-  const tokenFile = str('dockerHubTokenFile');
-  if (seedFile === '-' && tokenFile === '-') throw new UsageError('only one of --miner-seed-file and --docker-hub-token-file can read stdin', 'give the Docker Hub token as a file');
-  const token = tokenFile === undefined ? undefined : readSecret(ctx, tokenFile, '--docker-hub-token-file');
-  if (token) runner.addSecret(token);
-
-  const checked = checkConfigValues({
-    hostname: str('hostname'),
-    minerSs58: str('minerSs58'),
-    minerSeed: seed,
-    vmIp: str('vmIp'),
-    vmGateway: str('vmGateway'),
-    vmDns: str('vmDns'),
-    dockerHubUsername: str('dockerHubUsername'),
-    dockerHubToken: token,
-  });
-  if (!checked.ok) {
-    for (const e of checked.errors) reporter.event('field-error', {...e});
-    const [one] = checked.errors;
-    if (checked.errors.length === 1) throw new UsageError(one!.message, one!.fix);
-    throw new UsageError(`${checked.errors.length} values need fixing:\n${checked.errors.map((e) => `  - ${e.message} (${e.fix})`).join('\n')}`, 'correct each value as its line says, then run config-volume again');
-  }
-  for (const note of checked.notes) reporter.info(note);
-  for (const warning of checked.warnings) reporter.warn(warning);
-  const values = checked.value;
+  const values = configValuesFromOptions(ctx, opts);
 
   const env = stepEnv(ctx);
   const built = await buildConfigVolume(env, {path: pathArg, values, refresh: Boolean(opts.refresh), createParent: Boolean(opts.createParent)});
