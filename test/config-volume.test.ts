@@ -8,7 +8,7 @@ import {chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, 
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {runCli, snapshot, startCli} from './helpers/cli.js';
-import {alive, blockingTool, filesUnder, readyPid, runCliAsNobody, sleep, TEST_SEED, TEST_SS58, waitFor} from './helpers/reliability.js';
+import {alive, blockingTool, watchProcesses, filesUnder, readyPid, runCliAsNobody, sleep, TEST_SEED, TEST_SS58, waitFor} from './helpers/reliability.js';
 import {requireTools, sh, tempDir, toolPath} from './helpers/tools.js';
 import {makeVolume} from './helpers/volumes.js';
 
@@ -175,23 +175,8 @@ describe('config-volume', () => {
 
   it('the seed is in no process argv or environment while it runs, and in no file but the volume afterwards', async () => {
     const t = setup('leak', `${LEAK_SEED}\n`);
-    const seen: string[] = [];
     const run = startCli(t.args(), {env: t.env});
-    let scans = 0;
-    while (run.child.exitCode === null) {
-      for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-        for (const what of ['cmdline', 'environ']) {
-          try {
-            const text = readFileSync(`/proc/${pid}/${what}`, 'latin1');
-            if (leaks(text)) seen.push(`${pid} ${what}: ${text.split('\0').slice(0, 3).join(' ')}`);
-          } catch {
-            // gone meanwhile
-          }
-        }
-      }
-      scans++;
-      await new Promise((r) => setImmediate(r));
-    }
+    const {seen, scans} = await watchProcesses(run.child, leaks);
     const result = await run.done;
     expect(result.code, result.stderr).toBe(0);
     expect(scans).toBeGreaterThan(10);

@@ -7,6 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {runCli, snapshot, startCli} from './helpers/cli.js';
 import {requireTools, tempDir} from './helpers/tools.js';
 import {makeVolume} from './helpers/volumes.js';
+import {watchProcesses} from './helpers/reliability.js';
 
 const SS58 = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
 const SEED = 'ab'.repeat(32);
@@ -109,23 +110,10 @@ describe('prepare', () => {
       expect(readdirSync(d)).toEqual([]);
     }
   });
-  it('the seed is in no process argv while prepare runs, and in no file of the set but the config volume', async () => {
+  it('the seed is in no process argv or environment while prepare runs, and in no file of the set but the config volume', async () => {
     const d = fresh('leak');
-    const seen: string[] = [];
     const run = startCli(['prepare', '--era', 'E4', '--dir', d, '--hostname', 'm7', ...small, '--miner-ss58', SS58, '--miner-seed-file', ownSeedFile], {env});
-    let scans = 0;
-    while (run.child.exitCode === null) {
-      for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-        try {
-          const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
-          if (argv.includes(OWN_SEED)) seen.push(`${pid}: ${argv.split('\0').slice(0, 3).join(' ')}`);
-        } catch {
-          // gone meanwhile
-        }
-      }
-      scans++;
-      await new Promise((r) => setImmediate(r));
-    }
+    const {seen, scans} = await watchProcesses(run.child, (text) => text.includes(OWN_SEED));
     const result = await run.done;
     expect(result.code, result.stderr).toBe(0);
     expect(scans).toBeGreaterThan(10);

@@ -282,3 +282,28 @@ export function launchSetup(dir: string, makeVolume: (dir: string, name: string)
     },
   };
 }
+
+/**
+ * Every process's argv and environment, read over and over while `child` runs: the ones in which
+ * `leaks` finds a secret, and how many times all of /proc was read (a scan count of a few means the
+ * search saw little of the run).
+ */
+export async function watchProcesses(child: {exitCode: number | null}, leaks: (text: string) => boolean): Promise<{seen: string[]; scans: number}> {
+  const seen: string[] = [];
+  let scans = 0;
+  while (child.exitCode === null) {
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      for (const what of ['cmdline', 'environ']) {
+        try {
+          const text = readFileSync(`/proc/${pid}/${what}`, 'latin1');
+          if (leaks(text)) seen.push(`${pid} ${what}: ${text.split('\0').slice(0, 3).join(' ')}`);
+        } catch {
+          // gone meanwhile
+        }
+      }
+    }
+    scans++;
+    await new Promise((r) => setImmediate(r));
+  }
+  return {seen, scans};
+}
