@@ -77,7 +77,6 @@ step_script() {
 
 # The mount broker (see the mount stand-in): read-only, attached volumes only, under /mnt.
 broker() {
-  mkfifo /run/broker.req /run/broker.rep
   while read -r op a b < /run/broker.req; do
     case "$op" in
       mount)
@@ -92,8 +91,8 @@ broker() {
     printf '%s\\nrc=%s' "$out" "$rc" > /run/broker.rep
   done
 }
+mkfifo /run/broker.req /run/broker.rep
 broker & BROKER=$!
-while [ ! -p /run/broker.rep ]; do :; done
 
 run_steps() {
   . /run/guest/steps.sh
