@@ -5,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {runCli, snapshot} from './helpers/cli.js';
 import {requireTools, tempDir} from './helpers/tools.js';
 import {makeVolume} from './helpers/volumes.js';
+import {configVolume} from './helpers/guest-volumes.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let env: NodeJS.ProcessEnv;
@@ -69,13 +70,31 @@ describe('one volume, as a role of an era', () => {
   });
 });
 
+describe('a config volume is judged by its files too', () => {
+  it('an empty tdx-config filesystem, and one with a 63-character seed, are refused with the reason', () => {
+    const empty = makeVolume(dir, 'config-empty.qcow2', {fs: 'ext4', label: 'tdx-config', size: '10M'});
+    const a = json(['verify', empty, '--role', 'config']);
+    expect(a.code).toBe(1);
+    expect(a.result).toMatchObject({verdict: 'invalid-config'});
+    const short = configVolume(dir, 'config-short.qcow2', {seed: 'ab'.repeat(31) + 'a'});
+    const b = json(['verify', short, '--role', 'config']);
+    expect(b.code).toBe(1);
+    expect(b.result.reason).toMatch(/miner seed in the volume/);
+    expect(JSON.stringify(b.result)).not.toContain('ab'.repeat(31));
+    const good = configVolume(dir, 'config-good.qcow2');
+    const c = json(['verify', good, '--role', 'config']);
+    expect(c.code, JSON.stringify(c.result)).toBe(0);
+    expect(c.result.reason).toMatch(/valid hostname \(miner-01\)/);
+  });
+});
+
 describe('the set one VM gets', () => {
   it('--dir/--hostname finds the E4 set by upstream names and accepts a complete one', () => {
     const d = join(dir, 'e4ok');
     mkdirSync(d);
     makeVolume(d, 'cache-m1.qcow2', {fs: 'ext4', label: 'tdx-cache'});
     makeVolume(d, 'storage-m1.qcow2', {fs: 'ext4', label: 'storage'});
-    makeVolume(d, 'config-m1.qcow2', {fs: 'ext4', label: 'tdx-config', size: '10M'});
+    configVolume(d, 'config-m1.qcow2', {hostname: 'm1'});
     const r = json(['verify', '--dir', d, '--hostname', 'm1', '--era', 'E4']);
     expect(r.code, JSON.stringify(r.result)).toBe(0);
     expect((r.result.volumes as Array<{role: string}>).map((v) => v.role)).toEqual(['cache', 'storage', 'config']);

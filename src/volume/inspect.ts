@@ -58,6 +58,7 @@ export async function inspectVolume(path: string, expect: Expectation = defaultE
     ...inUse,
     ...judge(path, format, probe, expect),
   };
+  if (result.accepted && expect.spec.role === 'config') Object.assign(result, await judgeConfigFiles(path));
   const production = productionNote(expect.spec, probe);
   if (production) result.production = production;
   if (use.inUse) result.warnings.push(`the image is in use (${use.detail}); what is shown may lag behind what the VM has written`);
@@ -105,4 +106,20 @@ async function readContents(path: string): Promise<Contents> {
 
 function verdict(kind: Verdict, reason: string, fix?: string): Pick<VolumeVerdict, 'verdict' | 'accepted' | 'reason' | 'fix'> {
   return {verdict: kind, accepted: false, reason, ...(fix ? {fix} : {})};
+}
+
+/**
+ * A config volume is only as good as its files: the guest's process-config.py refuses a bad seed,
+ * hostname or network file and powers off. Read back without attaching (the seed is never shown).
+ */
+async function judgeConfigFiles(path: string): Promise<Partial<Inspection>> {
+  const {readConfigVolume} = await import('../config-volume/readback.js');
+  const back = await readConfigVolume(path).catch((error: Error) => ({problems: [`its files cannot be read: ${error.message}`], values: {} as {hostname?: string}}));
+  if (!back.problems.length) return {reason: `ext4 labelled "tdx-config" holding a valid hostname (${back.values.hostname ?? '?'}), miner SS58, seed and network file: the guest will accept it`};
+  return {
+    verdict: 'invalid-config',
+    accepted: false,
+    reason: `labelled "tdx-config", but the guest refuses its files and powers off: ${back.problems.join('; ')}`,
+    fix: `tdx-wizard config-volume ${path} --refresh --hostname ... --miner-ss58 ... --miner-seed-file ... --vm-ip ... --vm-gateway ...`,
+  };
 }

@@ -7,6 +7,7 @@ export type Verdict =
   | 'wrong-filesystem'
   | 'empty'
   | 'wrong-format' // a raw file named .qcow2, or a qcow2 named .raw
+  | 'invalid-config' // a config volume whose files the guest refuses (seed, hostname, network)
   | 'in-use'
   | 'unreadable';
 
