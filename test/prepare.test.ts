@@ -61,6 +61,25 @@ describe('prepare', () => {
     const text = runCli(['prepare', '--era', 'E4', '--dir', d, '--hostname', 'm1', ...small], {env});
     expect(text.stdout).toMatch(/nothing to do/);
   });
+  it('rewrites the config volume in place when the values given differ (network, seed), and only it', () => {
+    const d = fresh('refresh');
+    const args = ['prepare', '--era', 'E4', '--dir', d, '--hostname', 'm8', ...small, ...config()];
+    expect(result(args).code).toBe(0);
+    const data = snapshot(d).filter((l) => !l.includes('config-m8'));
+    const changed = result([...args, '--vm-ip', '192.168.100.7']);
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.result).toMatchObject({changed: true});
+    expect((changed.result!.volumes as Array<{role: string; action: string; changed?: string[]}>).find((v) => v.role === 'config')).toMatchObject({action: 'refresh', changed: ['network-config.yaml']});
+    expect(snapshot(d).filter((l) => !l.includes('config-m8'))).toEqual(data);
+    const inspected = result(['inspect', join(d, 'config-m8.qcow2'), '--role', 'config']);
+    expect(inspected.result).toMatchObject({verdict: 'ready'});
+    const otherSeed = join(tmp.path, 'seed-2');
+    writeFileSync(otherSeed, `${'cd'.repeat(32)}\n`, {mode: 0o600});
+    const reseeded = result(['prepare', '--era', 'E4', '--dir', d, '--hostname', 'm8', ...small, '--miner-ss58', SS58, '--miner-seed-file', otherSeed, '--vm-ip', '192.168.100.7']);
+    expect((reseeded.result!.volumes as Array<{role: string; changed?: string[]}>).find((v) => v.role === 'config')?.changed).toEqual(['miner-seed']);
+    expect(JSON.stringify(reseeded.result)).not.toContain('cd'.repeat(32));
+    expect(result([...args.slice(0, -4), '--miner-ss58', SS58, '--miner-seed-file', otherSeed, '--vm-ip', '192.168.100.7']).result).toMatchObject({changed: false});
+  });
   it('E5 makes raw data volumes named .raw and a qcow2 config volume', () => {
     const d = fresh('e5');
     const r = result(['prepare', '--era', 'E5', '--dir', d, '--hostname', 'm5', ...small, ...config()]);

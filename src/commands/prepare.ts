@@ -16,7 +16,7 @@ import {stepEnv} from '../cli/step-env.js';
 import {eraFromOption} from '../era/remembered.js';
 import {ERA_IDS, type Era} from '../era/eras.js';
 import {describeAction, planSet, refusals, type Action, type Plan} from '../prepare/plan.js';
-import {configPart, configValuesFrom} from '../prepare/config-part.js';
+import {configChanges, configGiven, configPart, configValuesFrom} from '../prepare/config-part.js';
 import {toShellScript} from '../runner/transcript.js';
 import {checkSpace} from '../volume/space.js';
 import {checkTarget} from '../volume/target.js';
@@ -35,9 +35,9 @@ export function register(program: Command): void {
     .addOption(new Option('--fs <fs>', 'filesystem of new data volumes (default: what the era’s debug guest mounts)').choices(['ext4', 'xfs']))
     .option('--miner-ss58 <address>', "the miner's SS58 hotkey address (config volume)")
     .option('--miner-seed-file <path>', 'a file holding the miner seed, 64 hex characters, or - for stdin (config volume; never on the command line)')
-    .option('--vm-ip <ip>', "the VM's address (config volume)", '192.168.100.2')
-    .option('--vm-gateway <ip>', "the VM's gateway (config volume)", '192.168.100.1')
-    .option('--vm-dns <ip>', "the VM's DNS server (config volume)", '8.8.8.8')
+    .option('--vm-ip <ip>', "the VM's address (config volume; default 192.168.100.2)")
+    .option('--vm-gateway <ip>', "the VM's gateway (config volume; default 192.168.100.1)")
+    .option('--vm-dns <ip>', "the VM's DNS server (config volume; default 8.8.8.8)")
     .option('--force-small', 'allow volumes under 100G (for tests)')
     .option('--create-dir', 'create --dir if it does not exist')
     .action(action('prepare', (ctx, _args, opts) => prepare(ctx, opts)));
@@ -63,26 +63,32 @@ async function prepare(ctx: CliContext, opts: Record<string, unknown>): Promise<
   });
   const refused = refusals(plan);
   if (refused) throw refused;
-  const creating = plan.actions.filter((a): a is Extract<Action, {kind: 'create'}> => a.kind === 'create');
-  // The config volume's values are checked with everything else, before anything is touched.
-  const configAction = creating.find((a) => a.spec.role === 'config');
-  const configValues = configAction ? configValuesFrom(ctx, opts, hostname) : undefined;
-  for (const a of creating) checkTarget(a.path, a.format);
+  // The config volume's values are checked with everything else, before anything is touched. An
+  // existing config volume is compared with the values given, when some are: rewritten if they differ.
+  const configIndex = plan.actions.findIndex((a) => a.spec.role === 'config');
+  const configAction = plan.actions[configIndex];
+  const configValues = configAction && (configAction.kind === 'create' || configGiven(opts)) ? configValuesFrom(ctx, opts, hostname) : undefined;
+  if (configAction?.kind === 'reuse' && configValues) {
+    const changed = await configChanges(configAction.path, configValues);
+    if (changed.length) plan.actions[configIndex] = {...configAction, kind: 'refresh', changed};
+  }
+  const creating = plan.actions.filter((a): a is Extract<Action, {kind: 'create' | 'refresh'}> => a.kind === 'create' || a.kind === 'refresh');
+  for (const a of creating) if (a.kind === 'create') checkTarget(a.path, a.format);
 
   if (!creating.length) {
     reporter.result(resultData(plan, false), [`nothing to do: every volume of the ${era.id} set is there and the guest will accept it`, ...plan.actions.map(describeAction)].join('\n'));
     return 0;
   }
   for (const note of await reclaimFuseLeftovers(runner)) reporter.warn(note);
-  for (const a of creating) for (const note of await reclaimCreateLeftovers(runner, a.path)) reporter.warn(note);
-  const total = creating.reduce((sum, a) => sum + a.sizeBytes, 0);
+  for (const a of creating) if (a.kind === 'create') for (const note of await reclaimCreateLeftovers(runner, a.path)) reporter.warn(note);
+  const total = creating.reduce((sum, a) => sum + (a.kind === 'create' ? a.sizeBytes : 0), 0);
   const space = await checkSpace(dir, total, 'offline');
   if (space.error) throw new UsageError(space.error.message, space.error.fix);
   for (const w of space.warnings) reporter.warn(w.replace('the volume can grow', 'the new volumes can grow'));
   for (const line of plan.actions.map(describeAction)) reporter.info(line);
 
   const parts: PreparePart[] = [];
-  for (const a of creating) parts.push(a.spec.role === 'config' ? await configPart(ctx, a, configValues!, Boolean(opts.createDir)) : dataPart(a, Boolean(opts.createDir)));
+  for (const a of creating) parts.push(a.spec.role === 'config' ? await configPart(ctx, a, configValues!, Boolean(opts.createDir)) : dataPart(a as Extract<Action, {kind: 'create'}>, Boolean(opts.createDir)));
   const job = {plan, parts};
   const flow = prepareFlow(job);
   await runFlow(flow, job, stepEnv(ctx));
@@ -129,7 +135,7 @@ function resultData(plan: Plan, changed: boolean): Record<string, unknown> {
     changed,
     era: plan.era.id,
     dir: plan.dir,
-    volumes: plan.actions.map((a) => ({role: a.spec.role, label: a.spec.label, path: a.path, action: a.kind, ...(a.kind === 'create' ? {format: a.format, fs: a.fs, sizeBytes: a.sizeBytes} : {verdict: a.inspection.verdict})})),
+    volumes: plan.actions.map((a) => ({role: a.spec.role, label: a.spec.label, path: a.path, action: a.kind, ...(a.kind === 'create' ? {format: a.format, fs: a.fs, sizeBytes: a.sizeBytes} : {verdict: a.inspection.verdict}), ...(a.kind === 'refresh' ? {changed: a.changed} : {})})),
   };
 }
 

@@ -7,7 +7,19 @@ import {stepEnv} from '../cli/step-env.js';
 import {UsageError} from '../errors.js';
 import {configValuesFromOptions} from '../config-volume/options.js';
 import type {ConfigValues} from '../config-volume/values.js';
+import {readConfigVolume} from '../config-volume/readback.js';
+import {renderConfigFiles} from '../config-volume/render.js';
 import type {Action} from './plan.js';
+
+/** The network upstream's quick-launch.sh uses when none is given. */
+const DEFAULT_VM_IP = '192.168.100.2';
+const DEFAULT_GATEWAY = '192.168.100.1';
+const DEFAULT_DNS = '8.8.8.8';
+
+const definedOnly = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+/** Whether any config-volume value was given: then an existing config volume is compared with them. */
+export const configGiven = (opts: Record<string, unknown>) => ['minerSs58', 'minerSeedFile', 'vmIp', 'vmGateway', 'vmDns'].some((k) => opts[k] !== undefined);
 
 /** The values, refused (exit 2) when the options needed for a new config volume are missing. */
 export function configValuesFrom(ctx: CliContext, opts: Record<string, unknown>, hostname: string): ConfigValues {
@@ -18,12 +30,18 @@ export function configValuesFrom(ctx: CliContext, opts: Record<string, unknown>,
       `pass ${missing.join(' ')} (the seed file holds 64 hex characters, mode 0600; it never goes on the command line)`,
     );
   }
-  return configValuesFromOptions(ctx, opts, hostname);
+  return configValuesFromOptions(ctx, {vmIp: DEFAULT_VM_IP, vmGateway: DEFAULT_GATEWAY, vmDns: DEFAULT_DNS, ...definedOnly(opts)}, hostname);
 }
 
-export async function configPart(ctx: CliContext, action: Extract<Action, {kind: 'create'}>, values: ConfigValues, createParent: boolean): Promise<PreparePart<ConfigJob>> {
+/** Which of the config volume's files differ from what `values` would write (the seed compared, never shown). */
+export async function configChanges(path: string, values: ConfigValues): Promise<string[]> {
+  const back = await readConfigVolume(path, renderConfigFiles(values));
+  return back.problems.flatMap((p) => /^(\S+) does not hold what was written$/.exec(p)?.[1] ?? []);
+}
+
+export async function configPart(ctx: CliContext, action: Extract<Action, {kind: 'create' | 'refresh'}>, values: ConfigValues, createParent: boolean): Promise<PreparePart<ConfigJob>> {
   const env = stepEnv(ctx);
-  const job = await configJob(env, {path: action.path, values, createParent});
+  const job = await configJob(env, {path: action.path, values, createParent, refresh: action.kind === 'refresh'});
   env.warn(CONFIG_SEED_NOTE);
   return {role: 'config', job, flow: configVolumeFlow(job)};
 }

@@ -12,7 +12,9 @@ import {checkVolumeSize, parseSize, sizeArg} from '../volume/size.js';
 export type Action =
   | {kind: 'reuse'; spec: VolumeSpec; path: string; inspection: Inspection}
   | {kind: 'create'; spec: VolumeSpec; path: string; sizeBytes: number; format: ContainerFormat; fs: Fs}
-  | {kind: 'refuse'; spec: VolumeSpec; path: string; inspection: Inspection};
+  | {kind: 'refuse'; spec: VolumeSpec; path: string; inspection: Inspection}
+  /** A config volume the guest accepts but whose files differ from the values given: rewritten in place. */
+  | {kind: 'refresh'; spec: VolumeSpec; path: string; inspection: Inspection; changed: string[]};
 
 export interface PlanInput {
   era: Era;
@@ -76,5 +78,7 @@ export function describeAction(action: Action): string {
       return `${action.spec.role.padEnd(10)} create  ${action.path} (${sizeArg(action.sizeBytes)}, ${action.format}, ${action.fs} labelled "${action.spec.label}")`;
     case 'refuse':
       return `${action.spec.role.padEnd(10)} refuse  ${action.path}: ${action.inspection.reason}`;
+    case 'refresh':
+      return `${action.spec.role.padEnd(10)} refresh ${action.path} (${action.changed.join(', ')} ${action.changed.length > 1 ? 'differ' : 'differs'} from the values given)`;
   }
 }
