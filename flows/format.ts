@@ -24,7 +24,7 @@ const readBack: FlowStep<FormatJob> = {
   title: 'Read the result back',
   async run() {},
   async verify(job) {
-    const after = await inspectVolume(job.path);
+    const after = await inspectVolume(job.path, job.expect);
     if (after.filesystem !== 'ext4' || after.label !== job.label) throw new StepError(`the volume reads as ${after.filesystem} "${after.label ?? ''}" after formatting`, 'read-back');
     return `ext4 labelled "${after.label}", UUID ${after.uuid ?? '?'}; verdict ${after.verdict}`;
   },

@@ -29,7 +29,7 @@ const readBack: FlowStep<RelabelJob> = {
   title: 'Read the label back',
   async run() {},
   async verify(job) {
-    const after = await inspectVolume(job.path);
+    const after = await inspectVolume(job.path, job.expect);
     if (after.label !== job.label) throw new StepError(`the label reads "${after.label ?? ''}" after writing "${job.label}"`, 'read-back');
     return `${after.filesystem} labelled "${after.label}", UUID ${after.uuid ?? '?'} (unchanged: ${after.uuid === job.before.uuid ? 'yes' : 'no'}); verdict ${after.verdict}`;
   },

@@ -5,12 +5,15 @@ import {StepError} from '../src/errors.js';
 import {attachVolume, type Attached} from '../src/attach/index.js';
 import {imageUse} from '../src/attach/holders.js';
 import type {Inspection} from '../src/volume/inspect.js';
+import type {Expectation} from '../src/volume/judge.js';
 import {qemuImgCheck} from '../src/volume/qemu-check.js';
 
 /** What a job on an existing volume carries. */
 export interface VolumeJob {
   path: string;
   before: Inspection;
+  /** The role and era the volume is judged as (the document's cache volume when absent). */
+  expect?: Expectation;
   attached?: Attached;
   checkEvidence?: string;
 }

@@ -121,3 +121,32 @@ describe('the set one VM gets', () => {
     expect(r.stderr).toMatch(/cannot tell which volume/);
   });
 });
+
+describe('writes to an existing volume follow its role, and never touch a provisioned one', () => {
+  it('relabel --role storage writes "storage"; format --role storage too', () => {
+    const path = makeVolume(dir, 'storage-r.qcow2', {fs: 'ext4', label: 'tdx-cache-storag'});
+    const r = runCli(['relabel', path, '--role', 'storage', '--yes'], {env});
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(['verify', path, '--role', 'storage']).code).toBe(0);
+    const empty = makeVolume(dir, 'storage-f.qcow2', {fs: 'empty'});
+    const f = runCli(['format', empty, '--role', 'storage', '--yes'], {env});
+    expect(f.code, f.stderr).toBe(0);
+    expect(json(['verify', empty, '--role', 'storage']).code).toBe(0);
+  });
+  it('relabel, format and resize refuse a LUKS2 volume a production guest made, with the reason; nothing changes', () => {
+    const path = makeVolume(dir, 'luks-cache.qcow2', {fs: 'luks2', label: 'tdx-cache'});
+    const before = snapshot(dir);
+    const cases: Array<[string[], RegExp]> = [
+      [['relabel', path, '--label', 'other', '--yes'], /production guest encrypted it/],
+      [['format', path, '--confirm', 'luks-cache.qcow2'], /production guest encrypted it/],
+      [['resize', path, '+1G', '--yes'], /LUKS-encrypted: the guest owns it/],
+    ];
+    for (const [args, message] of cases) {
+      const r = runCli(args, {env});
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toMatch(/fix: /);
+    }
+    expect(snapshot(dir)).toEqual(before);
+  });
+});

@@ -2,15 +2,16 @@ import {reclaimFuseLeftovers} from '../attach/index.js';
 import type {CliContext} from '../cli/context.js';
 import {UsageError} from '../errors.js';
 import {inspectVolume, type Inspection} from '../volume/inspect.js';
+import type {Expectation} from '../volume/judge.js';
 
 /**
  * What every write command does first: stop FUSE exports a killed run left behind (saying so),
  * then read the volume; an unreadable one is bad input.
  */
-export async function volumeBeforeWrite(ctx: CliContext, path: string): Promise<Inspection> {
+export async function volumeBeforeWrite(ctx: CliContext, path: string, expect?: Expectation): Promise<Inspection> {
   ctx.runner.preload(); // the write spawns: execa loads while the volume is inspected
   for (const note of await reclaimFuseLeftovers(ctx.runner)) ctx.reporter.warn(note);
-  const before = await inspectVolume(path);
+  const before = await inspectVolume(path, expect);
   if (before.verdict === 'unreadable') throw new UsageError(before.reason, before.fix);
   return before;
 }

@@ -10,24 +10,28 @@ import {stepEnv} from '../cli/step-env.js';
 import {UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
 import {volumeBeforeWrite} from './before-write.js';
-import {CACHE_LABEL, checkLabel} from '../volume/label.js';
+import {checkLabel} from '../volume/label.js';
+import {expectationFrom, refuseProvisioned, roleOptions} from './role-options.js';
 import {formatBytes} from '../volume/size.js';
 import {existingVolumePath, requireWritable} from './volume-path.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('format')
     .description('format an existing volume in place as ext4 (destroys what it holds; asks for the file name)')
     .argument('<path>', 'the volume file')
-    .option('--label <label>', 'the ext4 label', CACHE_LABEL)
+    .option('--label <label>', "the ext4 label (default: the role's, tdx-cache for the cache)")
     .option('--confirm <name>', 'the volume file name, typed back: required when it holds a filesystem or LUKS header')
-    .option('--yes', 'do not ask when the volume is empty (never enough when it holds data)')
-    .action(
+    .option('--yes', 'do not ask when the volume is empty (never enough when it holds data)');
+  roleOptions(cmd).action(
       action('format', async (ctx, [pathArg], opts) => {
         const path = existingVolumePath(pathArg!);
-        const {label, warnings} = checkLabel(String(opts.label));
+        const expect = expectationFrom(opts);
+        if (!expect.spec.debugFs.includes('ext4')) throw new UsageError(`the ${expect.era.id} debug guest mounts its ${expect.spec.role} volume as ${expect.spec.debugFs.join(' or ')}; format makes ext4`, `create a new volume instead: tdx-wizard create <path> --role ${expect.spec.role} --era ${expect.era.id}`);
+        const {label, warnings} = checkLabel(String(opts.label ?? expect.spec.label), expect.spec);
         for (const w of warnings) ctx.reporter.warn(w);
-        const before = await volumeBeforeWrite(ctx, path);
+        const before = await volumeBeforeWrite(ctx, path, expect);
+        refuseProvisioned(before, 'formatting');
         if (before.inUse) throw new UsageError(`${path} is in use (${before.inUseDetail}); formatting it now would destroy it under the running VM`, 'stop the VM or disconnect the NBD device first');
         if (before.backingChain.length) throw new UsageError(`${path} has a backing file; formatting the overlay would hide the backing data`, 'format a standalone volume, or create a new one: tdx-wizard create');
         if (before.format === 'raw' && /\.qcow2$/i.test(path)) throw new UsageError(`${path} is a raw file named .qcow2`, before.fix);
@@ -44,7 +48,7 @@ export function register(program: Command): void {
           const loss = `${path} (${formatBytes(before.virtualSize ?? 0)}) holds ${what}. Formatting destroys everything on it.`;
           if (!ctx.runner.dryRun || opts.confirm !== undefined) await confirmTyped(basename(path), loss, opts.confirm as string | undefined);
         }
-        const job: FormatJob = {path, label, before};
+        const job: FormatJob = {path, label, before, expect};
         await runFlow(formatFlow(job), job, stepEnv(ctx));
         const evidence = ctx.store.getState().steps.find((s) => s.id === 'read-back')?.detail ?? '';
         ctx.reporter.result({ok: true, path, label, previous: before.filesystem ?? null, changed: !ctx.runner.dryRun, evidence}, ctx.runner.dryRun ? 'dry run: nothing was changed' : `formatted ${path}\n  ${evidence}`);

@@ -7,22 +7,25 @@ import {stepEnv} from '../cli/step-env.js';
 import {UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
 import {volumeBeforeWrite} from './before-write.js';
-import {CACHE_LABEL, checkLabel} from '../volume/label.js';
+import {checkLabel} from '../volume/label.js';
+import {expectationFrom, refuseProvisioned, roleOptions} from './role-options.js';
 import {existingVolumePath, requireWritable} from './volume-path.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('relabel')
     .description('set the label of an ext4 or LUKS2 volume (data kept); refuses an image in use')
     .argument('<path>', 'the volume file')
-    .option('--label <label>', 'the new label', CACHE_LABEL)
-    .option('--yes', 'do not ask before writing the label')
-    .action(
+    .option('--label <label>', "the new label (default: the role's, tdx-cache for the cache)")
+    .option('--yes', 'do not ask before writing the label');
+  roleOptions(cmd).action(
       action('relabel', async (ctx, [pathArg], opts) => {
         const path = existingVolumePath(pathArg!);
-        const {label, warnings} = checkLabel(String(opts.label));
+        const expect = expectationFrom(opts);
+        const {label, warnings} = checkLabel(String(opts.label ?? expect.spec.label), expect.spec);
         for (const w of warnings) ctx.reporter.warn(w);
-        const before = await volumeBeforeWrite(ctx, path);
+        const before = await volumeBeforeWrite(ctx, path, expect);
+        if (before.label !== label) refuseProvisioned(before, 'relabelling');
         if (before.filesystem === 'crypto_LUKS' && before.label === undefined && before.verdict === 'wrong-label' && !before.fix) {
           throw new UsageError(`${path} is LUKS1, which has no label`, 'LUKS1 volumes cannot be labelled; the guest needs LUKS2 or ext4');
         }
@@ -38,7 +41,7 @@ export function register(program: Command): void {
           const yes = await askYesNo(`Change the label of ${path} from "${before.label ?? ''}" to "${label}"?`, '--yes');
           if (!yes) throw new UsageError('not confirmed: nothing was changed');
         }
-        const job: RelabelJob = {path, label, before};
+        const job: RelabelJob = {path, label, before, expect};
         await runFlow(relabelFlow(job), job, stepEnv(ctx));
         const evidence = ctx.store.getState().steps.find((s) => s.id === 'read-back')?.detail ?? '';
         ctx.reporter.result({ok: true, path, label, previous: before.label ?? null, changed: !ctx.runner.dryRun, evidence}, ctx.runner.dryRun ? 'dry run: nothing was changed' : `relabelled ${path}: "${before.label ?? ''}" -> "${label}"\n  ${evidence}`);
