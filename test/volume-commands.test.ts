@@ -106,8 +106,8 @@ describe('relabel keeps the data', () => {
     expect(runCli(['verify', path], {env}).code).toBe(0);
   });
 
-  it('relabels a LUKS2 header without the key', () => {
-    const path = makeVolume(dir, 'relabel-luks.qcow2', {fs: 'luks2', label: 'storage'});
+  it('relabels a LUKS2 header without the key (one no guest labelled: a guest\'s own is refused)', () => {
+    const path = makeVolume(dir, 'relabel-luks.qcow2', {fs: 'luks2', label: 'tdx-cache-storag'});
     const uuid = inspect(path).uuid;
     const r = runCli(['relabel', '--yes', path], {env});
     expect(r.code).toBe(0);

@@ -162,7 +162,7 @@ const CASES: Array<[string, Arg[] | (() => Arg[]), RegExp]> = [
   ['format: ext4 without --confirm', () => ['format', p('models.qcow2')], /holds ext4 labelled "models"[\s\S]*pass --confirm "models\.qcow2"/],
   ['format: ext4 with --yes (not enough)', () => ['format', '--yes', p('ready.qcow2')], /the guest would already accept it[\s\S]*pass --confirm "ready\.qcow2"/],
   ['format: the wrong --confirm name', () => ['format', '--confirm', 'other.qcow2', p('models.qcow2')], /--confirm "other\.qcow2" does not match "models\.qcow2"/],
-  ['format: a LUKS2 volume without --confirm', () => ['format', p('luks2.qcow2')], /LUKS header labelled "tdx-cache": a production guest's encrypted data[\s\S]*pass --confirm/],
+  ['format: a LUKS2 volume a production guest made', () => ['format', p('luks2.qcow2')], /LUKS2 labelled "tdx-cache": a production guest encrypted it[\s\S]*fix: leave it as it is/],
   ['format: an overlay with a backing file', () => ['format', '--confirm', 'overlay.qcow2', p('overlay.qcow2')], /has a backing file/],
   ['format: a raw file named .qcow2', () => ['format', '--confirm', 'raw-named.qcow2', p('raw-named.qcow2')], /is a raw file named \.qcow2/],
   ['format: a label over 16 bytes', () => ['format', '--label', 'tdx-cache-storage', p('empty.qcow2')], /17 bytes/],
