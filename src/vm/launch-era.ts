@@ -1,6 +1,7 @@
 // Which era a launch is for, and what the operator gave that the era's launcher cannot use. The
-// era comes from the launcher's own files (read, never run), else from --era, else the one
-// remembered; a launcher and a volume set from different eras are refused before anything runs.
+// era comes from the launcher's own files (read, never run; --era must agree with them), else from
+// --era, else the one remembered. The volumes given are then checked against that era, so a
+// launcher and a volume set from different eras are refused before anything runs.
 import {basename} from 'node:path';
 import {chooseEra} from '../era/choose.js';
 import {detectEra} from '../era/detect.js';
@@ -24,16 +25,8 @@ export async function launchEra(launcher: string, option: unknown, remembered?: 
     );
   }
   if (given) return {era: given, evidence: found ? found.evidence : `--era ${given.id} (no known signature in ${basename(launcher)})`};
-  if (found) {
-    const kept = remembered ? ERAS.find((e) => e.id === remembered) : undefined;
-    if (kept && kept.id !== found.era.id) {
-      throw new UsageError(
-        `${launcher} is a launcher of ${found.era.id} (${found.evidence}), but the volumes here were prepared for ${kept.id} (the era remembered from tdx-wizard prepare)`,
-        `use the launcher of ${kept.id} (${kept.title}), or pass --era ${found.era.id} to launch with this one (its guest needs ${roleList(found.era)} volumes)`,
-      );
-    }
-    return {era: found.era, evidence: found.evidence};
-  }
+  // The launcher's own files outrank the remembered era: the volumes given are checked against it.
+  if (found) return {era: found.era, evidence: found.evidence};
   const kept = remembered ? ERAS.find((e) => e.id === remembered) : undefined;
   if (kept) return {era: kept, evidence: `the era remembered from an earlier run (${kept.id}); ${basename(launcher)} carries no known signature`};
   throw new UsageError(
