@@ -92,7 +92,7 @@ async function launch(ctx: CliContext, extra: string[], opts: Record<string, unk
   const fields = checked.value;
   if (fields.minerSeed) runner.addSecret(fields.minerSeed);
   for (const note of checked.notes) reporter.info(note);
-  reporter.info(`era ${era.id} (${era.title}): ${evidence}`);
+  reporter.info(`era ${era.id}: ${evidence}`);
   if (adapter.exposure) reporter.warn(adapter.exposure);
 
   const values = {volume: fields.cacheVolume};
