@@ -36,7 +36,7 @@ describe('host roots', () => {
 describe('host checks', () => {
   it('a good host: everything ok, each with its evidence; the version commands are run', async () => {
     t = nbdTest({devices: [{state: 'free'}, {state: 'connected'}], tdx: 'Y'});
-    const launcher = t.host.write('run-tdx.sh', '#!/bin/bash\n# run-tdx.sh - launch Intel-TDX guest\n');
+    const launcher = t.host.write('run-tdx.sh', '#!/bin/bash\n# run-tdx.sh — launch Intel-TDX guest, auto-passthrough NVIDIA H200 GPUs and NVSwitches,\n');
     chmodSync(launcher, 0o755);
     const checks = await runChecks(t.runner, {roots: t.host.roots, dir: t.host.root, launcher, euid: 0});
     expect(checks.map((c) => c.id)).toEqual(['root', ...TOOLS.map((tool) => `tool:${tool.name}`), 'nbd', 'fuse', 'kvm', 'tdx', 'space', 'launcher', 'vm']);
@@ -48,7 +48,11 @@ describe('host checks', () => {
     expect(byId(checks, 'nbd').evidence).toContainEqual({source: join(t.host.roots.sys, 'module/nbd/parameters/max_part'), said: '8'});
     expect(byId(checks, 'tdx').evidence).toEqual([{source: join(t.host.roots.sys, 'module/kvm_intel/parameters/tdx'), said: 'Y'}]);
     expect(byId(checks, 'space').evidence[0]!.source).toBe(`statfs ${t.host.root}`);
-    expect(byId(checks, 'launcher').evidence).toEqual([{source: launcher, said: '#!/bin/bash | # run-tdx.sh - launch Intel-TDX guest'}]);
+    expect(byId(checks, 'launcher').evidence).toEqual([
+      {source: launcher, said: '#!/bin/bash | # run-tdx.sh — launch Intel-TDX guest, auto-passthrough NVIDIA H200 GPUs and NVSwitches,'},
+      {source: "era (the launcher's files, read)", said: expect.stringMatching(/^E1: run-tdx\.sh has "# run-tdx\.sh — launch Intel-TDX guest/)},
+    ]);
+    expect(byId(checks, 'launcher').summary).toMatch(/is executable; era E1, run-tdx\.sh \(November 2025\)$/);
     expect(ran(t.runner)).toContain(`${toolPath('qemu-img')} --version`);
     expect(table(checks)).toMatch(/^ok +running as root: root$/m);
     expect(byId(checks, 'tool:qemu-nbd').summary).toBe('qemu-nbd 7.2.22 (stand-in for tests)');
@@ -157,10 +161,15 @@ describe('host checks', () => {
 
   it('launcher: missing warns, not executable fails with chmod (safe to run)', async () => {
     t = nbdTest();
-    expect(await launcherCheck(join(t.host.root, 'run-tdx.sh'), false)).toMatchObject({status: 'warn', fix: 'tdx-wizard check --launcher /path/to/run-tdx.sh'});
+    expect(await launcherCheck(join(t.host.root, 'run-tdx.sh'), false)).toMatchObject({status: 'warn', fix: 'tdx-wizard check --launcher /path/to/host-tools/scripts/run-td (or run-tdx.sh)'});
     const script = t.host.write('run-tdx.sh', '#!/bin/bash\n');
     chmodSync(script, 0o644);
     expect(await launcherCheck(script, true)).toMatchObject({status: 'fail', fix: `chmod +x ${script}`, autoFix: true});
+    // A launcher with no known signature: its era is unknown, never guessed.
+    chmodSync(script, 0o755);
+    const unknown = await launcherCheck(script, true);
+    expect(unknown).toMatchObject({status: 'warn', summary: expect.stringMatching(/its era is unknown/), fix: expect.stringMatching(/--era/)});
+    expect(unknown.evidence[1]).toEqual({source: "era (the launcher's files, read)", said: 'no known upstream signature'});
   });
 
   it('a VM running, a leftover pid file, and none', async () => {
@@ -171,7 +180,7 @@ describe('host checks', () => {
     const qemu = t.host.addProcess(['qemu-system-x86_64', '-name', 'td', '-object', 'tdx-guest,id=tdx']);
     writeFileSync(pidFile, `${qemu}\n`);
     const running = await vmCheck(t.host.roots);
-    expect(running).toMatchObject({status: 'warn', fix: './run-tdx.sh --clean'});
+    expect(running).toMatchObject({status: 'warn', fix: "tdx-wizard stop (the launcher's own --clean, confirmed)"});
     expect(running.evidence[1]).toEqual({source: `${t.host.roots.proc}/${qemu}/cmdline`, said: 'qemu-system-x86_64 -name td'});
     t.host.killProcess(qemu);
     expect(await vmCheck(t.host.roots)).toMatchObject({status: 'warn', summary: expect.stringContaining('not running: a leftover'), fix: `rm ${pidFile}`});

@@ -7,9 +7,9 @@ import {runChecks, type Check} from '../host/checks.js';
 export function register(program: Command): void {
   program
     .command('check')
-    .description('check this host: root, tools, nbd, FUSE, KVM, TDX, free space, the launcher, a running VM')
+    .description('check this host: root, tools, nbd, FUSE, KVM, TDX, free space, the launcher and its era, a running VM')
     .option('--dir <path>', 'where the volumes will live (free space)', '.')
-    .option('--launcher <path>', 'the upstream launcher script (default ./run-tdx.sh)')
+    .option('--launcher <path>', 'the upstream launcher (default ./run-tdx.sh, ./run-td or ./host-tools/scripts/run-td); its era is told from its files')
     .action(
       action('check', async (ctx, _args, opts) => {
         const checks = await runChecks(ctx.runner, {dir: String(opts.dir), launcher: opts.launcher as string | undefined});

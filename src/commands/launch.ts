@@ -1,4 +1,5 @@
-// tdx-wizard launch: checks every field and the cache volume, then runs the upstream launcher.
+// tdx-wizard launch: tells the launcher's era, checks every field and volume against it, then runs
+// the launcher through its era's adapter (src/vm/adapters).
 // The miner seed never appears in what the wizard prints, records or stores: it is registered as
 // a secret with the runner the moment it is read, before anything else happens.
 import type {Command} from 'commander';
@@ -10,10 +11,13 @@ import {serialLog} from '../paths.js';
 import {shellLine} from '../runner/mask.js';
 import type {VolumeVerdict} from '../volume/verdict.js';
 import {verifyVolume} from '../volume/verify.js';
-import {checkLaunchFields, type LaunchInput} from '../vm/fields.js';
+import type {Role} from '../era/eras.js';
+import {rememberedEra} from '../era/remembered.js';
+import {adapterFor, volumesOf, type LaunchInputAll, type OptionKey} from '../vm/adapters/index.js';
 import {actionFor, type HintMatch} from '../vm/hints.js';
-import {launchVm, readSeedFile, SEED_EXPOSURE_NOTE} from '../vm/launcher.js';
-import {findLauncher, rememberLauncher} from '../vm/launcher-path.js';
+import {launchEra, refuseForeign, refuseMissing, VOLUME_OPTIONS} from '../vm/launch-era.js';
+import {launchVm, readSeedFile} from '../vm/launcher.js';
+import {findLauncher, rememberLaunch} from '../vm/launcher-path.js';
 
 export interface LaunchDeps {
   verify: (path: string) => Promise<VolumeVerdict>;
@@ -22,31 +26,45 @@ export interface LaunchDeps {
 export function register(program: Command, deps: LaunchDeps = {verify: verifyVolume}): void {
   program
     .command('launch')
-    .description('launch the TDX VM with the upstream launcher (run-tdx.sh), after checking every field and the cache volume')
+    .description('launch the TDX VM with its era\'s upstream launcher (run-tdx.sh, run-vm.sh, run-td), after checking every field and volume')
     .argument('[extra...]', 'after --: flags passed to the launcher untouched (e.g. -- --gpu-mmio-mb 131072)')
-    .option('--launcher <path>', 'the upstream launcher (default: the one remembered, else ./run-tdx.sh)')
-    .option('--cache-volume <path>', 'the qcow2 cache volume (ext4 labelled tdx-cache)')
-    .option('--hostname <name>', 'the VM hostname (a DNS label)')
-    .option('--miner-ss58 <address>', 'the miner hotkey address (SS58, prefix 42)')
-    .option('--miner-seed-file <path>', 'a file holding the miner seed (64 hex characters; keep it mode 0600)')
-    .option('--miner-seed <hex>', 'the miner seed on the command line: visible to every user in ps, prefer --miner-seed-file')
-    .option('--network-type <type>', 'tap, macvtap or user', 'tap')
-    .option('--net-iface <name>', 'the tap or macvtap interface (setup-macvtap.sh prints vmnet-XXXXXXXX)')
-    .option('--vm-ip <ip>', 'the VM address (the launcher makes it a /24)')
-    .option('--vm-gateway <ip>', 'the gateway, in the VM\'s /24')
-    .option('--vm-dns <ip>', 'the DNS server (launcher default 8.8.8.8)')
-    .option('--ssh-port <port>', 'the host port forwarded to SSH with the user network (launcher default 2222)')
-    .option('--image <path>', 'the guest image (launcher default: guest-tools/image/tdx-guest-ubuntu-24.04-final.qcow2)')
-    .option('--vcpus <n>', 'cores per socket: the VM gets 4 x n vCPUs (launcher default 24)')
-    .option('--mem <size>', 'memory, e.g. 1536G (launcher default)')
+    .option('--launcher <path>', 'the upstream launcher (default: the one remembered, else ./run-tdx.sh, ./run-td or ./host-tools/scripts/run-td)')
+    .option('--era <id>', 'the upstream era (E1…E6; default: told from the launcher\'s files, else the one remembered)')
+    .option('--cache-volume <path>', 'the cache volume (labelled tdx-cache)')
+    .option('--storage-volume <path>', 'the storage volume (labelled storage; E4 and later)')
+    .option('--containerd-volume <path>', 'the containerd volume (labelled containerd-cache; E3b only)')
+    .option('--config-volume <path>', 'the config volume (labelled tdx-config, qcow2; E2 and later): it holds the hostname, miner keys and network')
+    .option('--hostname <name>', 'the VM hostname (a DNS label; E1)')
+    .option('--miner-ss58 <address>', 'the miner hotkey address (SS58, prefix 42; E1)')
+    .option('--miner-seed-file <path>', 'a file holding the miner seed (64 hex characters; keep it mode 0600; E1)')
+    .option('--miner-seed <hex>', 'the miner seed on the command line: visible to every user in ps, prefer --miner-seed-file (E1)')
+    .option('--network-type <type>', 'tap (default), user, or macvtap (E1 only)')
+    .option('--net-iface <name>', 'the tap or macvtap interface (run-td: vmtap0 from setup-bridge.sh; run-tdx.sh: vmnet-XXXXXXXX from setup-macvtap.sh)')
+    .option('--vm-ip <ip>', 'the VM address (the launcher makes it a /24; E1)')
+    .option('--vm-gateway <ip>', 'the gateway, in the VM\'s /24 (E1)')
+    .option('--vm-dns <ip>', 'the DNS server (launcher default 8.8.8.8; E1)')
+    .option('--ssh-port <port>', 'the host port forwarded to SSH with the user network (run-tdx.sh default 2222, run-td 10022)')
+    .option('--image <path>', 'the guest image (run-tdx.sh default: guest-tools/image/tdx-guest-ubuntu-24.04-final.qcow2; required by run-td)')
+    .option('--vcpus <n>', 'cores per socket: the VM gets 4 x n vCPUs (run-tdx.sh default 24; run-td fixes 32 vCPUs)')
+    .option('--mem <size>', 'memory, e.g. 1536G (run-tdx.sh default; run-td fixes 100G)')
     .action(action('launch', (ctx, extra, opts) => launch(ctx, extra, opts, deps)));
 }
 
+const OPTION_KEYS: readonly OptionKey[] = ['hostname', 'minerSs58', 'minerSeedFile', 'minerSeed', 'networkType', 'netIface', 'vmIp', 'vmGateway', 'vmDns', 'sshPort', 'image', 'vcpus', 'mem'];
+
 async function launch(ctx: CliContext, extra: string[], opts: Record<string, unknown>, deps: LaunchDeps): Promise<number> {
   const {reporter, runner} = ctx;
-  const seed = await obtainSeed(ctx, opts);
   const str = (key: string) => (opts[key] === undefined ? undefined : String(opts[key]));
-  const input: LaunchInput = {
+  const settingsNotice = (text: string) => reporter.warn(text, 'nothing to fix for this run; the broken file is kept for you to look at, delete it when done');
+  const launcher = findLauncher(str('launcher'), process.cwd(), settingsNotice);
+  const {era, evidence} = await launchEra(launcher, opts.era, rememberedEra());
+  const adapter = adapterFor(era);
+  const volumes = Object.fromEntries(Object.entries(VOLUME_OPTIONS).filter(([key]) => opts[key] !== undefined).map(([key, role]) => [role, String(opts[key])])) as Partial<Record<Role, string>>;
+  refuseForeign(era, adapter, {options: OPTION_KEYS.filter((k) => opts[k] !== undefined), volumes: Object.keys(volumes) as Role[]});
+  // Only a launcher that takes the seed gets it; for the others it is in the config volume and the
+  // variable is dropped, so that no program the wizard runs inherits it.
+  const seed = adapter.options.includes('minerSeedFile') ? await obtainSeed(ctx, opts) : dropEnvSeed();
+  const input: LaunchInputAll = {
     cacheVolume: str('cacheVolume'),
     hostname: str('hostname'),
     minerSs58: str('minerSs58'),
@@ -61,20 +79,21 @@ async function launch(ctx: CliContext, extra: string[], opts: Record<string, unk
     vcpus: str('vcpus'),
     mem: str('mem'),
     extra,
+    volumes,
   };
-  const checked = checkLaunchFields(input, process.env.TDX_WIZARD_SYS_ROOT || '/sys');
+  const checked = adapter.checkFields(input, process.env.TDX_WIZARD_SYS_ROOT || '/sys');
   if (!checked.ok) {
     for (const e of checked.errors) reporter.event('field-error', {...e});
     const [one] = checked.errors;
     if (checked.errors.length === 1) throw new UsageError(`${one!.message}`, one!.fix);
     throw new UsageError(`${checked.errors.length} launch fields need fixing:\n${checked.errors.map((e) => `  - ${e.message} (${e.fix})`).join('\n')}`, 'correct each field as its line says, then run launch again');
   }
+  refuseMissing(era, Object.keys(volumesOf(checked.value)) as Role[]);
   const fields = checked.value;
   if (fields.minerSeed) runner.addSecret(fields.minerSeed);
   for (const note of checked.notes) reporter.info(note);
-  const settingsNotice = (text: string) => reporter.warn(text, 'nothing to fix for this run; the broken file is kept for you to look at, delete it when done');
-  const launcher = findLauncher(str('launcher'), process.cwd(), settingsNotice);
-  reporter.warn(SEED_EXPOSURE_NOTE);
+  reporter.info(`era ${era.id}: ${evidence}`);
+  if (adapter.exposure) reporter.warn(adapter.exposure);
 
   const values = {volume: fields.cacheVolume};
   const printOut = !reporter.json && !ctx.options.verbose;
@@ -88,23 +107,31 @@ async function launch(ctx: CliContext, extra: string[], opts: Record<string, unk
   };
   let outcome;
   try {
-    outcome = await launchVm(runner, {launcher, fields, verify: deps.verify, onHint});
+    outcome = await launchVm(runner, {launcher, fields, era, verify: deps.verify, onHint});
   } finally {
     unsubscribe();
   }
   const argv = outcome.result.run.argv;
+  const verdict = outcome.verdict?.verdict ?? null;
+  const cwd = outcome.invocation.cwd ?? null;
   if (runner.dryRun) {
-    reporter.print(shellLine(argv));
-    reporter.result({ok: true, dryRun: true, launcher, argv, verdict: outcome.verdict.verdict}, '');
+    reporter.print(cwd ? `cd ${shellLine([cwd])} && ${shellLine(argv)}` : shellLine(argv));
+    reporter.result({ok: true, dryRun: true, launcher, era: era.id, argv, cwd, verdict}, '');
     return 0;
   }
-  rememberLauncher(launcher, settingsNotice);
+  rememberLaunch(launcher, era.id, settingsNotice);
   const log = serialLog();
   reporter.result(
-    {ok: true, launcher, pid: outcome.pid ?? null, serialLog: log, argv, verdict: outcome.verdict.verdict},
-    `VM launched${outcome.pid ? ` (pid ${outcome.pid})` : ''}\n  serial log: ${log}\nnext: tdx-wizard logs --follow   (watch the guest check its cache volume)`,
+    {ok: true, launcher, era: era.id, pid: outcome.pid ?? null, serialLog: log, argv, cwd, verdict},
+    `VM launched${outcome.pid ? ` (pid ${outcome.pid})` : ''}\n  serial log: ${log}\nnext: tdx-wizard logs --follow   (watch the guest check its volumes)`,
   );
   return 0;
+}
+
+/** Drops TDX_MINER_SEED from the environment every program the wizard runs inherits. */
+function dropEnvSeed(): undefined {
+  delete process.env.TDX_MINER_SEED;
+  return undefined;
 }
 
 /** --miner-seed-file, then --miner-seed, then TDX_MINER_SEED, then a hidden prompt on a terminal. */

@@ -4,6 +4,9 @@ import type {Command} from 'commander';
 import {action} from '../cli/program.js';
 import type {CliContext} from '../cli/context.js';
 import {actionFor, type HintMatch} from '../vm/hints.js';
+import {chooseEra} from '../era/choose.js';
+import {rememberedEra} from '../era/remembered.js';
+import {adapterFor} from '../vm/adapters/index.js';
 import {vmStatus, type VmStatus} from '../vm/launcher.js';
 
 export function register(program: Command): void {
@@ -11,7 +14,8 @@ export function register(program: Command): void {
     .command('status')
     .description('whether the VM runs (pid file and /proc), its uptime, the last serial log lines and what they mean')
     .option('--lines <n>', 'how many serial log lines to show', '10')
-    .action(action('status', (ctx, _args, opts) => status(ctx, Math.max(0, Number(opts.lines) || 10))));
+    .option('--era <id>', 'the upstream era, for the name its QEMU runs under (default: the one remembered)')
+    .action(action('status', (ctx, _args, opts) => status(ctx, Math.max(0, Number(opts.lines) || 10), opts.era)));
 }
 
 export function formatDuration(seconds: number): string {
@@ -41,10 +45,13 @@ function pidText(s: VmStatus): string {
   }
 }
 
-async function status(ctx: CliContext, lines: number): Promise<number> {
-  const s = await vmStatus(lines);
+async function status(ctx: CliContext, lines: number, eraOption: unknown): Promise<number> {
+  // Never the launcher: run-td stops the running VM whenever it is called (except --help).
+  const remembered = rememberedEra();
+  const era = eraOption !== undefined || remembered ? chooseEra(eraOption, remembered) : undefined;
+  const s = await vmStatus(lines, undefined, era ? adapterFor(era).status() : undefined);
   const {cause, poweredOff, failed} = s.markers;
-  const text = [`VM: ${pidText(s)}`, `serial log: ${s.serialLog}${s.logExists ? '' : ' (not there yet)'}`];
+  const text = [`VM: ${pidText(s)}`, ...s.evidence.map((e) => `  ${e}`), `serial log: ${s.serialLog}${s.logExists ? '' : ' (not there yet)'}`];
   if (s.lastLines.length) text.push('last lines:', ...s.lastLines.map((l) => `  ${l}`));
   if (cause) {
     const fix = actionFor(cause.hint);
@@ -56,6 +63,8 @@ async function status(ctx: CliContext, lines: number): Promise<number> {
       pid: s.pid ?? null,
       pidFile: s.pidFile,
       pidFileState: s.pidState.state,
+      era: era?.id ?? null,
+      evidence: s.evidence,
       uptimeSeconds: s.uptimeSeconds ?? null,
       serialLog: s.serialLog,
       lastLines: s.lastLines,

@@ -3,7 +3,9 @@
 import {constants} from 'node:fs';
 import {access, readFile, stat} from 'node:fs/promises';
 import {resolve} from 'node:path';
+import {detectEra} from '../era/detect.js';
 import {processAlive, processArgv} from '../nbd/proc.js';
+import {defaultLauncherPath} from '../vm/launcher-file.js';
 import {pidFile} from '../paths.js';
 import type {Runner} from '../runner/runner.js';
 import {formatBytes} from '../volume/size.js';
@@ -19,7 +21,7 @@ export interface CheckOptions {
   roots?: Roots;
   /** Where volumes will live (free space). Default: the current directory. */
   dir?: string;
-  /** The upstream launcher. Default: ./run-tdx.sh. */
+  /** The upstream launcher. Default: ./run-tdx.sh, ./run-td or ./host-tools/scripts/run-td. */
   launcher?: string;
   /** For tests: the effective user id and the PATH to search. */
   euid?: number;
@@ -37,7 +39,7 @@ export async function runChecks(runner: Runner, options: CheckOptions = {}): Pro
     await kvmCheck(roots),
     await tdxCheck(runner, roots, options.signal),
     await spaceCheck(resolve(options.dir ?? '.')),
-    await launcherCheck(resolve(options.launcher ?? 'run-tdx.sh'), options.launcher !== undefined),
+    await launcherCheck(options.launcher !== undefined ? resolve(options.launcher) : defaultLauncherPath(), options.launcher !== undefined),
     await vmCheck(roots),
   ];
 }
@@ -72,20 +74,23 @@ export async function spaceCheck(dir: string): Promise<Check> {
 }
 
 export async function launcherCheck(path: string, given: boolean): Promise<Check> {
-  const title = 'the upstream launcher (run-tdx.sh)';
+  const title = 'the upstream launcher and its era';
   const st = await stat(path).catch(() => undefined);
   if (!st) {
-    return check('launcher', title, 'warn', `${path} not found: needed only to launch the VM`, [{source: path, said: 'absent'}], given ? undefined : 'tdx-wizard check --launcher /path/to/run-tdx.sh');
+    return check('launcher', title, 'warn', `${path} not found: needed only to launch the VM`, [{source: path, said: 'absent'}], given ? undefined : 'tdx-wizard check --launcher /path/to/host-tools/scripts/run-td (or run-tdx.sh)');
   }
-  if (!st.isFile()) return check('launcher', title, 'fail', `${path} is not a file`, [{source: path, said: 'not a regular file'}], 'pass --launcher with the path of run-tdx.sh');
+  if (!st.isFile()) return check('launcher', title, 'fail', `${path} is not a file`, [{source: path, said: 'not a regular file'}], 'pass --launcher with the path of the launcher (run-td, run-vm.sh or run-tdx.sh)');
   const head = (await readFile(path, 'utf8').catch(() => '')).split('\n').slice(0, 2).join(' | ');
-  const evidence = [{source: path, said: head || '(empty)'}];
+  // Read, never run: every run-td call but --help stops the running VM.
+  const found = await detectEra(path);
+  const evidence = [{source: path, said: head || '(empty)'}, {source: 'era (the launcher\'s files, read)', said: found ? `${found.era.id}: ${found.evidence}` : 'no known upstream signature'}];
   const canRun = await access(path, constants.X_OK).then(
     () => true,
     () => false,
   );
   if (!canRun || (st.mode & 0o111) === 0) return check('launcher', title, 'fail', `${path} is not executable`, evidence, ['chmod', '+x', path]);
-  return check('launcher', title, 'ok', `${path} is executable`, evidence);
+  if (!found) return check('launcher', title, 'warn', `${path} is executable, but its era is unknown: a modified or unknown launcher`, evidence, 'tdx-wizard launch --era E1…E6 (tdx-wizard eras lists them)');
+  return check('launcher', title, 'ok', `${path} is executable; era ${found.era.id}, ${found.era.title}`, evidence);
 }
 
 export async function vmCheck(roots: Roots): Promise<Check> {
@@ -106,5 +111,5 @@ export async function vmCheck(roots: Roots): Promise<Check> {
   }
   const argv = (await processArgv(roots, pid)) ?? [];
   const evidence = [{source: file, said: String(pid)}, {source: `${roots.proc}/${pid}/cmdline`, said: argv.slice(0, 3).join(' ') || '(unreadable)'}];
-  return check('vm', title, 'warn', `a VM is running (pid ${pid}): its volumes are locked while it runs; stop it before changing them`, evidence, './run-tdx.sh --clean');
+  return check('vm', title, 'warn', `a VM is running (pid ${pid}): its volumes are locked while it runs; stop it before changing them`, evidence, 'tdx-wizard stop (the launcher\'s own --clean, confirmed)');
 }

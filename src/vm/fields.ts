@@ -4,6 +4,7 @@
 // that boots and then misbehaves, so everything is checked here first.
 import {existsSync, statSync} from 'node:fs';
 import {join, resolve} from 'node:path';
+import type {Role} from '../era/eras.js';
 import {decodeSs58} from './ss58.js';
 
 export type FieldResult<T = string> = {ok: true; value: T; note?: string} | {ok: false; message: string; fix: string};
@@ -147,7 +148,7 @@ const NOT_EXTRA: Record<string, string> = {
   '--help': 'run the launcher with --help yourself',
   '--foreground': 'the wizard runs the VM in the background and follows its serial log (tdx-wizard logs --follow)',
 };
-export const NAMED_FLAGS = ['--cache-volume', '--hostname', '--miner-ss58', '--network-type', '--net-iface', '--vm-ip', '--vm-gateway', '--vm-dns', '--ssh-port', '--image', '--vcpus', '--mem'];
+export const NAMED_FLAGS = ['--cache-volume', '--storage-volume', '--containerd-volume', '--config-volume', '--hostname', '--miner-ss58', '--network-type', '--net-iface', '--vm-ip', '--vm-gateway', '--vm-dns', '--ssh-port', '--image', '--vcpus', '--mem'];
 
 export function validateExtraFlags(extra: readonly string[]): FieldResult<string[]> {
   for (const arg of extra) {
@@ -173,9 +174,11 @@ export interface LaunchFields {
   vcpus?: number;
   mem?: string;
   extra: string[];
+  /** Every volume by role, for the launchers after E1 (E1 reads cacheVolume alone). Absolute paths. */
+  volumes?: Partial<Record<Role, string>>;
 }
 
-export type LaunchInput = {[K in Exclude<keyof LaunchFields, 'extra'>]?: string} & {extra?: readonly string[]};
+export type LaunchInput = {[K in Exclude<keyof LaunchFields, 'extra' | 'volumes'>]?: string} & {extra?: readonly string[]};
 export interface FieldError {
   flag: string;
   message: string;

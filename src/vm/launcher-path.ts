@@ -10,11 +10,16 @@ function settings(notice?: (text: string) => void) {
   return loaded.store;
 }
 
-/** The launcher given, else the one remembered, else ./run-tdx.sh. */
+/** The launcher given, else the one remembered, else one in the current directory (resolveLauncher). */
 export function findLauncher(given?: string, cwd = process.cwd(), notice?: (text: string) => void): string {
   return resolveLauncher(given, cwd, given ? undefined : settings(notice).get('launcherPath'));
 }
 
 export function rememberLauncher(path: string, notice?: (text: string) => void): void {
   remember(settings(notice), {launcherPath: path});
+}
+
+/** The launcher and its era, after a launch that started a VM. */
+export function rememberLaunch(path: string, era: string, notice?: (text: string) => void): void {
+  remember(settings(notice), {launcherPath: path, era});
 }

@@ -1,0 +1,47 @@
+// The launch fields of the launchers after E1 (run-vm.sh, run-td, chutes-cvm): only the options the
+// launcher takes (its adapter's `options`) are read and checked; credentials live in the config
+// volume. The volume paths are taken as given (made absolute: run-td runs in its own directory).
+import {resolve} from 'node:path';
+import type {Role} from '../era/eras.js';
+import type {FieldCheck, LaunchInputAll, OptionKey} from './adapters/types.js';
+import {validateExtraFlags, validateHostname, validateImage, validateIpv4, validateMem, validateMinerSs58, validateNetIface, validateSshPort, validateVcpus, validateVmIp, type FieldError, type FieldResult, type LaunchFields, type LaunchInput, type NetworkType} from './fields.js';
+
+export function checkConfigLaunchFields(input: LaunchInputAll, options: readonly OptionKey[], sysRoot = '/sys'): FieldCheck {
+  const errors: FieldError[] = [];
+  const notes: string[] = [];
+  const take = <T>(key: OptionKey & keyof LaunchInput, flag: string, check: (v: string) => FieldResult<T>, required: string | false = false): T | undefined => {
+    const raw = input[key];
+    if (!options.includes(key)) return undefined;
+    if (raw === undefined || raw.trim() === '') {
+      if (required) errors.push({flag, message: `${flag} is required ${required}`, fix: `pass ${flag}`});
+      return undefined;
+    }
+    const r = check(raw);
+    if (!r.ok) errors.push({flag, message: r.message, fix: r.fix});
+    else if (r.note) notes.push(r.note);
+    return r.ok ? r.value : undefined;
+  };
+  // Only tap and user: macvtap went with run-tdx.sh (E2 on).
+  const networkType = take('networkType', '--network-type', (v): FieldResult<NetworkType> =>
+    v === 'tap' || v === 'user' ? {ok: true, value: v} : {ok: false, message: `the network type "${v}" is not tap or user`, fix: 'tap (vmtap0 on br0, made by setup-bridge.sh) or user (QEMU user networking)'}) ?? 'tap';
+  const extra = validateExtraFlags(input.extra ?? []);
+  if (!extra.ok) errors.push({flag: '--', message: extra.message, fix: extra.fix});
+  const volumes = Object.fromEntries(Object.entries(input.volumes).map(([role, path]) => [role, resolve(path)])) as Partial<Record<Role, string>>;
+  const value: LaunchFields = {
+    cacheVolume: volumes.cache ?? '',
+    volumes,
+    networkType,
+    image: take('image', '--image', validateImage, 'for this launcher (the guest image, tdx-guest.qcow2)'),
+    netIface: networkType === 'tap' ? take('netIface', '--net-iface', (v) => validateNetIface(v, 'tap', sysRoot), 'for the tap network (setup-bridge.sh makes vmtap0)') : undefined,
+    sshPort: take('sshPort', '--ssh-port', validateSshPort),
+    hostname: take('hostname', '--hostname', validateHostname),
+    minerSs58: take('minerSs58', '--miner-ss58', validateMinerSs58),
+    vmIp: take('vmIp', '--vm-ip', validateVmIp),
+    vmDns: take('vmDns', '--vm-dns', (v) => validateIpv4(v, 'DNS server')),
+    vcpus: take('vcpus', '--vcpus', validateVcpus),
+    mem: take('mem', '--mem', validateMem),
+    extra: extra.ok ? extra.value : [],
+  };
+  if (networkType === 'user' && input.netIface) notes.push('--net-iface is ignored with the user network');
+  return errors.length ? {ok: false, errors} : {ok: true, value, notes};
+}
