@@ -53,7 +53,8 @@ program.action(async () => {
     process.stderr.write(
       'tdx-wizard: the interactive wizard needs a terminal. Without one, use the subcommands:\n' +
         '  tdx-wizard check                  host checks\n' +
-        '  tdx-wizard create <path> <size>   create the cache volume\n' +
+        '  tdx-wizard prepare --dir D --hostname H   every volume the guest needs (tdx-wizard eras)\n' +
+        '  tdx-wizard create <path> <size>   create one volume (--role cache|storage|containerd)\n' +
         '  tdx-wizard verify <path>          will the VM accept it?\n' +
         '  tdx-wizard relabel | resize       repair the label, grow the volume\n' +
         '  tdx-wizard nbd list               busy or stale /dev/nbdN devices\n' +

@@ -67,6 +67,12 @@ export function chooseFormat(spec: VolumeSpec, path: string, option?: unknown): 
   return format;
 }
 
+/** " (xfs volumes are for --era E5x or E6)": the eras whose debug guest mounts that filesystem for the role. */
+function erasMounting(role: Role, fs: Fs): string {
+  const ids = ERAS.filter((e) => volumeSpec(e, role)?.debugFs.includes(fs)).map((e) => e.id);
+  return ids.length ? ` (${fs} ${role} volumes are for --era ${ids.join(' or ')})` : '';
+}
+
 /** The filesystem for a new data volume: `--fs`, else the first the era's debug image mounts. */
 export function chooseFs(era: Era, spec: VolumeSpec, label: string, option?: unknown): Fs {
   const given = option === undefined || option === null || option === '' ? undefined : String(option);
@@ -82,7 +88,7 @@ export function chooseFs(era: Era, spec: VolumeSpec, label: string, option?: unk
   if (!spec.debugFs.includes(fs)) {
     throw new UsageError(
       `the ${era.id} debug guest mounts its ${spec.role} volume as ${spec.debugFs.join(' or ')}: a ${fs} volume fails to mount and the VM powers off`,
-      `use --fs ${spec.debugFs[0]}${era.id === 'E4' || era.id === 'E5' ? ' (XFS volumes are for --era E5x or E6)' : ''}`,
+      `use --fs ${spec.debugFs[0]}${erasMounting(spec.role, fs)}`,
     );
   }
   return fs;
