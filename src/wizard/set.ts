@@ -1,6 +1,8 @@
 // The wizard's side of the volume set: which era to offer first, the plan for a directory and a
 // hostname (read-only, safe to call while the operator edits), and the config volume's values as
 // typed, checked by the guest's rules. The seed is read from a file here, never typed into a field.
+import {existsSync} from 'node:fs';
+import {basename} from 'node:path';
 import {detectEra} from '../era/detect.js';
 import {chooseEra} from '../era/choose.js';
 import {findEra, type Era, type EraId, type Role} from '../era/eras.js';
@@ -8,6 +10,8 @@ import {UsageError} from '../errors.js';
 import {checkConfigValues, type ConfigValues} from '../config-volume/values.js';
 import {planSet, type Plan} from '../prepare/plan.js';
 import {readSeedFile} from '../vm/launcher.js';
+import type {Inspection} from '../volume/inspect.js';
+import {formatBytes, sizeArg} from '../volume/size.js';
 
 export interface EraChoice {
   era: Era;
@@ -80,4 +84,37 @@ export function configValues(hostname: string, input: ConfigInput, warn: (text: 
   }
   for (const text of [...checked.notes, ...checked.warnings]) warn(text);
   return checked.value;
+}
+
+/** One volume of the set as the table shows it. */
+export interface SetRow {
+  role: Role;
+  file: string;
+  size: string;
+  format: string;
+  /** The filesystem and the label it carries (or will carry). */
+  fs: string;
+  status: 'reuse' | 'create' | 'problem';
+}
+
+export function setRows(plan: Plan): SetRow[] {
+  return plan.actions.map((a) => {
+    const file = basename(a.path);
+    if (a.kind === 'create') return {role: a.spec.role, file, size: sizeArg(a.sizeBytes), format: a.format, fs: `${a.fs} "${a.spec.label}"`, status: 'create'};
+    const i = a.inspection;
+    const fs = i.filesystem === 'crypto_LUKS' ? 'LUKS' : (i.filesystem ?? '-');
+    return {role: a.spec.role, file, size: i.virtualSize !== undefined ? formatBytes(i.virtualSize) : '-', format: i.format ?? '-', fs: `${fs}${i.label ? ` "${i.label}"` : ''}`, status: a.kind === 'reuse' ? 'reuse' : 'problem'};
+  });
+}
+
+/** Relabelling keeps the data: e2label (ext2/3/4) or cryptsetup config (LUKS2), on a volume no VM uses. */
+export function canRelabel(i: Inspection): boolean {
+  return i.verdict === 'wrong-label' && ['ext4', 'ext3', 'ext2', 'crypto_LUKS'].includes(i.filesystem ?? '') && !i.inUse;
+}
+
+/** A free name beside a refused file for the "use a new file name" choice: cache-h-2.qcow2, cache-h-3.qcow2, … */
+export function freshName(path: string): string {
+  const dot = path.lastIndexOf('.');
+  const [stem, ext] = dot > path.lastIndexOf('/') ? [path.slice(0, dot), path.slice(dot)] : [path, ''];
+  for (let n = 2; ; n++) if (!existsSync(`${stem}-${n}${ext}`)) return basename(`${stem}-${n}${ext}`);
 }
