@@ -34,7 +34,8 @@ export function reviewChoices(plan: Plan): {items: MenuItem[]; choices: Map<stri
   };
   const create = plan.actions.filter((a) => a.kind === 'create');
   const refused = plan.actions.filter((a) => a.kind === 'refuse');
-  add('prepare', create.length ? `Prepare the set: create ${create.map((a) => a.spec.role).join(', ')}` : 'Use this set: every volume is there', {kind: 'prepare'}, refused.length > 0);
+  const prepare = refused.length ? 'Prepare the set (fix the problem first)' : create.length ? `Prepare the set: create ${create.map((a) => a.spec.role).join(', ')}` : 'Use this set: every volume is there';
+  add('prepare', prepare, {kind: 'prepare'}, refused.length > 0);
   for (const a of refused) {
     if (a.kind !== 'refuse') continue;
     if (canRelabel(a.inspection)) add(`relabel:${a.spec.role}`, `Relabel the ${a.spec.role} volume as "${a.spec.label}" (data kept)`, {kind: 'relabel', path: a.path, label: a.spec.label});

@@ -73,8 +73,8 @@ export function SetScreen({controller, go, size, setEditing, draft: given}: Scre
     };
   }, [draft]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  const prepare = (d: SetDraft) => {
-    const needsConfig = plan?.actions.some((a) => a.kind === 'create' && a.spec.role === 'config');
+  // `needsConfig` comes from the plan on the table: the config form's draft is a newer one than the plan's.
+  const prepare = (d: SetDraft, needsConfig: boolean) => {
     const run: SetInput = {...input(d), ...(needsConfig ? {config: d.config as ConfigInput} : {})};
     go({name: 'run', title: `prepare the ${eraId} set`, changesDisk: true, action: () => controller.prepareSet(run), next: {name: 'launch', setup: true}, back: {name: 'set', draft: {...d, stage: 'table'}}});
   };
@@ -88,7 +88,7 @@ export function SetScreen({controller, go, size, setEditing, draft: given}: Scre
       return go({name: 'run', title: `relabel ${choice.path.split('/').pop()}`, changesDisk: true, action: () => controller.relabel(choice.path, choice.label), next: back, back});
     }
     if (plan?.actions.some((a) => a.kind === 'create' && a.spec.role === 'config')) return update({stage: 'config'});
-    prepare(draft);
+    prepare(draft, false);
   };
 
   const form = (fields: FieldSpec[], onSubmit: (v: Record<string, string>) => void, onBack: () => void, intro: string) => (
@@ -143,7 +143,7 @@ export function SetScreen({controller, go, size, setEditing, draft: given}: Scre
         (v) => {
           const next = {...draft, stage: 'table' as const, config: {...draft.config, ...v, seedFile: expandHome(v.seedFile!)}};
           setDraft(next);
-          prepare(next);
+          prepare(next, true);
         },
         () => update({stage: 'table'}),
         'The config volume (tdx-config): the guest reads its hostname, the miner and its network from it.',
