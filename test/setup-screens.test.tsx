@@ -10,7 +10,7 @@ import {setPlain, textWidth} from '../components/theme.js';
 import {findEra, volumeSpec, type Era, type Role} from '../src/era/eras.js';
 import type {Action, Plan} from '../src/prepare/plan.js';
 import type {Inspection} from '../src/volume/inspect.js';
-import {setRows} from '../src/wizard/set.js';
+import {offeredEra, setRows} from '../src/wizard/set.js';
 
 const ENTER = '\r';
 const DOWN = '\u001B[B';
@@ -66,6 +66,14 @@ describe('EraPicker', () => {
     expect(joined(frameOf(r))).toContain('cache "tdx-cache" 5000G raw ext4');
     await press(r.stdin, ENTER);
     expect(picked).toEqual(['E5']);
+  });
+
+  it("offers the launcher's era over the remembered one, the remembered over E4", async () => {
+    const fromLauncher = await offeredEra('test/fixtures/run-tdx.sh', 'E6');
+    expect(fromLauncher).toMatchObject({source: 'launcher', era: {id: 'E1'}});
+    expect(offerText(fromLauncher)).toContain('Detected E1 from the launcher: run-tdx.sh has "--cloud-init-user-data"');
+    expect(await offeredEra('/nonexistent/run-td', 'E6')).toMatchObject({source: 'remembered', era: {id: 'E6'}});
+    expect(await offeredEra(undefined, 'E99')).toMatchObject({source: 'default', era: {id: 'E4'}});
   });
 
   it('says where the era came from when nothing was detected', () => {
