@@ -22,7 +22,7 @@ export function ChecksScreen({controller, go, size, setup}: ScreenProps & {setup
   const failed = list.filter((c) => c.status === 'fail').length;
   const fixable = list.filter((c) => c.status !== 'ok' && c.fixArgv);
   const items: MenuItem[] = [
-    {value: 'next', label: setup ? 'Continue to the cache volume' : 'Back to the menu'},
+    {value: 'next', label: setup ? 'Continue to the guest era' : 'Back to the menu'},
     ...fixable.map((c) => ({value: c.id, label: `Run the fix: ${c.fix}`})),
     ...(setup ? [{value: 'back', label: 'Back to the menu'}] : []),
   ];
@@ -44,7 +44,7 @@ export function ChecksScreen({controller, go, size, setup}: ScreenProps & {setup
           items={items}
           onBack={() => go({name: 'menu'})}
           onSelect={(item) => {
-            if (item.value === 'next') go(setup ? {name: 'volume'} : {name: 'menu'});
+            if (item.value === 'next') go(setup ? {name: 'era'} : {name: 'menu'});
             else if (item.value === 'back') go({name: 'menu'});
             else {
               const c = fixable.find((x) => x.id === item.value)!;

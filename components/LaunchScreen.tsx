@@ -11,7 +11,7 @@ import {Form, type FieldSpec} from './Form.js';
 import {Menu} from './Menu.js';
 import type {ScreenProps} from './screens.js';
 import {fit, tone} from './theme.js';
-import {defaultVolumePath} from './VolumeScreen.js';
+import {defaultVolumePath} from '../src/wizard/defaults.js';
 
 const asValidation = (r: FieldResult<unknown>): Validation => (r.ok ? {ok: true} : {ok: false, message: r.message, fix: r.fix});
 const optional = (check: (v: string) => FieldResult<unknown>) => (v: string) => (v.trim() === '' ? {ok: true as const} : asValidation(check(v)));
@@ -82,7 +82,7 @@ export function LaunchScreen({controller, go, size, setEditing, setup}: ScreenPr
             if (stage === 'identity') setStage('network');
             else checkAll(values.current);
           }}
-          onBack={() => (stage === 'network' ? setStage('identity') : go(setup ? {name: 'volume'} : {name: 'vm'}))}
+          onBack={() => (stage === 'network' ? setStage('identity') : go(setup ? {name: 'set'} : {name: 'vm'}))}
         />
         {error ? <Text {...tone('error')}>{fit(error, size.width)}</Text> : null}
       </Box>

@@ -10,7 +10,7 @@ import {fit, tone} from './theme.js';
 type Choice = 'setup' | 'nbd' | 'relabel' | 'grow' | 'vm' | 'log' | 'checks' | 'quit';
 
 const ITEMS: MenuItem<Choice>[] = [
-  {value: 'setup', label: 'First-time setup', description: 'host checks, cache volume, launch, watch the boot'},
+  {value: 'setup', label: 'First-time setup', description: 'host checks, guest era, volume set, launch, watch the boot'},
   {value: 'nbd', label: 'Troubleshoot NBD devices', description: 'busy or stale /dev/nbdN: see who holds them, detach'},
   {value: 'relabel', label: 'Repair a volume label', description: 'the guest only accepts tdx-cache'},
   {value: 'grow', label: 'Grow a volume', description: 'qemu-img resize, e2fsck, resize2fs; data kept'},

@@ -4,7 +4,8 @@ import type {FrameSize} from './Frame.js';
 import type {Scope} from './keymap.js';
 import {MainMenu} from './MainMenu.js';
 import {ChecksScreen} from './ChecksScreen.js';
-import {VolumeScreen} from './VolumeScreen.js';
+import {EraScreen} from './setup/EraScreen.js';
+import {SetScreen, type SetDraft} from './setup/SetScreen.js';
 import {RunScreen} from './RunScreen.js';
 import {RelabelScreen} from './RelabelScreen.js';
 import {GrowScreen} from './GrowScreen.js';
@@ -16,7 +17,8 @@ import {VmScreen} from './VmScreen.js';
 export type Screen =
   | {name: 'menu'}
   | {name: 'checks'; setup?: boolean}
-  | {name: 'volume'}
+  | {name: 'era'}
+  | {name: 'set'; draft?: SetDraft}
   | {name: 'run'; title: string; action: () => Promise<ActionOutcome>; next?: Screen; back: Screen; changesDisk?: boolean}
   | {name: 'relabel'; path?: string}
   | {name: 'grow'; path?: string}
@@ -40,8 +42,10 @@ export function screenInfo(screen: Screen): ScreenInfo {
       return {title: 'main menu', scopes: ['menu'], letters: true, steps: false};
     case 'checks':
       return {title: screen.setup ? 'first-time setup: host checks' : 'host checks', scopes: ['menu'], letters: true, steps: false};
-    case 'volume':
-      return {title: 'first-time setup: the cache volume', scopes: ['form', 'input'], letters: false, steps: false};
+    case 'era':
+      return {title: 'first-time setup: the guest era', scopes: ['menu'], letters: true, steps: false};
+    case 'set':
+      return {title: 'first-time setup: the volume set', scopes: ['form', 'input'], letters: false, steps: false};
     case 'run':
       return {title: screen.title, scopes: ['menu'], letters: true, steps: true};
     case 'relabel':
@@ -73,8 +77,10 @@ export function ScreenView({screen, ...props}: ScreenProps & {screen: Screen}) {
       return <MainMenu {...props} />;
     case 'checks':
       return <ChecksScreen {...props} setup={Boolean(screen.setup)} />;
-    case 'volume':
-      return <VolumeScreen {...props} />;
+    case 'era':
+      return <EraScreen {...props} />;
+    case 'set':
+      return <SetScreen {...props} draft={screen.draft} />;
     case 'run':
       return <RunScreen key={screen.title} {...props} screen={screen} />;
     case 'relabel':

@@ -13,6 +13,7 @@ import {Text, type Key} from 'ink';
 import {cleanup, render} from 'ink-testing-library';
 import stripAnsi from 'strip-ansi';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {frameOf, press, tick} from './helpers/ink.js';
 import {addRun, createAppStore, newRunRecord, setSteps, type AppStore, type RunRecord, type StepState} from '../src/store.js';
 import {Form, type FieldSpec} from '../components/Form.js';
 import {Frame, frameLayout} from '../components/Frame.js';
@@ -37,19 +38,6 @@ const DOWN = '\u001B[B';
 const ESC = '\u001B';
 const END = '\u001B[F';
 
-// A macrotask after each key, then a few check-phase turns: Ink flushes a lone Esc and React's
-// scheduler renders on setImmediate, which a stalled event loop would otherwise run after our timer.
-async function tick() {
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
-}
-async function press(stdin: {write(data: string): void}, ...keys: string[]) {
-  for (const key of keys) {
-    stdin.write(key);
-    await tick();
-  }
-}
-const frameOf = (r: {lastFrame(): string | undefined}) => stripAnsi(r.lastFrame() ?? '');
 const rowsOf = (r: {lastFrame(): string | undefined}) => frameOf(r).split('\n');
 
 beforeEach(() => setPlain(false));

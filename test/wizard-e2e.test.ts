@@ -78,12 +78,24 @@ describe('the wizard in a terminal', () => {
     await run.press('Enter');
     await run.waitFor(/check\(s\) failed|host looks ready/);
     await run.press('Enter');
-    await run.waitFor(`Volume file ${join(dir, 'cache-')}`); // the default beside the launcher (waited for: a frame can come in two reads)
+    // The stand-in launcher is run-tdx.sh's: the E1 era, whose guest reads the cache volume only.
+    await run.waitFor(/❯ E4/);
+    for (const era of ['E3b', 'E3a', 'E2', 'E1']) {
+      await run.press('Up');
+      await run.waitFor(new RegExp(`❯ ${era}`));
+    }
     await run.press('Enter');
-    await run.waitFor(/❯ Size/);
+    await run.waitFor(`Directory ${dir}`); // the working directory (waited for: a frame can come in two reads)
     await run.press('Enter');
-    await run.waitFor(/✔ done: qcow2, 4\.88 TiB virtual/, 20_000);
-    expect(run.screen()).toMatch(/✔ Format ext4/);
+    await run.waitFor(/❯ Hostname/);
+    await run.type('miner-01');
+    await run.waitFor(/❯ Hostname\s+miner-01/);
+    await run.press('Enter');
+    await run.waitFor(/cache\s+cache-miner-01\.qcow2\s+5000G\s+qcow2\s+ext4 "tdx-cache"\s+create/);
+    await run.waitFor(/❯ Prepare the set: create cache/);
+    await run.press('Enter');
+    await run.waitFor(/✔ done: the E1 guest finds "tdx-cache", each once/, 20_000);
+    expect(run.screen()).toMatch(/✔ cache: Format/);
     await run.press('Enter');
 
     await run.waitFor('Step 1 of 2');
@@ -99,7 +111,7 @@ describe('the wizard in a terminal', () => {
     };
     await next('Launcher'); // ./run-tdx.sh
     await next('Cache volume'); // the one just made
-    await next('Hostname', 'miner-01');
+    await next('Hostname'); // given with the volume set
     await next('Miner SS58', SS58);
     await run.waitFor(/❯ Miner seed/);
     await run.type(`0x${SEED}`);
@@ -174,38 +186,56 @@ describe('the wizard in a terminal', () => {
     await run.waitFor('First-time setup');
     await run.press('Enter');
     await run.waitFor(/check\(s\) failed|host looks ready/);
+    await run.waitFor(/❯ Continue to the guest era/);
     await run.press('Enter');
-    await run.waitFor(/❯ Volume file/);
+    await run.waitFor(/❯ E4/);
+    await run.press('Enter');
+    await run.waitFor(/❯ Directory/);
     const retype = async (text: string) => {
       await run!.press('\u0015'); // Ctrl+U
       await run!.type(text, {echo: true});
     };
-    await retype('nbd:localhost:10809');
-    await run.waitFor('looks like a qemu protocol name ("nbd:"), not a file');
-    await run.waitFor('write it as a path, e.g. ./nbd_localhost_10809');
+    await retype('/etc/passwd');
+    await run.waitFor('/etc/passwd is not a directory');
     await run.press('Enter');
     await new Promise((r) => setTimeout(r, 300));
-    expect(run.screen()).toMatch(/❯ Volume file/); // Enter did not move on
-    await retype(join(dir, 'cache.qcow2'));
+    expect(run.screen()).toMatch(/❯ Directory/); // Enter did not move on
+    await retype(dir);
     await run.press('Enter');
-    await run.waitFor(/❯ Size/);
+    await run.waitFor(/❯ Hostname/);
+    await retype('Miner-01');
+    await run.waitFor('write it in lower case: miner-01');
+    await run.press('Enter');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(run.screen()).toMatch(/❯ Hostname/);
+    await retype('miner-01');
+    await run.press('Enter');
+    await run.waitFor(/❯ Prepare the set: create cache, storage, config/);
+    await run.press('Down');
+    await run.waitFor(/❯ Change the sizes/);
+    await run.press('Enter');
+    await run.waitFor(/❯ cache size/);
     await retype('10GB');
     await run.waitFor('unit "GB" is ambiguous (GB and GiB differ)');
     await retype('50G');
     await run.waitFor('size 50G is under 100G');
     await run.press('Enter');
     await new Promise((r) => setTimeout(r, 300));
-    expect(run.screen()).toMatch(/❯ Size/);
+    expect(run.screen()).toMatch(/❯ cache size/);
     // The wizard has no --force-small switch: the fix says where a test volume is made instead.
     // Whole, on as many rows as it takes (it was cut at the edge, losing the command's end).
     expect(run.screen()).toMatch(/fix: use 100G or more; a smaller test volume from a shell: tdx-wizard create --force-small\s+PATH\s+SIZE/);
-    await run.press('Escape'); // back a field
-    await run.waitFor(/❯ Volume file/);
+    await run.press('Escape'); // back to the table
+    await run.waitFor(/❯ Prepare the set/);
+    await run.press('Escape'); // back to the directory and hostname
+    await run.waitFor(/❯ Directory/);
+    await run.press('Escape'); // back to the era
+    await run.waitFor(/❯ E4/);
     await run.press('Escape'); // back to the checks
-    await run.waitFor(/❯ Continue to the cache volume/);
+    await run.waitFor(/❯ Continue to the guest era/);
     await run.press('Escape'); // back to the menu
     await run.waitFor(/❯ First-time setup/);
-    expect(readdirSync(dir).filter((f) => f.includes('cache'))).toEqual([]); // nothing reserved, nothing made
+    expect(readdirSync(dir).filter((f) => f.includes('miner-01'))).toEqual([]); // nothing reserved, nothing made
 
     // The launch form: the same checks as `tdx-wizard launch`; the seed is never shown, even in part.
     const volume = makeVolume(dir, 'vm-volume.qcow2', {fs: 'ext4', label: 'tdx-cache'});

@@ -4,7 +4,7 @@ import type {Command} from 'commander';
 import {UsageError} from '../errors.js';
 import {action} from '../cli/program.js';
 import {detectEra} from '../era/detect.js';
-import {DEFAULT_ERA, ERAS, defaultFileName} from '../era/eras.js';
+import {DEFAULT_ERA, ERAS, defaultFileName, volumeSummary} from '../era/eras.js';
 import {rememberedEra} from '../era/remembered.js';
 
 export function register(program: Command): void {
@@ -23,7 +23,7 @@ export function register(program: Command): void {
         const current = rememberedEra() ?? DEFAULT_ERA;
         const lines = ERAS.map((e) => {
           const mark = e.id === current ? '*' : ' ';
-          const vols = e.volumes.map((v) => `${defaultFileName(v, '<host>')} "${v.label}" ${v.defaultSize} ${v.debugFs.join('|')}`).join(', ');
+          const vols = e.volumes.map((v) => `${defaultFileName(v, '<host>')} ${volumeSummary(v)}`).join(', ');
           return `${mark} ${e.id.padEnd(4)} ${e.title}\n       launcher ${e.launcherFile}; volumes: ${vols}`;
         });
         ctx.reporter.result(

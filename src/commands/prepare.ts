@@ -1,25 +1,19 @@
 // tdx-wizard prepare --dir DIR --hostname H [--era E4] …: every volume the era's guest reads, in one
 // run. Existing volumes the guest accepts are reused; a wrong one refuses the whole run (with its
 // fix) before anything changes; a second run changes nothing and says so.
-import {existsSync, statSync} from 'node:fs';
 import {resolve} from 'node:path';
 import type {Command} from 'commander';
 import {Option} from 'commander';
-import {createFlow, reclaimCreateLeftovers, type CreateJob} from '../../flows/create.js';
-import {prepareFlow, type PreparePart} from '../../flows/prepare.js';
-import {UsageError} from '../errors.js';
-import {runFlow} from '../flow-runner.js';
-import {reclaimFuseLeftovers} from '../attach/index.js';
+import {prepareFlow} from '../../flows/prepare.js';
 import {action} from '../cli/program.js';
 import type {CliContext} from '../cli/context.js';
 import {stepEnv} from '../cli/step-env.js';
 import {eraFromOption} from '../era/remembered.js';
 import {ERA_IDS, type Era} from '../era/eras.js';
-import {describeAction, planSet, refusals, type Action, type Plan} from '../prepare/plan.js';
-import {configChanges, configGiven, configPart, configValuesFrom} from '../prepare/config-part.js';
+import {describeAction, planSet, refusals, type Plan} from '../prepare/plan.js';
+import {configGiven, configValuesFrom} from '../prepare/config-part.js';
+import {checkBeforePrepare, checkHostnameForNames, checkSetDir, compareConfig, creating, runPrepare, setEvidence} from '../prepare/run.js';
 import {toShellScript} from '../runner/transcript.js';
-import {checkSpace} from '../volume/space.js';
-import {checkTarget} from '../volume/target.js';
 
 export function register(program: Command): void {
   program
@@ -49,8 +43,8 @@ async function prepare(ctx: CliContext, opts: Record<string, unknown>): Promise<
   const era = eraFromOption(opts.era);
   const dir = resolve(String(opts.dir));
   const hostname = String(opts.hostname);
-  checkHostnameForNames(hostname);
-  checkDir(dir, Boolean(opts.createDir));
+  checkHostnameForNames(hostname, '--hostname ');
+  checkSetDir(dir, Boolean(opts.createDir));
 
   const plan = await planSet({
     era,
@@ -65,33 +59,19 @@ async function prepare(ctx: CliContext, opts: Record<string, unknown>): Promise<
   if (refused) throw refused;
   // The config volume's values are checked with everything else, before anything is touched. An
   // existing config volume is compared with the values given, when some are: rewritten if they differ.
-  const configIndex = plan.actions.findIndex((a) => a.spec.role === 'config');
-  const configAction = plan.actions[configIndex];
-  const configValues = configAction && (configAction.kind === 'create' || configGiven(opts)) ? configValuesFrom(ctx, opts, hostname) : undefined;
-  if (configAction?.kind === 'reuse' && configValues) {
-    const changed = await configChanges(configAction.path, configValues);
-    if (changed.length) plan.actions[configIndex] = {...configAction, kind: 'refresh', changed};
-  }
-  const creating = plan.actions.filter((a): a is Extract<Action, {kind: 'create' | 'refresh'}> => a.kind === 'create' || a.kind === 'refresh');
-  for (const a of creating) if (a.kind === 'create') checkTarget(a.path, a.format);
+  const config = plan.actions.find((a) => a.spec.role === 'config');
+  const configValues = config && (config.kind === 'create' || configGiven(opts)) ? configValuesFrom(ctx, opts, hostname) : undefined;
+  if (configValues) await compareConfig(plan, configValues);
+  const todo = creating(plan);
 
-  if (!creating.length) {
+  if (!todo.length) {
     reporter.result(resultData(plan, false), [`nothing to do: every volume of the ${era.id} set is there and the guest will accept it`, ...plan.actions.map(describeAction)].join('\n'));
     return 0;
   }
-  for (const note of await reclaimFuseLeftovers(runner)) reporter.warn(note);
-  for (const a of creating) if (a.kind === 'create') for (const note of await reclaimCreateLeftovers(runner, a.path)) reporter.warn(note);
-  const total = creating.reduce((sum, a) => sum + (a.kind === 'create' ? a.sizeBytes : 0), 0);
-  const space = await checkSpace(dir, total, 'offline');
-  if (space.error) throw new UsageError(space.error.message, space.error.fix);
-  for (const w of space.warnings) reporter.warn(w.replace('the volume can grow', 'the new volumes can grow'));
+  const env = stepEnv(ctx);
+  await checkBeforePrepare(env, plan);
   for (const line of plan.actions.map(describeAction)) reporter.info(line);
-
-  const parts: PreparePart[] = [];
-  for (const a of creating) parts.push(a.spec.role === 'config' ? await configPart(ctx, a, configValues!, Boolean(opts.createDir)) : dataPart(a as Extract<Action, {kind: 'create'}>, Boolean(opts.createDir)));
-  const job = {plan, parts};
-  const flow = prepareFlow(job);
-  await runFlow(flow, job, stepEnv(ctx));
+  const flow = prepareFlow(await runPrepare(env, plan, configValues, Boolean(opts.createDir)));
 
   if (runner.dryRun) {
     const planned = ctx.store.getState().runs;
@@ -100,33 +80,9 @@ async function prepare(ctx: CliContext, opts: Record<string, unknown>): Promise<
     return 0;
   }
   await rememberSet(era, dir, reporter.warn);
-  const evidence = ctx.store.getState().steps.find((s) => s.id === 'set')?.detail ?? '';
+  const evidence = setEvidence(env);
   reporter.result(resultData(plan, true), [`prepared the ${era.id} set in ${dir}: ${evidence}`, ...plan.actions.map(describeAction), `next: tdx-wizard verify --dir ${dir} --hostname ${hostname} --era ${era.id}`].join('\n'));
   return 0;
-}
-
-function dataPart(a: Extract<Action, {kind: 'create'}>, createParent: boolean): PreparePart<CreateJob> {
-  const job: CreateJob = {target: checkTarget(a.path, a.format), sizeBytes: a.sizeBytes, label: a.spec.label, method: 'offline', createParent, format: a.format, fs: a.fs};
-  return {role: a.spec.role, job, flow: createFlow(job)};
-}
-
-/** The hostname names files before it names a VM: the quick-launch schema's rule, checked first. */
-function checkHostnameForNames(hostname: string): void {
-  if (hostname.length > 63) throw new UsageError(`the hostname is ${hostname.length} characters; the guest accepts at most 63`, 'choose a shorter hostname');
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(hostname)) {
-    throw new UsageError(
-      `"${hostname}" is not a hostname the guest accepts: lower-case letters, digits and "-", not at either end`,
-      /[A-Z]/.test(hostname) ? `use --hostname ${hostname.toLowerCase()}` : 'choose a hostname such as miner-01',
-    );
-  }
-}
-
-function checkDir(dir: string, create: boolean): void {
-  if (!existsSync(dir)) {
-    if (create) return;
-    throw new UsageError(`${dir} does not exist`, 'create it first, or pass --create-dir');
-  }
-  if (!statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a directory`, 'give the directory the volumes go in');
 }
 
 function resultData(plan: Plan, changed: boolean): Record<string, unknown> {

@@ -251,6 +251,11 @@ export function launcherFormat(spec: VolumeSpec, path: string): ContainerFormat 
   return /\.qcow2$/i.test(path) ? 'qcow2' : 'raw';
 }
 
+/** One volume in words: `cache "tdx-cache" 5000G qcow2 ext4` (`xfs|ext4` where the debug guest takes either). */
+export function volumeSummary(spec: VolumeSpec): string {
+  return `${spec.role} "${spec.label}" ${spec.defaultSize} ${spec.newFormat} ${spec.debugFs.join('|')}`;
+}
+
 /** The roles an era knows, for messages: "cache, storage and config". */
 export function roleList(era: Era): string {
   const names = era.volumes.map((v) => v.role);

@@ -3,7 +3,7 @@
 import {CONFIG_SEED_NOTE, configJob, configVolumeFlow, type ConfigJob} from '../../flows/config-volume.js';
 import type {PreparePart} from '../../flows/prepare.js';
 import type {CliContext} from '../cli/context.js';
-import {stepEnv} from '../cli/step-env.js';
+import type {StepEnv} from '../flow-runner.js';
 import {UsageError} from '../errors.js';
 import {configValuesFromOptions} from '../config-volume/options.js';
 import type {ConfigValues} from '../config-volume/values.js';
@@ -39,8 +39,7 @@ export async function configChanges(path: string, values: ConfigValues): Promise
   return back.problems.flatMap((p) => /^(\S+) does not hold what was written$/.exec(p)?.[1] ?? []);
 }
 
-export async function configPart(ctx: CliContext, action: Extract<Action, {kind: 'create' | 'refresh'}>, values: ConfigValues, createParent: boolean): Promise<PreparePart<ConfigJob>> {
-  const env = stepEnv(ctx);
+export async function configPart(env: StepEnv, action: Extract<Action, {kind: 'create' | 'refresh'}>, values: ConfigValues, createParent: boolean): Promise<PreparePart<ConfigJob>> {
   const job = await configJob(env, {path: action.path, values, createParent, refresh: action.kind === 'refresh'});
   env.warn(CONFIG_SEED_NOTE);
   return {role: 'config', job, flow: configVolumeFlow(job)};

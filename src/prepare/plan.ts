@@ -27,6 +27,8 @@ export interface PlanInput {
   /** Filesystem for new data volumes; the era's debug one otherwise. */
   fs?: string;
   forceSmall: boolean;
+  /** A file of the operator's choosing for a role, instead of upstream's name (the wizard's "use a new file name"). */
+  paths?: Partial<Record<Role, string>>;
 }
 
 export interface Plan {
@@ -45,9 +47,10 @@ async function planOne(input: PlanInput, dir: string, spec: VolumeSpec): Promise
   const isConfig = spec.role === 'config';
   // The file as upstream names it; an existing one under the other extension is the set's as it is.
   const wantedFormat = isConfig || !input.format ? spec.newFormat : (input.format as ContainerFormat);
-  const preferred = join(dir, defaultFileName(spec, input.hostname, wantedFormat));
+  const chosen = input.paths?.[spec.role];
+  const preferred = chosen ? resolve(dir, chosen) : join(dir, defaultFileName(spec, input.hostname, wantedFormat));
   const other = join(dir, defaultFileName(spec, input.hostname, wantedFormat === 'qcow2' ? 'raw' : 'qcow2'));
-  const existing = existsSync(preferred) ? preferred : !input.format && existsSync(other) ? other : undefined;
+  const existing = existsSync(preferred) ? preferred : !chosen && !input.format && existsSync(other) ? other : undefined;
   if (existing) {
     const inspection = await inspectVolume(existing, {era: input.era, spec});
     return inspection.accepted ? {kind: 'reuse', spec, path: existing, inspection} : {kind: 'refuse', spec, path: existing, inspection};

@@ -26,6 +26,9 @@ import {launchFlow, stopFlow, type LaunchJob} from '../../flows/vm.js';
 import {detachFlow, loadFlow} from '../../flows/nbd.js';
 import type {LaunchFields} from '../vm/fields.js';
 import {listDevices, recoverStale, type NbdDevice, type RecoverItem} from '../nbd/index.js';
+import {refusals, type Plan} from '../prepare/plan.js';
+import {checkBeforePrepare, checkHostnameForNames, checkSetDir, creating, runPrepare, setEvidence} from '../prepare/run.js';
+import {configValues, offeredEra, planFor, type EraChoice, type SetInput} from './set.js';
 
 export type ActionOutcome = {ok: true; detail?: string} | {ok: false; message: string; fix?: string; cancelled?: boolean};
 
@@ -118,6 +121,48 @@ export class WizardController {
       await runFlow(createFlow(job), job, env);
       await this.remember({volumePath: target.path, volumeSize: input.size});
       return this.store.getState().steps.find((s) => s.id === 'verify')?.detail;
+    });
+  }
+
+  /** The era to offer: detected from the remembered launcher, else remembered, else E4. */
+  async offeredEra(): Promise<EraChoice> {
+    await this.loadSettings();
+    return offeredEra(this.settings.get('launcherPath'), this.settings.get('era'));
+  }
+
+  async chooseEra(id: string): Promise<void> {
+    await this.remember({era: id});
+  }
+
+  /** Read-only: what preparing the set would do (reuse, create, or a problem per volume). */
+  planSet(input: SetInput): Promise<Plan> {
+    return planFor(input);
+  }
+
+  /**
+   * Makes every missing volume of the set in one run (the same parts as `tdx-wizard prepare`),
+   * after the same checks; a volume the guest would refuse stops it before anything changes.
+   * Remembers the era, the directory and the cache volume (the launch form's cache field).
+   */
+  async prepareSet(input: SetInput): Promise<ActionOutcome> {
+    return this.act(async (env) => {
+      checkHostnameForNames(input.hostname);
+      checkSetDir(input.dir, true);
+      const plan = await planFor(input);
+      const refused = refusals(plan);
+      if (refused) throw refused;
+      const todo = creating(plan);
+      const needsConfig = todo.some((a) => a.spec.role === 'config');
+      if (needsConfig && !input.config) throw new UsageError('the config volume is missing and its values were not given', 'go back and fill in the config volume fields');
+      const config = needsConfig ? configValues(input.hostname, input.config!, env.warn) : undefined;
+      if (todo.length) {
+        await checkBeforePrepare(env, plan);
+        await runPrepare(env, plan, config, true);
+      }
+      const cache = plan.actions.find((a) => a.spec.role === 'cache');
+      const {minerSs58, vmIp, vmGateway, vmDns} = input.config ?? {};
+      await this.remember({era: plan.era.id, volumeDir: plan.dir, hostname: input.hostname, volumePath: cache?.path, minerSs58, vmIp, vmGateway, vmDns});
+      return todo.length ? setEvidence(env) : `nothing to do: every volume of the ${plan.era.id} set is there and the guest will accept it`;
     });
   }
 

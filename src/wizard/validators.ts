@@ -1,11 +1,15 @@
 // Field validators for the wizard's forms: the same checks the CLI makes, as values instead of
 // exceptions, so a field can say what is wrong while the operator types.
-import {existsSync, lstatSync} from 'node:fs';
+import {existsSync, lstatSync, statSync} from 'node:fs';
+import {homedir} from 'node:os';
 import {resolve} from 'node:path';
 import {UsageError} from '../errors.js';
 import {checkLabel} from '../volume/label.js';
 import {checkVolumeSize, parseSize} from '../volume/size.js';
 import {checkTarget} from '../volume/target.js';
+import {validateMinerSeed} from '../vm/fields.js';
+import {readSeedFile} from '../vm/launcher.js';
+import {forceSmall} from './set.js';
 
 export type Validation = {ok: true} | {ok: false; message: string; fix?: string};
 
@@ -43,4 +47,34 @@ export const validateExistingVolume = (value: string): Validation =>
     const st = lstatSync(path);
     if (st.isSymbolicLink()) throw new UsageError(`${path} is a symbolic link`, 'give the real path');
     if (!st.isFile()) throw new UsageError(`${path} is not a regular file`, 'give the path of the volume file');
+  });
+
+/** A field check of src/vm/fields.ts (value or message) as a form's Validation. */
+export const fromField = (r: {ok: true} | {ok: false; message: string; fix?: string}): Validation => (r.ok ? OK : {ok: false, message: r.message, fix: r.fix});
+
+/** `~` and `~/…` are the home directory, as in a shell. */
+export function expandHome(value: string): string {
+  const v = value.trim();
+  return v === '~' || v.startsWith('~/') ? homedir() + v.slice(1) : v;
+}
+
+/** Where the set goes: a directory, or a name that does not exist yet (it is created when the set is prepared). */
+export const validateSetDir = (value: string): Validation =>
+  wrap(() => {
+    const v = expandHome(value);
+    if (!v || /[\x00-\x1f\x7f]/.test(v)) throw new UsageError('the directory is empty or has control characters', 'give the directory the volumes go in, e.g. /var/lib/tdx');
+    const path = resolve(v);
+    if (existsSync(path) && !statSync(path).isDirectory()) throw new UsageError(`${path} is not a directory`, 'give the directory the volumes go in');
+  });
+
+/** A data volume's size; under 100G only for tests (TDX_WIZARD_FORCE_SMALL=1). */
+export const validateSetSize = (value: string): Validation => wrap(() => checkVolumeSize(parseSize(value), value, forceSmall(), 'wizard'));
+
+/** The file that holds the miner seed: it exists and holds 64 hex characters (never shown). */
+export const validateSeedFile = (value: string): Validation =>
+  wrap(() => {
+    const v = expandHome(value);
+    if (!v) throw new UsageError('give the path of the file that holds the miner seed', 'a file with the 64 hex characters, mode 0600');
+    const r = validateMinerSeed(readSeedFile(v).seed);
+    if (!r.ok) throw new UsageError(r.message.replace('the miner seed', 'the seed in that file'), r.fix);
   });
