@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {actionFor, HINTS, lastMarker, matchHint, MarkerTracker} from '../src/vm/hints.js';
+import {UPSTREAM_HINT_IDS} from './helpers/upstream-lines.js';
 
 // One real line for every message of upstream-sek8s.md §5 (and the guest strings of §2 they
 // stand for), with the hint it must get.
@@ -12,7 +13,7 @@ const CORPUS: Array<[string, string]> = [
   ['ERROR: Cache device /dev/vdb not found', 'cache-not-found-old'],
   ["ERROR: Cache device with label 'tdx-cache' not found", 'cache-not-found'],
   ['ERROR: The cache volume was not attached to this VM or has wrong label', 'cache-not-found'],
-  ["No device found with label 'tdx-cache' - cache is required for VM", 'cache-not-found'],
+  ["No device found with label 'tdx-cache' - cache is required for VM", 'cache-required-missing'],
   ['ERROR: Cache device has wrong filesystem type: xfs (expected ext4)', 'cache-wrong-filesystem'],
   ["ERROR: Cache device has wrong label: 'tdx-cache-storag' (expected 'tdx-cache')", 'cache-wrong-label'],
   ['ERROR: Failed to read filesystem information from /dev/vdc', 'cache-unreadable'],
@@ -22,8 +23,8 @@ const CORPUS: Array<[string, string]> = [
   ['Cache device is NOT encrypted (first boot)', 'first-boot-encrypt'],
   ['Storage device is NOT encrypted (first boot)', 'first-boot-encrypt'],
   ['POST LUKS sync failed (HTTP 503)', 'luks-sync-failed'],
-  ["Unexpected API response format (missing 'volumes' — wrong API version?)", 'luks-sync-failed'],
-  ['[   12.345678] STORAGE-SETUP-FAILED: Cache device not found (required for VM)', 'storage-setup-failed'],
+  ["Unexpected API response format (missing 'volumes' — wrong API version?)", 'api-format-mismatch'],
+  ['[   12.345678] STORAGE-SETUP-FAILED: Cache device not found (required for VM)', 'cache-required-missing'],
   ['[   12.345678] STORAGE-SETUP-FAILED', 'storage-setup-failed'],
   ['Failure: Storage setup failed: Failed to setup cache', 'storage-setup-failed'],
   ['CONTAINERD-CACHE-SETUP-FAILED: No containerd device found', 'containerd-setup-failed'],
@@ -31,13 +32,14 @@ const CORPUS: Array<[string, string]> = [
   ['TDX-LUKS-UNLOCK-FAILED: attestation failed', 'luks-unlock-failed'],
   ['TDX unlock failed: no key', 'luks-unlock-failed'],
   ["ERROR: Config device with label 'tdx-config' not found", 'config-missing'],
-  ['Failed to mount config volume', 'config-missing'],
+  ['Failed to mount config volume', 'config-mount-failed'],
   ['Failure: VM will shut down in 10 seconds...', 'shutting-down'],
   ['ERROR: Shutting down immediately to prevent boot with missing cache', 'shutting-down'],
   ['Failure: something else entirely', 'initramfs-failure'],
   ['[verify-cache-volume] ERROR: Cache volume is not mounted from a LUKS mapper device in production mode', 'prod-cache-not-encrypted'],
   ['[verify-cache-volume] ERROR: Cache volume device /dev/vdc is encrypted in debug mode', 'debug-cache-encrypted'],
-  ['[verify-storage] ERROR: /cache/storage is not mounted', 'post-mount-verify-error'],
+  ['[verify-storage] ERROR: /cache/storage is not mounted', 'volume-not-mounted'],
+  ['[verify-cache-volume] ERROR: Expected /dev/mapper/tdx-cache, got: /dev/vdc', 'post-mount-verify-error'],
   ['[verify-cache-device] ERROR: Cache mapper device not found: /dev/mapper/tdx-cache', 'post-mount-verify-error'],
   ['DEBUG-PROVISION-FAILED: no storage', 'debug-provision-failed'],
   ['[   13.000000] reboot: Power down', 'power-down'],
@@ -99,8 +101,8 @@ describe('the hint catalogue', () => {
     expect(matchHint(line)?.hint.id).toBe(id);
   });
 
-  it('every entry is exercised by the corpus', () => {
-    const used = new Set(CORPUS.map(([, id]) => id));
+  it('every entry is exercised by the corpus (or by the upstream lines of test/hints-eras.test.ts)', () => {
+    const used = new Set([...CORPUS.map(([, id]) => id), ...UPSTREAM_HINT_IDS]);
     expect(HINTS.map((h) => h.id).filter((id) => !used.has(id))).toEqual([]);
   });
 

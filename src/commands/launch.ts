@@ -95,7 +95,7 @@ async function launch(ctx: CliContext, extra: string[], opts: Record<string, unk
   reporter.info(`era ${era.id}: ${evidence}`);
   if (adapter.exposure) reporter.warn(adapter.exposure);
 
-  const values = {volume: fields.cacheVolume};
+  const values = {volume: fields.cacheVolume, era: era.id, launcher};
   const printOut = !reporter.json && !ctx.options.verbose;
   const unsubscribe = runner.subscribe((e) => {
     if (printOut && e.type === 'line' && e.stream === 'out') process.stderr.write(`  ${e.text}\n`);

@@ -99,7 +99,9 @@ export class MarkerTracker {
       // A failure after a success line is a new problem: the success no longer explains the end.
       if (m.hint.severity === 'error' && this.specific && this.specific.hint.severity !== 'error') this.specific = undefined;
     } else {
-      this.specific = m;
+      // The same cause said again (the reason repeated in a summary or a kernel message) keeps
+      // its first, most telling line.
+      if (this.specific?.hint.id !== m.hint.id) this.specific = m;
       this.generic = undefined;
     }
     return m;

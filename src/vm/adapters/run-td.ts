@@ -8,6 +8,7 @@ import type {Era} from '../../era/eras.js';
 import {checkSet} from '../../volume/set.js';
 import {checkConfigLaunchFields} from '../config-fields.js';
 import type {LaunchFields} from '../fields.js';
+import {judgeLaunch} from '../launch-outcome.js';
 import {firmwareRefusal, imageRefusal, tapRefusal, toolRefusal} from './preflight.js';
 import {probeVm, stopAndConfirm} from './probe.js';
 import {volumesOf, type Invocation, type LauncherAdapter, type VolumeCheck} from './types.js';
@@ -54,11 +55,12 @@ export function configVolumeLauncher(kind: 'run-td' | 'run-vm', processName: str
     confirmLaunch(result, launcher) {
       const probe = probeVm(processName);
       if (probe.running) return probe;
+      const judged = judgeLaunch({launcherLines: result.tail, pidAlive: false, serialLines: []});
       throw new StepError(
-        `${basename(launcher)} ended (exit ${result.exitCode}) but no VM is running: ${probe.evidence.join('; ')}`,
+        `${basename(launcher)} ended (exit ${result.exitCode}) but no VM is running: ${probe.evidence.join('; ')}; ${judged.reason}`,
         'launch',
         result.tail,
-        `the lines above are the launcher's and QEMU's own output (${basename(launcher)} exits 0 even when QEMU fails); tdx-wizard check shows what the host lacks`,
+        judged.hint?.hint.action || `the lines above are the launcher's and QEMU's own output (${basename(launcher)} exits 0 even when QEMU fails); tdx-wizard check shows what the host lacks`,
       );
     },
     status: () => probeVm(processName),
