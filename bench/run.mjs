@@ -1,12 +1,13 @@
 // npm run bench: every benchmark, a table, and bench/results.json. Ratios against a reference
 // measured in the same run matter more than absolute times on a shared machine.
-//   node bench/run.mjs [name...]   runs only those (create, startup, first-frame, log-load, log-1g, output)
+//   node bench/run.mjs [name...]   runs only those (create, startup, first-frame, log-load, log-1g, output, prepare, raw, verify-set)
 import './snapshot.mjs'; // first: the build under test, copied (sets TDX_BENCH_CLI)
 import {writeFileSync} from 'node:fs';
 import {cpus, loadavg, totalmem} from 'node:os';
 import {benchCreate} from './create.mjs';
 import {benchLogBig, benchLogLoad} from './logs.mjs';
 import {benchOutput} from './output.mjs';
+import {benchPrepare, benchRaw, benchSetVerify} from './sets.mjs';
 import {benchStartup, benchWizardStartup} from './startup.mjs';
 import {table} from './lib.mjs';
 
@@ -24,6 +25,9 @@ const benchmarks = {
   'log-load': benchLogLoad, // 4
   'log-1g': benchLogBig, // 5
   output: benchOutput, // 6
+  prepare: benchPrepare, // 7
+  raw: benchRaw, // 8
+  'verify-set': benchSetVerify, // 9
 };
 const only = process.argv.slice(2);
 const unknown = only.filter((name) => !(name in benchmarks));
@@ -42,10 +46,11 @@ for (const [name, bench] of Object.entries(benchmarks)) {
   rows.push(...(await bench()).map((row) => ({...row, load: Number(load.toFixed(2))})));
   process.stderr.write(`  ${name}: ${((Date.now() - t) / 1000).toFixed(0)} s\n`);
 }
-// pass null: not run on this machine (said in the row), not counted.
-const shown = rows.map(({load: _load, ...r}) => ({...r, pass: r.pass === null ? '-' : r.pass ? 'yes' : 'NO'}));
+// pass null: not run on this machine (said in the row), or a row with no target (a breakdown, disk used): not counted.
+const shown = rows.map(({load: _load, note: _note, profile: _profile, ...r}) => ({...r, pass: r.pass === null ? '-' : r.pass ? 'yes' : 'NO'}));
 const counted = rows.filter((r) => r.pass !== null);
 process.stdout.write(`${table(shown)}\n`);
+for (const r of rows) if (r.note) process.stdout.write(`${r.note}\n`);
 const machine = {
   cpus: cpus().length,
   cpu: cpus()[0]?.model,
