@@ -1,11 +1,13 @@
 // One flow made of others: each inner step becomes a step of the outer flow, its id and title
 // prefixed with the part it belongs to ("storage: Format ext4"). The step list shows every step of
 // every part, and a failure undoes what all the parts did so far, in reverse, as for one flow.
+// With `lane`, the parts run beside each other (src/flow-runner.ts).
 import type {Flow, FlowStep} from '../src/flow-runner.js';
 
-export function part<O, I>(prefix: string, flow: Flow<I>, pick: (outer: O) => I): FlowStep<O>[] {
+export function part<O, I>(prefix: string, flow: Flow<I>, pick: (outer: O) => I, options: {lane?: boolean} = {}): FlowStep<O>[] {
   return flow.steps.map((step) => ({
     id: `${prefix}:${step.id}`,
+    ...(options.lane ? {lane: prefix} : {}),
     title: `${prefix}: ${step.title}`,
     ...(step.changesDisk ? {changesDisk: true} : {}),
     ...(step.skip ? {skip: (outer: O) => step.skip!(pick(outer))} : {}),

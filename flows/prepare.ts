@@ -1,6 +1,7 @@
 // Prepare every volume an era's guest reads, in one run: the parts that create a missing volume
-// (each the whole create flow, or the config volume's), then a check of the set as the guest will
-// see it. Volumes that already pass are left alone; a run with nothing to create changes nothing.
+// (each the whole create flow, or the config volume's), side by side since the host is idle most
+// of each part's time, then a check of the set as the guest will see it. Volumes that already pass
+// are left alone; a run with nothing to create changes nothing.
 import type {Flow, FlowStep} from '../src/flow-runner.js';
 import {StepError} from '../src/errors.js';
 import type {Role} from '../src/era/eras.js';
@@ -33,6 +34,6 @@ const checkTheSet: FlowStep<PrepareJob> = {
 };
 
 export function prepareFlow(job: PrepareJob): Flow<PrepareJob> {
-  const steps = job.parts.flatMap((p, i) => part<PrepareJob, unknown>(p.role, p.flow as Flow<unknown>, (outer) => outer.parts[i]!.job));
+  const steps = job.parts.flatMap((p, i) => part<PrepareJob, unknown>(p.role, p.flow as Flow<unknown>, (outer) => outer.parts[i]!.job, {lane: true}));
   return {id: 'prepare', title: `Prepare the ${job.plan.era.id} volume set in ${job.plan.dir}`, steps: [...steps, checkTheSet]};
 }

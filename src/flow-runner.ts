@@ -21,6 +21,12 @@ export interface FlowStep<C> {
   title: string;
   /** True when the step changes a disk or file: going back in the wizard cannot undo it. */
   changesDisk?: boolean;
+  /**
+   * Consecutive steps with lanes run lane beside lane (each lane's steps in order), as the parts
+   * of prepare do: one volume's mkfs while another's convert runs. A step without a lane waits for
+   * every lane before it. A dry run keeps them in order, so its plan reads as one script.
+   */
+  lane?: string;
   /** A reason to skip the step, or undefined to run it. */
   skip?(ctx: C): string | undefined;
   run(ctx: C, env: StepEnv): Promise<void>;
@@ -57,24 +63,43 @@ export async function runFlow<C>(flow: Flow<C>, ctx: C, env: StepEnv): Promise<v
       }
     })());
   const unregister = registerCleanup(`undo ${flow.title}`, undoAll);
+  // Once a step failed, the other lanes start no further step; the undo waits for what runs.
+  let failed = false;
+  const runStep = async (step: FlowStep<C>) => {
+    const skipReason = step.skip?.(ctx);
+    if (skipReason) {
+      updateStep(env.store, step.id, {status: 'skipped', detail: skipReason});
+      return;
+    }
+    if (env.signal?.aborted) throw new Cancelled(`${flow.title}: cancelled before "${step.title}"`);
+    if (failed) return;
+    updateStep(env.store, step.id, {status: 'running', startedAt: Date.now()});
+    done.push(step);
+    try {
+      await step.run(ctx, env);
+      const evidence = env.runner.dryRun ? 'planned' : ((await step.verify?.(ctx, env)) ?? undefined);
+      updateStep(env.store, step.id, {status: 'done', endedAt: Date.now(), detail: evidence || undefined, changedDisk: step.changesDisk});
+    } catch (error) {
+      failed = true;
+      updateStep(env.store, step.id, {status: 'failed', endedAt: Date.now(), detail: (error as Error).message});
+      throw error;
+    }
+  };
   try {
-    for (const step of flow.steps) {
-      const skipReason = step.skip?.(ctx);
-      if (skipReason) {
-        updateStep(env.store, step.id, {status: 'skipped', detail: skipReason});
+    for (const segment of segments(flow.steps, env.runner.dryRun)) {
+      if (segment.length === 1) {
+        await runStep(segment[0]!);
         continue;
       }
-      if (env.signal?.aborted) throw new Cancelled(`${flow.title}: cancelled before "${step.title}"`);
-      updateStep(env.store, step.id, {status: 'running', startedAt: Date.now()});
-      done.push(step);
-      try {
-        await step.run(ctx, env);
-        const evidence = env.runner.dryRun ? 'planned' : ((await step.verify?.(ctx, env)) ?? undefined);
-        updateStep(env.store, step.id, {status: 'done', endedAt: Date.now(), detail: evidence || undefined, changedDisk: step.changesDisk});
-      } catch (error) {
-        updateStep(env.store, step.id, {status: 'failed', endedAt: Date.now(), detail: (error as Error).message});
-        throw error;
-      }
+      const lanes = new Map<string, FlowStep<C>[]>();
+      for (const step of segment) lanes.set(step.lane!, [...(lanes.get(step.lane!) ?? []), step]);
+      const results = await Promise.allSettled(
+        [...lanes.values()].map(async (steps) => {
+          for (const step of steps) await runStep(step);
+        }),
+      );
+      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (rejected) throw rejected.reason;
     }
   } catch (error) {
     await undoAll();
@@ -82,4 +107,15 @@ export async function runFlow<C>(flow: Flow<C>, ctx: C, env: StepEnv): Promise<v
   } finally {
     unregister();
   }
+}
+
+/** The steps in the order they run: a run of laned steps together (in a dry run, one by one), every other step alone. */
+function segments<C>(steps: FlowStep<C>[], oneByOne: boolean): FlowStep<C>[][] {
+  const out: FlowStep<C>[][] = [];
+  for (const step of steps) {
+    const last = out[out.length - 1];
+    if (!oneByOne && step.lane && last?.[0]?.lane) last.push(step);
+    else out.push([step]);
+  }
+  return out;
 }

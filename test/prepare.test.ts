@@ -7,7 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {runCli, snapshot, startCli} from './helpers/cli.js';
 import {requireTools, tempDir} from './helpers/tools.js';
 import {makeVolume} from './helpers/volumes.js';
-import {watchProcesses} from './helpers/reliability.js';
+import {failingTool, watchProcesses} from './helpers/reliability.js';
 
 const SS58 = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
 const SEED = 'ab'.repeat(32);
@@ -141,6 +141,22 @@ describe('prepare', () => {
     const holding = readdirSync(d).filter((f) => readFileSync(join(d, f), 'latin1').includes(OWN_SEED));
     expect(holding).toEqual(['config-m7.qcow2']);
     expect(readdirSync('/dev/shm').filter((e) => e.startsWith(`tdx-wizard-config-${run.child.pid}-`))).toEqual([]);
+  });
+  it('a part that fails while the others run beside it: exit 1 with its words, its half-made file gone, nothing left in memory', () => {
+    const d = fresh('fail');
+    const bin = join(tmp.path, 'bin-fail');
+    failingTool(bin, 'mkfs.ext4', 'mkfs.ext4: broken on purpose', {when: '[[ " $* " == *" storage "* ]]'});
+    const r = runCli(['prepare', '--era', 'E4', '--dir', d, '--hostname', 'm9', ...small, ...config()], {env: {...env, PATH: `${bin}:${process.env.PATH}`}});
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/broken on purpose/);
+    // The storage volume's reservation and work directory are undone; the other parts, which ran
+    // beside it, are either complete (and reused by the next run) or undone too: never half-made.
+    const left = readdirSync(d);
+    expect(left.filter((f) => f.startsWith('.') || f.startsWith('storage-'))).toEqual([]);
+    for (const f of left) expect(runCli(['verify', join(d, f), '--role', f.split('-')[0]!], {env}).code, f).toBe(0);
+    const again = result(['prepare', '--era', 'E4', '--dir', d, '--hostname', 'm9', ...small, ...config()]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(runCli(['verify', '--dir', d, '--hostname', 'm9', '--era', 'E4'], {env}).code).toBe(0);
   });
   it('--dry-run prints the plan and makes nothing', () => {
     const d = fresh('dry');
