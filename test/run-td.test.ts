@@ -15,6 +15,7 @@ import {CLI} from './helpers/cli.js';
 import {privateTmp, type PrivateTmp} from './helpers/private-tmp.js';
 import {requireTools, sh} from './helpers/tools.js';
 import {makeVolume} from './helpers/volumes.js';
+import {configVolume} from './helpers/guest-volumes.js';
 
 const UPSTREAM = resolve('../shared/upstream');
 const ERAS = {
@@ -55,7 +56,7 @@ beforeAll(async () => {
   v('cache-h.raw', 'tdx-cache', 'raw');
   v('storage-h.raw', 'storage', 'raw');
   // The config volume holds the seed in clear, as upstream's create-config.sh writes it.
-  makeVolume(vols, 'config-h.qcow2', {fs: 'ext4', label: 'tdx-config', size: '16M', data: Buffer.from(`${SEED}\n`)});
+  configVolume(vols, 'config-h.qcow2', {seed: SEED});
   sh('qemu-img', ['create', '-q', '-f', 'qcow2', join(root, 'tdx-guest.qcow2'), '1G']);
   const sys = join(root, 'sys');
   mkdirSync(join(sys, 'class/net/vmtap0'), {recursive: true});
