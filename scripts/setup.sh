@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what tdx-wizard needs on a Debian/Ubuntu host, then builds it.
 #   scripts/setup.sh          runtime: the disk tools, Node >= 20, npm dependencies, build
-#   scripts/setup.sh --dev    the same, plus what the tests use (tmux, strace; bubblewrap and
+#   scripts/setup.sh --dev    the same, plus what the tests use (tmux, strace, fdisk for sfdisk; bubblewrap and
 #                             python3-yaml for the guest-script sandbox of test/guest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 PACKAGES=(qemu-utils qemu-system-common e2fsprogs cryptsetup-bin fuse3 util-linux kmod xfsprogs python3)
-[ "${1:-}" = "--dev" ] && PACKAGES+=(tmux strace bubblewrap python3-yaml)
+[ "${1:-}" = "--dev" ] && PACKAGES+=(tmux strace bubblewrap python3-yaml fdisk)
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq

@@ -22,6 +22,7 @@ const commands: Record<string, () => Promise<{register(program: Command): void}>
   create: () => import('./commands/create.js'),
   'config-volume': () => import('./commands/config-volume.js'),
   inspect: () => import('./commands/inspect.js'), // and verify
+  'inspect-image': () => import('./commands/inspect-image.js'),
   relabel: () => import('./commands/relabel.js'),
   resize: () => import('./commands/resize.js'),
   format: () => import('./commands/format.js'),

@@ -2,6 +2,7 @@
 // launcher is run here; test/run-td.test.ts runs the real run-td, test/launcher.test.ts run-tdx.sh).
 import {describe, expect, it} from 'vitest';
 import {findEra} from '../src/era/eras.js';
+import type {EraCheckOptions} from '../src/host/era-checks.js';
 import {adapterFor} from '../src/vm/adapters/index.js';
 import {isQemuNamed} from '../src/vm/adapters/probe.js';
 import type {LaunchFields} from '../src/vm/fields.js';
@@ -56,7 +57,7 @@ describe('chutes-cvm (E6): the command only', () => {
     expect(inv.args.join(' ')).not.toMatch(/seed/);
   });
   it('is refused before launching, saying why and the command to run', () => {
-    expect(() => adapterFor(era('E6')).preflight('/usr/local/bin/chutes-cvm', f, era('E6'), '/sys')).toThrow(/does not run chutes-cvm yet/);
+    expect(() => adapterFor(era('E6')).preflight('/usr/local/bin/chutes-cvm', f, era('E6'), {} as EraCheckOptions)).toThrow(/does not run chutes-cvm yet/);
   });
 });
 

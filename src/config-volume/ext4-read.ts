@@ -1,7 +1,8 @@
-// Reads the root directory of a small ext4 filesystem and the files in it, straight from a volume
-// view (the qcow2 reader in src/disk/qcow2.ts): no root, no attach, no process, nothing written,
-// and no copy of a secret file anywhere but this process's memory. Enough for a config volume: the
-// root directory, its entries' inodes (mode, owner, size), and the contents of regular files.
+// Reads directories and small files of an ext4 filesystem straight from a volume view (the qcow2
+// reader in src/disk/qcow2.ts): no root, no attach, no process, nothing written, and no copy of a
+// secret file anywhere but this process's memory. Enough for a config volume (the root directory,
+// its entries' inodes: mode, owner, size; the contents of regular files) and for a few paths in a
+// guest image's root (`lookup('/etc/systemd/system/var-snap.mount')`: one directory read a level).
 // Files mapped by extents (every mke2fs since 1.43) or by direct blocks; inline data is refused.
 import type {VolumeView} from '../disk/probe.js';
 
@@ -15,6 +16,17 @@ export interface Ext4Entry {
   size: number;
   isDirectory: boolean;
   isFile: boolean;
+}
+
+export interface Ext4Fs {
+  /** The root directory's own inode. */
+  root: Ext4Entry;
+  /** A directory's entries (`.` and `..` left out). */
+  list(dir: Ext4Entry): Promise<Ext4Entry[]>;
+  /** The entry at an absolute path (symbolic links are not followed), or undefined. */
+  lookup(path: string): Promise<Ext4Entry | undefined>;
+  /** A regular file's bytes (at most 1 MiB). */
+  read(entry: Ext4Entry): Promise<Buffer>;
 }
 
 export interface Ext4Root {
@@ -36,6 +48,11 @@ const S_IFMT = 0o170000;
 class Ext4Error extends Error {}
 
 export async function readExt4Root(view: VolumeView): Promise<Ext4Root> {
+  const fs = await readExt4(view);
+  return {entries: await fs.list(fs.root), root: fs.root, read: (entry) => fs.read(entry)};
+}
+
+export async function readExt4(view: VolumeView): Promise<Ext4Fs> {
   const sb = await view.read(1024, 1024);
   if (sb.readUInt16LE(0x38) !== 0xef53) throw new Ext4Error('no ext4 superblock');
   const blockSize = 1024 << sb.readUInt32LE(0x18);
@@ -103,21 +120,40 @@ export async function readExt4Root(view: VolumeView): Promise<Ext4Root> {
   const rootRaw = await inode(ROOT_INODE);
   const root = describe('/', ROOT_INODE, rootRaw);
   if (!root.isDirectory) throw new Ext4Error('the root inode is not a directory');
-  const dir = await content(rootRaw, root.size);
-  const entries: Ext4Entry[] = [];
-  // Every block read linearly: with dir_index the tree's own blocks look like one empty entry.
-  for (let at = 0; at + 8 <= dir.length; ) {
-    const number = dir.readUInt32LE(at);
-    const recLen = dir.readUInt16LE(at + 4);
-    const nameLen = dir[at + 6]!;
-    if (recLen < 8 || at + recLen > dir.length) throw new Ext4Error('a damaged directory entry');
-    const name = dir.toString('utf8', at + 8, at + 8 + nameLen);
-    if (number && name !== '.' && name !== '..') entries.push(describe(name, number, await inode(number)));
-    at += recLen;
-  }
+  /** A directory's names and inode numbers, without reading their inodes. */
+  const names = async (entry: Ext4Entry): Promise<Array<{name: string; number: number}>> => {
+    if (!entry.isDirectory) throw new Ext4Error(`${entry.name} is not a directory`);
+    const dir = await content(entry.inode === ROOT_INODE ? rootRaw : await inode(entry.inode), entry.size);
+    const entries: Array<{name: string; number: number}> = [];
+    // Every block read linearly: with dir_index the tree's own blocks look like one empty entry.
+    for (let at = 0; at + 8 <= dir.length; ) {
+      const number = dir.readUInt32LE(at);
+      const recLen = dir.readUInt16LE(at + 4);
+      const nameLen = dir[at + 6]!;
+      if (recLen < 8 || at + recLen > dir.length) throw new Ext4Error('a damaged directory entry');
+      const name = dir.toString('utf8', at + 8, at + 8 + nameLen);
+      if (number && name !== '.' && name !== '..') entries.push({name, number});
+      at += recLen;
+    }
+    return entries;
+  };
+  const list = async (entry: Ext4Entry): Promise<Ext4Entry[]> => {
+    const out: Ext4Entry[] = [];
+    for (const {name, number} of await names(entry)) out.push(describe(name, number, await inode(number)));
+    return out;
+  };
   return {
-    entries,
     root,
+    list,
+    lookup: async (path) => {
+      let entry: Ext4Entry | undefined = root;
+      for (const part of path.split('/').filter(Boolean)) {
+        if (!entry?.isDirectory) return undefined;
+        const hit: {name: string; number: number} | undefined = (await names(entry)).find((e) => e.name === part);
+        entry = hit ? describe(hit.name, hit.number, await inode(hit.number)) : undefined;
+      }
+      return entry;
+    },
     read: async (entry) => {
       if (!entry.isFile) throw new Ext4Error(`${entry.name} is not a regular file`);
       return content(await inode(entry.inode), entry.size);

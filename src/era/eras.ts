@@ -65,6 +65,35 @@ export interface Era {
   signatures: Signature[];
   /** Guests of this era ignore cloud-init: credentials come only from the config volume. */
   credentials: 'cloud-init' | 'config-volume';
+  /** What the era's launcher needs on the host (tdx-wizard check; launch refuses what would fail). */
+  host: HostNeeds;
+}
+
+/**
+ * How the era's own launcher (or the quick-launch.sh that calls it) decides that TDX is on:
+ * E2 quick-launch.sh greps /proc/cmdline for `kvm_intel.tdx=1`; E3-E5 quick-launch.sh Step 0 greps
+ * `dmesg | grep -i tdx` for "module initialized"; E6 chutes-cvm Step 0 reads the kvm_intel parameter.
+ */
+export type TdxProbe = {kind: 'kernel-cmdline'; needle: string} | {kind: 'dmesg'; needle: string} | {kind: 'kvm-param'};
+
+/** The firmware file QEMU loads. */
+export type FirmwareSpec =
+  /** A path relative to the launcher's directory: as run from there (E3/E4 relative to the working directory, E5 to the scripts directory). */
+  | {kind: 'relative'; path: string; base: 'working-directory' | 'scripts-directory'}
+  /** A file in `$env`, else in the checkout's `repoDir` (chutes-cvm: $CHUTES_CVM_FIRMWARE_DIR or <repo>/firmware). */
+  | {kind: 'env-or-repo'; file: string; env: string; repoDir: string};
+
+export interface HostNeeds {
+  tdx?: TdxProbe;
+  firmware?: FirmwareSpec;
+  /**
+   * Python files beside the launcher whose imports must be importable: `launcher` by what the
+   * wizard runs (the launcher file itself, and the local modules it imports, followed), `configParser`
+   * only by quick-launch.sh's config-file parsing (parse-config.py, chutes_host/config.py).
+   */
+  python?: {launcher: boolean; configParser: string[]};
+  /** Network type tap: the interface and the bridge upstream's setup-bridge.sh makes. */
+  tap?: {iface: string; bridge: string; script: string};
 }
 
 export const CONFIG_LABEL = 'tdx-config';
@@ -73,6 +102,15 @@ export const CONFIG_SIZE = '10M';
 export const LABEL_MAX: Record<Fs, number> = {ext4: 16, xfs: 12};
 /** The smallest volume each mkfs makes: mkfs.xfs 6.x refuses under 300 MiB; ext4 needs room for its journal. */
 export const FS_MIN_BYTES: Record<Fs, number> = {ext4: 64 * 2 ** 20, xfs: 300 * 2 ** 20};
+
+const TDVF = '../../firmware/TDVF.fd';
+const TAP = {iface: 'vmtap0', bridge: 'br0', script: 'setup-bridge.sh'};
+const DMESG: TdxProbe = {kind: 'dmesg', needle: 'module initialized'};
+const PARSERS = ['parse-config.py', 'chutes_host/config.py'];
+/** run-td: E3/E4 as one script (firmware relative to the working directory), E4 8a61bc16 and E5 as the chutes_host package (relative to the scripts directory); the same file when run from its own directory, as the wizard runs it. */
+function runTdHost(base: 'working-directory' | 'scripts-directory'): HostNeeds {
+  return {tdx: DMESG, firmware: {kind: 'relative', path: TDVF, base}, python: {launcher: true, configParser: PARSERS}, tap: TAP};
+}
 
 const config: VolumeSpec = {
   role: 'config',
@@ -107,6 +145,7 @@ export const ERAS: readonly Era[] = [
     launcherFile: 'run-tdx.sh',
     volumes: [cache('5000G')],
     credentials: 'cloud-init',
+    host: {},
     signatures: [
       {text: '# run-tdx.sh — launch Intel-TDX guest, auto-passthrough NVIDIA H200', where: 'run-tdx.sh (launch.sh)'},
       {text: '--cloud-init-user-data', where: 'run-tdx.sh (launch.sh)'},
@@ -120,6 +159,7 @@ export const ERAS: readonly Era[] = [
     launcherFile: 'run-vm.sh',
     volumes: [cache('500G'), config],
     credentials: 'config-volume',
+    host: {tdx: {kind: 'kernel-cmdline', needle: 'kvm_intel.tdx=1'}, firmware: {kind: 'relative', path: TDVF, base: 'working-directory'}, python: {launcher: false, configParser: PARSERS}, tap: TAP},
     signatures: [
       {text: '# run-vm.sh — launch Intel-TDX guest with volume-based configuration', where: 'run-vm.sh'},
       {text: './run-vm.sh "${LAUNCH_ARGS[@]}"', where: 'quick-launch.sh'},
@@ -134,6 +174,7 @@ export const ERAS: readonly Era[] = [
     launcherFile: 'run-td',
     volumes: [cache('5000G'), config],
     credentials: 'config-volume',
+    host: runTdHost('working-directory'),
     signatures: [{text: 'python3 ./run-td', where: 'quick-launch.sh (without --containerd-volume or --storage-volume)'}],
   },
   {
@@ -148,6 +189,7 @@ export const ERAS: readonly Era[] = [
       config,
     ],
     credentials: 'config-volume',
+    host: runTdHost('working-directory'),
     signatures: [
       {text: '--containerd-volume', where: 'run-td / quick-launch.sh'},
       {text: 'CONTAINERD_SIZE="500G"', where: 'quick-launch.sh'},
@@ -161,6 +203,7 @@ export const ERAS: readonly Era[] = [
     launcherFile: 'run-td',
     volumes: [cache('5000G', {production: 'guest', guestFs: 'ext4'}), storage(), config],
     credentials: 'config-volume',
+    host: runTdHost('working-directory'),
     signatures: [
       {text: 'python3 -m chutes_host.config', where: 'quick-launch.sh (8a61bc16)'},
       {text: 'from chutes_host.__main__ import main', where: 'run-td (8a61bc16)'},
@@ -176,6 +219,7 @@ export const ERAS: readonly Era[] = [
     launcherFile: 'run-td',
     volumes: [cache('5000G', {production: 'guest', guestFs: 'ext4', ...byName}), storage(byName), config],
     credentials: 'config-volume',
+    host: runTdHost('scripts-directory'),
     signatures: [
       {text: 'qcow2 volumes cannot be created', where: 'quick-launch.sh'},
       {text: 'cache-${HOSTNAME}.raw', where: 'quick-launch.sh'},
@@ -190,6 +234,7 @@ export const ERAS: readonly Era[] = [
     launcherFile: 'run-td',
     volumes: [cache('5000G', {production: 'guest', guestFs: 'xfs', debugFs: ['xfs'], ...byName}), storage({guestFs: 'xfs', debugFs: ['xfs'], ...byName}), config],
     credentials: 'config-volume',
+    host: runTdHost('scripts-directory'),
     signatures: [
       {text: 'EXPECTED_BASE_SHA256=', where: 'quick-launch.sh'},
       {text: '--overlay-dir', where: 'quick-launch.sh'},
@@ -204,6 +249,7 @@ export const ERAS: readonly Era[] = [
     launcherFile: 'chutes-cvm',
     volumes: [cache('5000G', {production: 'guest', guestFs: 'xfs', debugFs: ['xfs', 'ext4'], ...byName}), storage({guestFs: 'xfs', debugFs: ['xfs', 'ext4'], ...byName}), config],
     credentials: 'config-volume',
+    host: {tdx: {kind: 'kvm-param'}, firmware: {kind: 'env-or-repo', file: 'OVMF.inteltdx.fd', env: 'CHUTES_CVM_FIRMWARE_DIR', repoDir: 'firmware'}},
     signatures: [
       {text: "quick-launch.sh is deprecated — forwarding to 'chutes-cvm guest launch'", where: 'quick-launch.sh (shim)'},
       {text: 'prog="chutes-cvm guest launch"', where: 'chutes-cvm'},

@@ -3,7 +3,7 @@
 import {constants} from 'node:fs';
 import {access, readFile, stat} from 'node:fs/promises';
 import {resolve} from 'node:path';
-import {detectEra} from '../era/detect.js';
+import {detectEra, type Detection} from '../era/detect.js';
 import {processAlive, processArgv} from '../nbd/proc.js';
 import {defaultLauncherPath} from '../vm/launcher-file.js';
 import {pidFile} from '../paths.js';
@@ -11,7 +11,8 @@ import type {Runner} from '../runner/runner.js';
 import {formatBytes} from '../volume/size.js';
 import {freeBytes} from '../volume/space.js';
 import {check, type Check} from './check-types.js';
-import {fuseCheck, kvmCheck, nbdCheck, tdxCheck} from './kernel-checks.js';
+import {eraChecks} from './era-checks.js';
+import {fuseCheck, kvmCheck, nbdCheck, tdxCheck, tdxLogReader} from './kernel-checks.js';
 import {hostRoots, type Roots} from './roots.js';
 import {toolChecks} from './tool-checks.js';
 
@@ -27,19 +28,29 @@ export interface CheckOptions {
   euid?: number;
   searchPath?: string;
   signal?: AbortSignal;
+  /** For tests: the environment ($CHUTES_CVM_FIRMWARE_DIR). */
+  env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * Every check; after the launcher's, the checks of the era it was found to be (Era.host: TDX as its
+ * launcher checks it, its firmware, python3 and the modules its files import, the TAP interface).
+ */
 export async function runChecks(runner: Runner, options: CheckOptions = {}): Promise<Check[]> {
   const roots = options.roots ?? hostRoots();
+  const tdxLog = tdxLogReader(runner, options.signal);
+  const launcher = options.launcher !== undefined ? resolve(options.launcher) : defaultLauncherPath();
+  const found = (await stat(launcher).catch(() => undefined))?.isFile() ? await detectEra(launcher) : undefined;
   return [
     rootCheck(options.euid ?? process.geteuid?.() ?? 0),
     ...(await toolChecks(runner, {searchPath: options.searchPath, signal: options.signal})),
     await nbdCheck(runner, roots, options.signal),
     await fuseCheck(roots),
     await kvmCheck(roots),
-    await tdxCheck(runner, roots, options.signal),
+    await tdxCheck(runner, roots, options.signal, tdxLog),
     await spaceCheck(resolve(options.dir ?? '.')),
-    await launcherCheck(options.launcher !== undefined ? resolve(options.launcher) : defaultLauncherPath(), options.launcher !== undefined),
+    await launcherCheck(launcher, options.launcher !== undefined, found),
+    ...(found ? await eraChecks(found.era, launcher, {runner, roots, env: options.env, searchPath: options.searchPath, signal: options.signal, tdxLog}) : []),
     await vmCheck(roots),
   ];
 }
@@ -73,7 +84,7 @@ export async function spaceCheck(dir: string): Promise<Check> {
   return check('space', title, 'ok', `${formatBytes(free)} free`, evidence);
 }
 
-export async function launcherCheck(path: string, given: boolean): Promise<Check> {
+export async function launcherCheck(path: string, given: boolean, detected?: Detection): Promise<Check> {
   const title = 'the upstream launcher and its era';
   const st = await stat(path).catch(() => undefined);
   if (!st) {
@@ -82,7 +93,7 @@ export async function launcherCheck(path: string, given: boolean): Promise<Check
   if (!st.isFile()) return check('launcher', title, 'fail', `${path} is not a file`, [{source: path, said: 'not a regular file'}], 'pass --launcher with the path of the launcher (run-td, run-vm.sh or run-tdx.sh)');
   const head = (await readFile(path, 'utf8').catch(() => '')).split('\n').slice(0, 2).join(' | ');
   // Read, never run: every run-td call but --help stops the running VM.
-  const found = await detectEra(path);
+  const found = detected ?? (await detectEra(path));
   const evidence = [{source: path, said: head || '(empty)'}, {source: 'era (the launcher\'s files, read)', said: found ? `${found.era.id}: ${found.evidence}` : 'no known upstream signature'}];
   const canRun = await access(path, constants.X_OK).then(
     () => true,

@@ -61,26 +61,42 @@ export async function kvmCheck(roots: Roots): Promise<Check> {
   return check('kvm', title, 'fail', 'missing: the VM cannot start', [{source: path, said: 'absent'}], 'enable VMX and TDX in the BIOS, then: modprobe kvm_intel');
 }
 
-const TDX_FIX = 'enable TDX in the BIOS and boot a TDX host kernel with kvm_intel.tdx=1 (see canonical/tdx)';
+export const TDX_FIX = 'enable TDX in the BIOS and boot a TDX host kernel with kvm_intel.tdx=1 (see canonical/tdx)';
 
-export async function tdxCheck(runner: Runner, roots: Roots, signal?: AbortSignal): Promise<Check> {
+/** What `dmesg | grep -i tdx` said: its TDX lines, or why the kernel log could not be read. */
+export type TdxLog = {ok: true; lines: string[]} | {ok: false; said: string};
+
+/**
+ * Reads the kernel log's TDX lines once, however many checks ask. The kernel log can be long: it is
+ * filtered in the pipeline, so only TDX lines are recorded. The script is constant (no input is
+ * interpolated); dmesg's own failure is passed on.
+ */
+export function tdxLogReader(runner: Runner, signal?: AbortSignal): () => Promise<TdxLog> {
+  let read: Promise<TdxLog> | undefined;
+  return () => (read ??= readTdxLog(runner, signal));
+}
+
+async function readTdxLog(runner: Runner, signal?: AbortSignal): Promise<TdxLog> {
+  const script = 'out=$(dmesg 2>&1) || { printf "%s\\n" "$out" | tail -n 3 >&2; exit 1; }; printf "%s\\n" "$out" | grep -i tdx || true';
+  const log = await runner.run({cmd: 'sh', args: ['-c', script], title: 'Read the kernel log for TDX (dmesg | grep -i tdx)', capture: true, check: false, timeoutMs: 15_000}, {signal});
+  if (log.exitCode !== 0) return {ok: false, said: log.tail.at(-1) ?? `exit code ${log.exitCode}`};
+  return {ok: true, lines: log.stdout.split('\n').map((l) => l.trim()).filter(Boolean)};
+}
+
+export async function tdxCheck(runner: Runner, roots: Roots, signal?: AbortSignal, log = tdxLogReader(runner, signal)): Promise<Check> {
   const title = 'TDX enabled in the host kernel';
   const param = join(roots.sys, 'module', 'kvm_intel', 'parameters', 'tdx');
   const value = await readText(param);
   if (value === 'Y' || value === '1') return check('tdx', title, 'ok', 'kvm_intel has TDX on', [{source: param, said: value}]);
   if (value === 'N' || value === '0') return check('tdx', title, 'fail', 'kvm_intel has TDX off', [{source: param, said: value}], TDX_FIX);
   const evidence = [{source: param, said: value ?? 'absent'}];
-  // The kernel log can be long: filter it in the pipeline, so only TDX lines are recorded. The
-  // script is constant (no input is interpolated); dmesg's own failure is passed on.
-  const script = 'out=$(dmesg 2>&1) || { printf "%s\\n" "$out" | tail -n 3 >&2; exit 1; }; printf "%s\\n" "$out" | grep -i tdx || true';
-  const log = await runner.run({cmd: 'sh', args: ['-c', script], title: 'Read the kernel log for TDX (dmesg | grep -i tdx)', capture: true, check: false, timeoutMs: 15_000}, {signal});
-  if (log.exitCode !== 0) {
-    evidence.push({source: 'dmesg', said: log.tail.at(-1) ?? `exit code ${log.exitCode}`});
+  const read = await log();
+  if (!read.ok) {
+    evidence.push({source: 'dmesg', said: read.said});
     return check('tdx', title, 'warn', 'cannot tell: the kernel log is not readable', evidence, 'sudo dmesg | grep -i tdx');
   }
-  const lines = log.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-  const initialized = lines.find((l) => /tdx: module initialized/i.test(l));
-  evidence.push({source: 'dmesg | grep -i tdx', said: initialized ?? (lines.slice(-3).join(' | ') || 'no TDX lines')});
+  const initialized = read.lines.find((l) => /tdx: module initialized/i.test(l));
+  evidence.push({source: 'dmesg | grep -i tdx', said: initialized ?? (read.lines.slice(-3).join(' | ') || 'no TDX lines')});
   if (initialized) return check('tdx', title, 'ok', 'the TDX module is initialized', evidence);
   return check('tdx', title, 'fail', 'the kernel log does not say "tdx: module initialized"', evidence, TDX_FIX);
 }

@@ -84,6 +84,8 @@ export const PACKAGE_OF: Record<string, string> = {
   blockdev: 'util-linux',
   fallocate: 'util-linux',
   cryptsetup: 'cryptsetup-bin',
+  sfdisk: 'fdisk',
+  dd: 'coreutils',
   modprobe: 'kmod',
   fusermount3: 'fuse3',
   'mkfs.xfs': 'xfsprogs',

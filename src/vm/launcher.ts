@@ -8,6 +8,7 @@ import {pidFile, serialLog} from '../paths.js';
 import type {Runner, RunResult} from '../runner/runner.js';
 import type {VolumeVerdict} from '../volume/verdict.js';
 import {ERAS, type Era} from '../era/eras.js';
+import {hostRoots} from '../host/roots.js';
 import {adapterFor, type Invocation, type VmProbe} from './adapters/index.js';
 import type {LaunchFields} from './fields.js';
 import {lastMarker, matchHint, type HintMatch, type MarkerState} from './hints.js';
@@ -120,9 +121,10 @@ export async function launchVm(runner: Runner, req: LaunchRequest): Promise<Laun
     throw new UsageError(`the pid file ${pidFile()} exists but cannot be read (${pidState.error}): a VM is probably running`, 'run as root: sudo tdx-wizard status');
   }
   const sysRoot = process.env.TDX_WIZARD_SYS_ROOT || '/sys';
-  refuseAll(adapter.preflight(req.launcher, fields, era, sysRoot), 'the host is not ready for this launcher');
+  // The volumes first: read in-process, so a refused set runs nothing; then the host (python3 is asked).
   const checked = await adapter.checkVolumes(fields, era, {verify: req.verify, sysRoot});
   refuseAll(checked.problems, `the ${era.id} guest would not accept its volumes and would power itself off`);
+  refuseAll(await adapter.preflight(req.launcher, fields, era, {runner, roots: hostRoots(), signal: req.signal}), 'the host is not ready for this launcher');
   const invocation = adapter.buildInvocation(req.launcher, fields, era);
   let lastHint: HintMatch | undefined;
   let runId: number | undefined;

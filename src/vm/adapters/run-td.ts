@@ -9,7 +9,7 @@ import {checkSet} from '../../volume/set.js';
 import {checkConfigLaunchFields} from '../config-fields.js';
 import type {LaunchFields} from '../fields.js';
 import {judgeLaunch} from '../launch-outcome.js';
-import {firmwareRefusal, imageRefusal, tapRefusal, toolRefusal} from './preflight.js';
+import {launchChecks, refusals} from './preflight.js';
 import {probeVm, stopAndConfirm} from './probe.js';
 import {volumesOf, type Invocation, type LauncherAdapter, type VolumeCheck} from './types.js';
 
@@ -45,12 +45,7 @@ export function configVolumeLauncher(kind: 'run-td' | 'run-vm', processName: str
       return checkConfigLaunchFields(input, adapter.options, sysRoot);
     },
     buildInvocation: (launcher, fields, era) => ({...invoke(launcher, launchArgs(fields, era)), title: 'Launch the TDX VM'}),
-    preflight: (launcher, fields, era, sysRoot) => [
-      ...(kind === 'run-td' ? toolRefusal('python3', 'python3') : []),
-      ...firmwareRefusal(dirname(launcher)),
-      ...imageRefusal(fields, era),
-      ...tapRefusal(fields, sysRoot),
-    ],
+    preflight: async (launcher, fields, era, ctx) => refusals(await launchChecks(launcher, fields, era, ctx)),
     checkVolumes: (fields, era) => checkEraSet(fields, era),
     confirmLaunch(result, launcher) {
       const probe = probeVm(processName);

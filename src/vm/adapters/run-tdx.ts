@@ -22,7 +22,7 @@ export const runTdx: LauncherAdapter = {
     secrets: fields.minerSeed ? [fields.minerSeed] : [],
     title: 'Launch the TDX VM',
   }),
-  preflight: () => [],
+  preflight: async () => [],
   async checkVolumes(fields, _era, ctx) {
     const verdict = await ctx.verify(fields.cacheVolume);
     if (verdict.accepted) return {verdict, problems: []};

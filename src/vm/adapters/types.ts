@@ -3,6 +3,7 @@
 // on the host before it is run, how a launch is judged, and how the VM it started is found and
 // stopped. Code outside src/vm/adapters asks adapterFor(era) and never names an era or a kind.
 import type {Era, Role} from '../../era/eras.js';
+import type {EraCheckOptions} from '../../host/era-checks.js';
 import type {Runner, RunResult} from '../../runner/runner.js';
 import type {VolumeVerdict} from '../../volume/verdict.js';
 import type {FieldError, LaunchFields, LaunchInput} from '../fields.js';
@@ -60,8 +61,8 @@ export interface LauncherAdapter {
   /** Said once before launching, when the upstream path exposes the seed anyway. */
   exposure?: string;
   buildInvocation(launcher: string, fields: LaunchFields, era: Era): Invocation;
-  /** Refusals that need the host, not the fields: firmware, image format, the TAP interface. */
-  preflight(launcher: string, fields: LaunchFields, era: Era, sysRoot: string): Array<{text: string; fix: string}>;
+  /** Refusals that need the host, not the fields: the failed era checks (firmware, python3 and its modules, image format, the TAP interface). */
+  preflight(launcher: string, fields: LaunchFields, era: Era, ctx: EraCheckOptions): Promise<Array<{text: string; fix: string}>>;
   checkVolumes(fields: LaunchFields, era: Era, ctx: CheckContext): Promise<VolumeCheck>;
   /** After the launcher returned 0: is a VM running? Throws a StepError saying what QEMU printed if not. */
   confirmLaunch(result: RunResult, launcher: string): VmProbe;
