@@ -59,33 +59,42 @@ export async function qemuLockHeld(path: string): Promise<boolean> {
 
 /** The processes holding `path` open: stat() through each /proc/PID/fd link reaches the open file itself, also when it was renamed or deleted since. */
 export async function openedBy(path: string): Promise<Holder[]> {
-  let target;
-  try {
-    target = statSync(path);
-  } catch {
-    return [];
+  return (await openedByEach([path])).get(path) ?? [];
+}
+
+/** openedBy for several files in one pass over /proc: a set of volumes costs one scan, not one each. */
+export async function openedByEach(paths: string[]): Promise<Map<string, Holder[]>> {
+  const found = new Map<string, Holder[]>();
+  const wanted = new Map<string, string[]>();
+  for (const path of paths) {
+    const st = statSync(path, {throwIfNoEntry: false});
+    found.set(path, []);
+    if (st) wanted.set(`${st.dev}:${st.ino}`, [...(wanted.get(`${st.dev}:${st.ino}`) ?? []), path]);
   }
+  if (!wanted.size) return found;
   const proc = procRoot();
-  const found: Holder[] = [];
   for (const pid of list(proc)) {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     const fdDir = join(proc, pid, 'fd');
-    const holds = list(fdDir).some((fd) => {
+    const held = new Set<string>();
+    for (const fd of list(fdDir)) {
       try {
         const st = statSync(join(fdDir, fd), {throwIfNoEntry: false});
-        return st !== undefined && st.ino === target.ino && st.dev === target.dev;
+        const key = st && `${st.dev}:${st.ino}`;
+        if (key && wanted.has(key)) held.add(key);
       } catch {
-        return false; // gone, or not ours to look at
+        // gone, or not ours to look at
       }
-    });
-    if (!holds) continue;
+    }
+    if (!held.size) continue;
     let cmdline = '';
     try {
       cmdline = readFileSync(join(proc, pid, 'cmdline'), 'utf8');
     } catch {
       // it just exited
     }
-    found.push({pid: Number(pid), command: cmdline.split('\0')[0]?.split('/').pop() || '?'});
+    const holder = {pid: Number(pid), command: cmdline.split('\0')[0]?.split('/').pop() || '?'};
+    for (const key of held) for (const path of wanted.get(key)!) found.get(path)!.push(holder);
   }
   return found;
 }
@@ -99,7 +108,16 @@ function list(dir: string): string[] {
 }
 
 export async function imageUse(path: string): Promise<UseReport> {
-  const [locked, holders] = await Promise.all([qemuLockHeld(path), openedBy(path)]);
+  return (await imagesUse([path])).get(path)!;
+}
+
+/** imageUse for several files: one /proc scan for all of them. */
+export async function imagesUse(paths: string[]): Promise<Map<string, UseReport>> {
+  const [locks, holders] = await Promise.all([Promise.all(paths.map(qemuLockHeld)), openedByEach(paths)]);
+  return new Map(paths.map((path, i) => [path, useReport(locks[i]!, holders.get(path) ?? [])]));
+}
+
+function useReport(locked: boolean, holders: Holder[]): UseReport {
   const inUse = locked || holders.length > 0;
   const who = holders.map((h) => `${h.command} (pid ${h.pid})`).join(', ');
   const detail = inUse ? (who ? `held by ${who}` : 'locked by another qemu process') : undefined;

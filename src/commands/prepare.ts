@@ -69,6 +69,9 @@ async function prepare(ctx: CliContext, opts: Record<string, unknown>): Promise<
     return 0;
   }
   const env = stepEnv(ctx);
+  // The settings library loads while the volumes are made: it only writes the era and directory at the end.
+  const settings = import('../settings.js');
+  settings.catch(() => undefined);
   await checkBeforePrepare(env, plan);
   for (const line of plan.actions.map(describeAction)) reporter.info(line);
   const flow = prepareFlow(await runPrepare(env, plan, configValues, Boolean(opts.createDir)));
@@ -79,7 +82,7 @@ async function prepare(ctx: CliContext, opts: Record<string, unknown>): Promise<
     reporter.result({...resultData(plan, false), dryRun: true, commands: planned.map((r) => r.argv)}, '');
     return 0;
   }
-  await rememberSet(era, dir, reporter.warn);
+  await rememberSet(settings, era, dir, reporter.warn);
   const evidence = setEvidence(env);
   reporter.result(resultData(plan, true), [`prepared the ${era.id} set in ${dir}: ${evidence}`, ...plan.actions.map(describeAction), `next: tdx-wizard verify --dir ${dir} --hostname ${hostname} --era ${era.id}`].join('\n'));
   return 0;
@@ -96,9 +99,9 @@ function resultData(plan: Plan, changed: boolean): Record<string, unknown> {
 }
 
 /** The era and the directory, offered next time (the wizard's defaults, verify's era). */
-async function rememberSet(era: Era, dir: string, warn: (text: string) => void): Promise<void> {
+async function rememberSet(settings: Promise<typeof import('../settings.js')>, era: Era, dir: string, warn: (text: string) => void): Promise<void> {
   try {
-    const {loadSettings, remember} = await import('../settings.js');
+    const {loadSettings, remember} = await settings;
     remember(loadSettings().store, {era: era.id, volumeDir: dir});
   } catch (error) {
     warn(`the era and directory were not remembered: ${(error as Error).message}`);

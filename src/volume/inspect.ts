@@ -4,7 +4,7 @@
 import {lstat, open} from 'node:fs/promises';
 import {ImageError, openImage} from '../disk/qcow2.js';
 import {probeVolume, type Probe} from '../disk/probe.js';
-import {imageUse} from '../attach/holders.js';
+import {imageUse, type UseReport} from '../attach/holders.js';
 import {defaultExpectation, judge, productionNote, type Expectation} from './judge.js';
 import type {EraId, Role} from '../era/eras.js';
 import type {Verdict, VolumeVerdict} from './verdict.js';
@@ -31,7 +31,8 @@ export interface Inspection extends VolumeVerdict {
   production?: string;
 }
 
-export async function inspectVolume(path: string, expect: Expectation = defaultExpectation()): Promise<Inspection> {
+/** `use`: who holds the file, when the caller has already looked (a set is scanned once for all its files). */
+export async function inspectVolume(path: string, expect: Expectation = defaultExpectation(), use?: UseReport): Promise<Inspection> {
   const base = {path, backingChain: [] as string[], inUse: false, warnings: [] as string[], role: expect.spec.role, era: expect.era.id, expectedLabel: expect.spec.label};
   const st = await lstat(path).catch((e: NodeJS.ErrnoException) => e);
   if (st instanceof Error) {
@@ -41,8 +42,8 @@ export async function inspectVolume(path: string, expect: Expectation = defaultE
   if (!st.isFile()) return {...base, ...verdict('unreadable', `${path} is not a regular file`, 'give the path of the volume file')};
 
   // Who holds the image (a /proc scan) and what it holds (a few reads) at the same time.
-  const [use, read] = await Promise.all([imageUse(path), readContents(path)]);
-  const inUse = {inUse: use.inUse, inUseDetail: use.detail};
+  const [held, read] = await Promise.all([use ?? imageUse(path), readContents(path)]);
+  const inUse = {inUse: held.inUse, inUseDetail: held.detail};
   if ('unreadable' in read) return {...base, ...(read.format ? {format: read.format} : {}), ...inUse, ...verdict('unreadable', read.unreadable, read.fix)};
   const {format, image, probe} = read;
   const result: Inspection = {
@@ -61,7 +62,7 @@ export async function inspectVolume(path: string, expect: Expectation = defaultE
   if (result.accepted && expect.spec.role === 'config') Object.assign(result, await judgeConfigFiles(path));
   const production = productionNote(expect.spec, probe);
   if (production) result.production = production;
-  if (use.inUse) result.warnings.push(`the image is in use (${use.detail}); what is shown may lag behind what the VM has written`);
+  if (held.inUse) result.warnings.push(`the image is in use (${held.detail}); what is shown may lag behind what the VM has written`);
   if (image.dirty) result.warnings.push('the qcow2 dirty flag is set (it was not closed cleanly): run qemu-img check');
   if (image.corrupt) result.warnings.push('qemu marked this image corrupt: it will refuse to open it for writing');
   if (probe.needsFsck) result.warnings.push('the filesystem was not cleanly checked; the guest runs e2fsck at boot, and resize needs e2fsck -f first');

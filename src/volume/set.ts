@@ -6,6 +6,7 @@ import {basename, join} from 'node:path';
 import {defaultFileName, type ContainerFormat, type Era, type Role, type VolumeSpec} from '../era/eras.js';
 import {formatBytes} from './size.js';
 import {inspectVolume, type Inspection} from './inspect.js';
+import {imagesUse} from '../attach/holders.js';
 
 export interface SetMember {
   spec: VolumeSpec;
@@ -49,12 +50,14 @@ export function roleOf(era: Era, path: string, label?: string): VolumeSpec | und
 }
 
 export async function checkSet(era: Era, paths: Map<Role, string>): Promise<SetCheck> {
+  const existing = [...paths.values()].filter((p) => existsSync(p));
+  const use = await imagesUse(existing); // one /proc scan for the whole set
   const members: SetMember[] = await Promise.all(
     era.volumes.map(async (spec): Promise<SetMember> => {
       const path = paths.get(spec.role);
       if (!path) return {spec, path: ''};
       if (!existsSync(path)) return {spec, path};
-      return {spec, path, inspection: await inspectVolume(path, {era, spec})};
+      return {spec, path, inspection: await inspectVolume(path, {era, spec}, use.get(path))};
     }),
   );
   const problems: SetProblem[] = [];
