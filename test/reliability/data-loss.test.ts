@@ -142,7 +142,8 @@ describe('every write path refuses an image in use, and says by whom', () => {
 describe('destroying a filesystem or a LUKS header needs the name typed back', () => {
   for (const [kind, spec, shows] of [
     ['ext4', {fs: 'ext4', label: 'tdx-cache'}, /holds ext4 labelled "tdx-cache" \(the guest would already accept it\)\. Formatting destroys everything on it\./],
-    ['LUKS2', {fs: 'luks2', label: 'tdx-cache'}, /holds a LUKS header labelled "tdx-cache": a production guest's encrypted data; its key cannot bring it back/],
+    // A LUKS2 volume with a guest's own label is refused outright (test/verify-set.test.ts); another still needs the typed name.
+    ['LUKS2', {fs: 'luks2', label: 'old-luks'}, /holds a LUKS header labelled "old-luks": a production guest's encrypted data; its key cannot bring it back/],
   ] as const) {
     it(`format a ${kind} volume without a terminal: no --confirm, --yes, or a wrong name are refused (exit 2, unchanged); the name goes ahead`, () => {
       const {path} = volume(spec);
@@ -176,7 +177,7 @@ describe('destroying a filesystem or a LUKS header needs the name typed back', (
   });
 
   it('relabel of a LUKS2 header changes only the label (no typed name needed, nothing destroyed)', () => {
-    const {path} = volume({fs: 'luks2', label: 'storage'});
+    const {path} = volume({fs: 'luks2', label: 'tdx-cache-storag'}); // a guest's own label is refused: test/verify-set.test.ts
     const uuid = JSON.parse(runCli(['inspect', '--json', path], {env}).stdout.trim().split('\n').at(-1)!).uuid;
     const r = runCli(['relabel', '--yes', path], {env});
     expect(r.code, r.stderr).toBe(0);
