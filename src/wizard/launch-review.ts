@@ -39,7 +39,8 @@ export async function reviewLaunch(launcher: string, era: Era, fields: LaunchFie
     const path = paths[spec.role];
     if (!path) continue;
     const inspection = await inspectVolume(path, {era, spec});
-    const note = inspection.production ?? (spec.role === 'config' ? 'read, never written: the guest takes its hostname, miner keys and network from it' : 'used as it is (a production guest does not encrypt it)');
+    // A file that cannot be read says why (never "used as it is": what a guest would do is unknown).
+    const note = inspection.production ?? (inspection.verdict === 'unreadable' ? inspection.reason : spec.role === 'config' ? 'read, never written: the guest takes its hostname, miner keys and network from it' : 'used as it is (a production guest does not encrypt it)');
     volumes.push({role: spec.role, path, note});
   }
 
