@@ -15,7 +15,11 @@ const KEEP = 5000;
 // Under a flood of lines the pane redraws at most 5 times a second (see frameBudget).
 const FRAMES_PER_SECOND = 5;
 
-export function LogScreen({controller, go, size, setEditing, back, path: given}: ScreenProps & {back: Screen; path?: string}) {
+/**
+ * `afterLaunch`: opened by a launch, the pane is watched until the guest has found its volumes (a
+ * success marker) or powered off; the banner then says so and where Esc leads (the VM: status, stop).
+ */
+export function LogScreen({controller, go, size, setEditing, back, path: given, afterLaunch = false}: ScreenProps & {back: Screen; path?: string; afterLaunch?: boolean}) {
   const path = given ?? serialLog();
   // Off the JavaScript heap: at 50,000 lines a second a ring of strings grows the heap by tens of MB.
   const lines = useMemo(() => new TextRing(KEEP, KEEP * 400), []);
@@ -55,11 +59,13 @@ export function LogScreen({controller, go, size, setEditing, back, path: given}:
   const markers = tracker.state;
   const cause = markers.cause;
   const volume = controller.settingsLoaded ? controller.settings.get('volumePath') : undefined;
-  const banner = cause
+  const told = cause
     ? `${severityGlyph(cause.hint.severity)} ${cause.hint.title}${cause.hint.action ? ` — ${actionFor(cause.hint, {volume})}` : ''}`
     : markers.poweredOff
       ? 'The VM powered off.'
       : state;
+  const settled = markers.poweredOff || cause?.hint.severity === 'ok';
+  const banner = afterLaunch && settled ? `${told} · Esc: the VM (status, stop)` : told;
   return (
     <Box flexDirection="column" width={size.width} height={size.height}>
       <Text {...tone(cause ? severityTone(cause.hint.severity) : 'muted')}>{fit(banner, size.width)}</Text>

@@ -14,7 +14,7 @@ const ITEMS: MenuItem<Choice>[] = [
   {value: 'nbd', label: 'Troubleshoot NBD devices', description: 'busy or stale /dev/nbdN: see who holds them, detach'},
   {value: 'relabel', label: 'Repair a volume label', description: 'the guest only accepts tdx-cache'},
   {value: 'grow', label: 'Grow a volume', description: 'qemu-img resize, e2fsck, resize2fs; data kept'},
-  {value: 'vm', label: 'Launch / status / stop the VM', description: 'the upstream run-tdx.sh'},
+  {value: 'vm', label: 'Launch / status / stop the VM', description: "through the era's upstream launcher (run-td, run-tdx.sh...)"},
   {value: 'log', label: 'Tail the serial log', description: `${serialLog()} with hints`}, // the log it will open
   {value: 'checks', label: 'Host checks', description: 'root, tools, nbd, kvm, TDX, free space'},
   {value: 'quit', label: 'Quit'},

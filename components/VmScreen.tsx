@@ -2,7 +2,10 @@
 // last serial-log lines and the hint for the last marker; launch, stop (typed) or tail the log.
 import {useCallback, useEffect, useState} from 'react';
 import {Box, Text} from 'ink';
-import {resolveLauncher, type VmStatus} from '../src/vm/launcher.js';
+import type {Era} from '../src/era/eras.js';
+import {shellLine} from '../src/runner/mask.js';
+import type {Invocation} from '../src/vm/adapters/index.js';
+import type {VmStatus} from '../src/vm/launcher.js';
 import {Menu} from './Menu.js';
 import type {ScreenProps} from './screens.js';
 import {TypedConfirm} from './TypedConfirm.js';
@@ -10,36 +13,31 @@ import {fit, formatDuration, severityGlyph, tone} from './theme.js';
 
 export function VmScreen({controller, go, size, setEditing}: ScreenProps) {
   const [status, setStatus] = useState<VmStatus>();
-  const [confirm, setConfirm] = useState(false);
+  // The stop the era's adapter will run, found when Stop is chosen: the confirmation names it.
+  const [confirm, setConfirm] = useState<{launcher: string; era: Era; invocation: Invocation}>();
   const [problem, setProblem] = useState<string>();
   const refresh = useCallback(() => void controller.status().then(setStatus, (e: Error) => setProblem(e.message)), [controller]);
   useEffect(refresh, [refresh]);
   useEffect(() => {
-    setEditing(confirm);
+    setEditing(Boolean(confirm));
     return () => setEditing(false);
   }, [confirm, setEditing]);
 
-  const stop = () => {
-    let launcher: string;
-    try {
-      launcher = resolveLauncher(undefined, process.cwd(), controller.settings.get('launcherPath'));
-    } catch (error) {
-      setConfirm(false);
-      setProblem(`${(error as Error).message}: launch once from the wizard so it remembers the launcher`);
-      return;
-    }
-    go({name: 'run', title: 'stop the VM', changesDisk: true, action: () => controller.stop(launcher), back: {name: 'vm'}});
-  };
+  const askStop = () =>
+    void controller.stopTarget().then(setConfirm, (error: Error) => setProblem(`${error.message}: launch once from the wizard so it remembers the launcher`));
 
   if (confirm) {
     return (
       <TypedConfirm
         width={size.width}
         title="Stop the VM"
-        lines={['The launcher --clean sends SIGTERM to QEMU: the guest is killed, not shut down.', 'Work in progress on the VM is lost.']}
+        lines={[
+          `Runs ${confirm.invocation.cwd ? `in ${confirm.invocation.cwd}: ` : ''}${shellLine([confirm.invocation.cmd, ...confirm.invocation.args])} (the ${confirm.era.id} launcher's own stop).`,
+          'It sends SIGTERM to QEMU: the guest is killed, not shut down. Work in progress on the VM is lost.',
+        ]}
         expected="stop"
-        onCancel={() => setConfirm(false)}
-        onConfirm={stop}
+        onCancel={() => setConfirm(undefined)}
+        onConfirm={() => go({name: 'run', title: 'stop the VM', changesDisk: true, action: () => controller.stop(confirm), back: {name: 'vm'}})}
       />
     );
   }
@@ -74,7 +72,7 @@ export function VmScreen({controller, go, size, setEditing}: ScreenProps) {
           onBack={() => go({name: 'menu'})}
           onSelect={(item) => {
             if (item.value === 'launch') go({name: 'launch'});
-            else if (item.value === 'stop') setConfirm(true);
+            else if (item.value === 'stop') askStop();
             else if (item.value === 'log') go({name: 'log', back: {name: 'vm'}});
             else if (item.value === 'refresh') refresh();
             else go({name: 'menu'});

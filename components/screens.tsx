@@ -10,7 +10,7 @@ import {RunScreen} from './RunScreen.js';
 import {RelabelScreen} from './RelabelScreen.js';
 import {GrowScreen} from './GrowScreen.js';
 import {NbdScreen} from './NbdScreen.js';
-import {LaunchScreen} from './LaunchScreen.js';
+import {LaunchScreen} from './launch/LaunchScreen.js';
 import {LogScreen} from './LogScreen.js';
 import {VmScreen} from './VmScreen.js';
 
@@ -24,7 +24,7 @@ export type Screen =
   | {name: 'grow'; path?: string}
   | {name: 'nbd'}
   | {name: 'launch'; setup?: boolean}
-  | {name: 'log'; back?: Screen; path?: string}
+  | {name: 'log'; back?: Screen; path?: string; afterLaunch?: boolean}
   | {name: 'vm'};
 
 export interface ScreenInfo {
@@ -92,7 +92,7 @@ export function ScreenView({screen, ...props}: ScreenProps & {screen: Screen}) {
     case 'launch':
       return <LaunchScreen {...props} setup={Boolean(screen.setup)} />;
     case 'log':
-      return <LogScreen key={screen.path ?? ''} {...props} back={screen.back ?? {name: 'menu'}} path={screen.path} />;
+      return <LogScreen key={screen.path ?? ''} {...props} back={screen.back ?? {name: 'menu'}} path={screen.path} afterLaunch={Boolean(screen.afterLaunch)} />;
     case 'vm':
       return <VmScreen {...props} />;
   }

@@ -2,6 +2,7 @@
 import type {Era} from '../src/era/eras.js';
 import type {Flow} from '../src/flow-runner.js';
 import type {LaunchFields} from '../src/vm/fields.js';
+import {adapterFor} from '../src/vm/adapters/index.js';
 import {launchVm, stopVm} from '../src/vm/launcher.js';
 import {verifyVolume} from '../src/volume/verify.js';
 
@@ -43,6 +44,7 @@ export function stopFlow(launcher: string, era?: Era): Flow<{launcher: string}> 
   return {
     id: 'stop',
     title: 'Stop the VM',
-    steps: [{id: 'stop', title: 'Stop QEMU (launcher --clean)', changesDisk: true, run: async (j, env) => void (await stopVm(env.runner, j.launcher, env.signal, era))}],
+    // The step says what runs: `Stop the TDX VM (run-td --clean)` for run-td.
+    steps: [{id: 'stop', title: era ? adapterFor(era).stopInvocation(launcher).title : 'Stop QEMU (launcher --clean)', changesDisk: true, run: async (j, env) => void (await stopVm(env.runner, j.launcher, env.signal, era))}],
   };
 }

@@ -4,6 +4,7 @@
 import {existsSync, mkdirSync, renameSync} from 'node:fs';
 import {join} from 'node:path';
 import Conf from 'conf';
+import type {Role} from './era/eras.js';
 import {configDir} from './paths.js';
 
 export interface Settings {
@@ -12,6 +13,10 @@ export interface Settings {
   /** Where prepare put the volume set last time. */
   volumeDir?: string;
   volumePath?: string;
+  /** The set's files by role (prepare, then every launch): the launch form offers them. */
+  volumes?: Partial<Record<Role, string>>;
+  /** The guest image given at the last launch. */
+  image?: string;
   volumeSize: string;
   launcherPath?: string;
   hostname?: string;

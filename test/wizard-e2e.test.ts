@@ -142,6 +142,8 @@ describe('the wizard in a terminal', () => {
     await run.press('Enter');
     await run.waitFor(/Cache Volume Verification Complete|cache volume was verified|verification passed/i, 20_000);
 
+    await run.press('Escape'); // from the log to the VM it launched (status, stop)
+    await run.waitFor(/running: pid \d+/);
     await run.press('Escape');
     await run.waitFor('First-time setup');
     await run.press('q');
@@ -238,6 +240,8 @@ describe('the wizard in a terminal', () => {
     expect(readdirSync(dir).filter((f) => f.includes('miner-01'))).toEqual([]); // nothing reserved, nothing made
 
     // The launch form: the same checks as `tdx-wizard launch`; the seed is never shown, even in part.
+    // Its fields are the launcher's era's: run-tdx.sh (E1) takes the credentials, though E4 was chosen above.
+    copyFileSync('test/fixtures/run-tdx.sh', join(dir, 'run-tdx.sh'));
     const volume = makeVolume(dir, 'vm-volume.qcow2', {fs: 'ext4', label: 'tdx-cache'});
     await run.press('Down');
     await run.waitFor(/❯ Troubleshoot NBD/);
@@ -275,7 +279,7 @@ describe('the wizard in a terminal', () => {
     expect(run.output()).not.toContain(SEED.slice(0, 8));
     await run.press('C-c'); // a text field takes q as a letter; Ctrl+C leaves (nothing runs)
     expect(await run.exited()).toBe(130);
-    expect(readdirSync(dir).filter((f) => f !== 'config' && f !== 'state')).toEqual(['vm-volume.qcow2']); // nothing made but the test's own volume
+    expect(readdirSync(dir).filter((f) => f !== 'config' && f !== 'state').sort()).toEqual(['run-tdx.sh', 'vm-volume.qcow2']); // nothing made but the test's own files
   }, 60_000);
 
   it('a destructive step waits for the typed name: stopping the VM', async () => {

@@ -8,6 +8,7 @@ import {CLI, runCli} from './helpers/cli.js';
 import {startPty, type PtyRun} from './helpers/pty.js';
 import {requireTools, tempDir} from './helpers/tools.js';
 import {makeVolume} from './helpers/volumes.js';
+import {field as fieldIn, smallSizes} from './helpers/wizard-steps.js';
 
 const SEED = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'.repeat(2);
 const SS58 = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
@@ -39,16 +40,7 @@ afterEach(async () => {
 });
 afterAll(() => tmp.remove());
 
-/** Waits for the field to be focused, replaces what it holds with `text` (when given), then Enter. */
-async function field(label: string, text?: string): Promise<void> {
-  await run!.waitFor(new RegExp(`❯ ${label}`));
-  if (text !== undefined) {
-    await run!.press('\u0015'); // Ctrl+U
-    await run!.type(text);
-    await run!.waitFor(new RegExp(`❯ ${label}\\s+${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s`));
-  }
-  await run!.press('Enter');
-}
+const field = (label: string, text?: string) => fieldIn(run!, label, text);
 
 /** From the main menu through the host checks to the era list. */
 async function toEras(): Promise<void> {
@@ -84,13 +76,7 @@ describe('first-time setup: era and volume set', () => {
     expect(run.screen()).toMatch(/cache\s+cache-miner-01\.qcow2\s+5000G\s+qcow2\s+ext4 "tdx-cache"\s+create/);
     expect(run.screen()).toMatch(/storage\s+storage-miner-01\.qcow2\s+500G\s+qcow2\s+ext4 "storage"\s+create/);
     expect(run.screen()).toMatch(/config\s+config-miner-01\.qcow2\s+10M\s+qcow2\s+ext4 "tdx-config"\s+create/);
-    await run.waitFor(/❯ Prepare the set: create cache, storage, config/);
-    await run.press('Down');
-    await run.waitFor(/❯ Change the sizes/);
-    await run.press('Enter');
-    await field('cache size', '100M');
-    await field('storage size', '64M');
-    await run.waitFor(/cache\s+cache-miner-01\.qcow2\s+100M/);
+    await smallSizes(run, 'miner-01');
     expect(run.screen()).toMatch(/storage\s+storage-miner-01\.qcow2\s+64M/);
     await run.waitFor(/❯ Prepare the set/);
     await run.press('Enter');
@@ -105,10 +91,12 @@ describe('first-time setup: era and volume set', () => {
     expect(run.screen()).toMatch(/✔ Check the set as/);
     await run.press('Enter');
 
-    // The launch form (unchanged) gets the prepared cache volume and the hostname.
-    await run.waitFor('Step 1 of 2');
-    await run.waitFor(`Cache volume ${join(dir, 'cache-miner-01.qcow2')}`);
-    expect(run.screen()).toMatch(/Hostname\s+miner-01/);
+    // The E4 launch form offers the prepared set; no credentials (they are in the config volume).
+    await run.waitFor('Step 1 of 2: the launcher, the volumes.');
+    for (const [label, file] of [['Cache', 'cache'], ['Storage', 'storage'], ['Config', 'config']]) {
+      await run.waitFor(new RegExp(`${label} volume\\s+${join(dir, `${file}-miner-01.qcow2`).replace(/[.]/g, '\\.')}`));
+    }
+    expect(run.screen()).not.toMatch(/Hostname|Miner/);
     await run.press('Escape'); // back to the set: directory and hostname remembered
     await run.waitFor(`Directory ${dir}`);
     await run.press('Escape');

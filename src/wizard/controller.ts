@@ -20,7 +20,12 @@ import {checkTarget} from '../volume/target.js';
 import type Conf from 'conf';
 import {runChecks, type Check} from '../host/checks.js';
 import {hostRoots} from '../host/roots.js';
-import {vmStatus, type VmStatus} from '../vm/launcher.js';
+import {resolveLauncher, vmStatus, type VmStatus} from '../vm/launcher.js';
+import {adapterFor, volumesOf, type Invocation} from '../vm/adapters/index.js';
+import {launchEra} from '../vm/launch-era.js';
+import {findEra, type Era} from '../era/eras.js';
+import {checkLaunch, launchForm, type LaunchCheck, type LaunchForm} from './launch.js';
+import {reviewLaunch, type LaunchReview} from './launch-review.js';
 import type {LogFeed} from '../vm/log-feed.js';
 import {launchFlow, stopFlow, type LaunchJob} from '../../flows/vm.js';
 import {detachFlow, loadFlow} from '../../flows/nbd.js';
@@ -29,6 +34,8 @@ import {listDevices, recoverStale, type NbdDevice, type RecoverItem} from '../nb
 import {refusals, type Plan} from '../prepare/plan.js';
 import {checkBeforePrepare, checkHostnameForNames, checkSetDir, creating, runPrepare, setEvidence} from '../prepare/run.js';
 import {configValues, offeredEra, planFor, type EraChoice, type SetInput} from './set.js';
+
+const sysRoot = () => process.env.TDX_WIZARD_SYS_ROOT || '/sys';
 
 export type ActionOutcome = {ok: true; detail?: string} | {ok: false; message: string; fix?: string; cancelled?: boolean};
 
@@ -161,7 +168,8 @@ export class WizardController {
       }
       const cache = plan.actions.find((a) => a.spec.role === 'cache');
       const {minerSs58, vmIp, vmGateway, vmDns} = input.config ?? {};
-      await this.remember({era: plan.era.id, volumeDir: plan.dir, hostname: input.hostname, volumePath: cache?.path, minerSs58, vmIp, vmGateway, vmDns});
+      const volumes = Object.fromEntries(plan.actions.map((a) => [a.spec.role, a.path]));
+      await this.remember({era: plan.era.id, volumeDir: plan.dir, hostname: input.hostname, volumePath: cache?.path, volumes, minerSs58, vmIp, vmGateway, vmDns});
       return todo.length ? setEvidence(env) : `nothing to do: every volume of the ${plan.era.id} set is there and the guest will accept it`;
     });
   }
@@ -229,25 +237,57 @@ export class WizardController {
     });
   }
 
+  /** The era's own reading of the pid file and /proc (run-td's QEMU is named chutes-td), when an era is remembered. */
   status(): Promise<VmStatus> {
-    return vmStatus(10);
+    const era = this.settingsLoaded ? findEra(this.settings.get('era') ?? '') : undefined;
+    return vmStatus(10, undefined, era ? adapterFor(era).status() : undefined);
   }
 
-  /** Launches through the upstream launcher; the seed is masked everywhere before anything is recorded. */
-  async launch(launcher: string, fields: LaunchFields): Promise<ActionOutcome> {
+  /** The launch form of the era: in first-time setup the set's, otherwise the launcher's. */
+  async launchForm(setup: boolean): Promise<LaunchForm> {
+    await this.loadSettings();
+    return launchForm(this.settings.store, setup);
+  }
+
+  /** The form's values checked as `tdx-wizard launch` checks them, then the review (read-only). */
+  async reviewLaunch(era: Era, values: Record<string, string>): Promise<{ok: false; message: string; fix?: string} | {ok: true; launcher: string; fields: LaunchFields; notes: string[]; review: LaunchReview}> {
+    const checked: LaunchCheck = await checkLaunch(era, values, sysRoot());
+    if (!checked.ok) return checked;
+    const {value: fields, notes} = checked.check;
+    return {ok: true, launcher: checked.launcher, fields, notes, review: await reviewLaunch(checked.launcher, era, fields, sysRoot())};
+  }
+
+  /** Launches through the era's adapter; the seed is masked everywhere before anything is recorded. */
+  async launch(launcher: string, fields: LaunchFields, era?: Era): Promise<ActionOutcome> {
     if (fields.minerSeed) this.runner.addSecret(fields.minerSeed);
-    const job: LaunchJob = {launcher, fields};
+    const job: LaunchJob = {launcher, fields, ...(era ? {era} : {})};
     return this.act(async (env) => {
       await runFlow(launchFlow(job), job, env);
-      const {minerSeed: _never, extra: _extra, sshPort, ...rest} = fields;
-      await this.remember({...rest, sshPort: sshPort !== undefined ? String(sshPort) : undefined, volumePath: fields.cacheVolume});
+      // What the form offers next time; never the seed.
+      const {hostname, minerSs58, networkType, netIface, vmIp, vmGateway, vmDns, sshPort, image} = fields;
+      const volumes = volumesOf(fields);
+      await this.remember({
+        ...(era ? {era: era.id} : {}),
+        launcherPath: launcher, hostname, minerSs58, networkType, netIface, vmIp, vmGateway, vmDns, image,
+        sshPort: sshPort !== undefined ? String(sshPort) : undefined,
+        volumePath: fields.cacheVolume || undefined,
+        ...(Object.keys(volumes).length ? {volumes} : {}),
+      });
       return job.pid ? `the VM runs as pid ${job.pid}; watch it boot in the serial log` : 'the launcher finished, but the pid file did not appear: see the output above';
     });
   }
 
-  async stop(launcher: string): Promise<ActionOutcome> {
+  /** How the VM would be stopped: the remembered launcher, its era (its files, else the remembered era) and the adapter's command. */
+  async stopTarget(): Promise<{launcher: string; era: Era; invocation: Invocation}> {
+    await this.loadSettings();
+    const launcher = resolveLauncher(undefined, process.cwd(), this.settings.get('launcherPath'));
+    const {era} = await launchEra(launcher, undefined, this.settings.get('era'));
+    return {launcher, era, invocation: adapterFor(era).stopInvocation(launcher)};
+  }
+
+  async stop(target: {launcher: string; era: Era}): Promise<ActionOutcome> {
     return this.act(async (env) => {
-      await runFlow(stopFlow(launcher), {launcher}, env);
+      await runFlow(stopFlow(target.launcher, target.era), {launcher: target.launcher}, env);
       return 'the VM was stopped';
     });
   }

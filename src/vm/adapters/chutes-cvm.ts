@@ -13,6 +13,7 @@ import type {LauncherAdapter} from './types.js';
 export const chutesCvm: LauncherAdapter = {
   kind: 'chutes-cvm',
   options: ['hostname', 'minerSs58', 'image', 'networkType', 'vmIp', 'vmDns', 'sshPort'],
+  networkTypes: ['tap', 'user'],
   unusedReason: 'chutes-cvm guest launch takes no such value (it makes the bridge and TAP itself, and fixes the VM size)',
   checkFields: (input, sysRoot) => checkConfigLaunchFields(input, chutesCvm.options, sysRoot),
   buildInvocation(launcher, fields, era) {

@@ -40,6 +40,7 @@ export function configVolumeLauncher(kind: 'run-td' | 'run-vm', processName: str
   const adapter: LauncherAdapter = {
     kind,
     options: kind === 'run-td' ? ['image', 'networkType', 'netIface', 'sshPort'] : ['image', 'networkType', 'netIface', 'sshPort', 'vcpus', 'mem'],
+    networkTypes: ['tap', 'user'],
     unusedReason: `${kind} takes no credentials or network addresses: the guest reads its hostname, miner keys and IP from the config volume${kind === 'run-td' ? ', and run-td fixes 32 vCPUs and 100G (RTMR determinism)' : ''}`,
     checkFields(input, sysRoot) {
       return checkConfigLaunchFields(input, adapter.options, sysRoot);

@@ -13,6 +13,7 @@ export const SEED_EXPOSURE_NOTE =
 export const runTdx: LauncherAdapter = {
   kind: 'run-tdx',
   options: ['hostname', 'minerSs58', 'minerSeedFile', 'minerSeed', 'networkType', 'netIface', 'vmIp', 'vmGateway', 'vmDns', 'sshPort', 'image', 'vcpus', 'mem'],
+  networkTypes: ['tap', 'macvtap', 'user'],
   unusedReason: 'run-tdx.sh has no such flag',
   exposure: SEED_EXPOSURE_NOTE,
   checkFields: (input, sysRoot) => checkLaunchFields(input, sysRoot),

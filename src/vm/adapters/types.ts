@@ -6,7 +6,7 @@ import type {Era, Role} from '../../era/eras.js';
 import type {EraCheckOptions} from '../../host/era-checks.js';
 import type {Runner, RunResult} from '../../runner/runner.js';
 import type {VolumeVerdict} from '../../volume/verdict.js';
-import type {FieldError, LaunchFields, LaunchInput} from '../fields.js';
+import type {FieldError, LaunchFields, LaunchInput, NetworkType} from '../fields.js';
 import type {PidState} from '../pid.js';
 
 export interface Invocation {
@@ -56,6 +56,8 @@ export interface LauncherAdapter {
   checkFields(input: LaunchInputAll, sysRoot: string): FieldCheck;
   /** The launch options this launcher takes (volume flags come from the era's volume specs). */
   options: readonly OptionKey[];
+  /** The network types it passes on, the first its default (the wizard's form offers only these). */
+  networkTypes: readonly NetworkType[];
   /** Why an option outside `options` is refused, in one phrase. */
   unusedReason: string;
   /** Said once before launching, when the upstream path exposes the seed anyway. */

@@ -1,0 +1,59 @@
+// What the review before a launch shows, read-only: the exact invocation the adapter will run
+// (where it runs included; the seed masked), where the seed goes, what a production guest's first
+// boot does to each volume, and every refusal launchVm would make (host, volumes, a running VM),
+// so that "Launch" is offered only when nothing stands in the way.
+import {basename} from 'node:path';
+import {UsageError} from '../errors.js';
+import type {Era, Role} from '../era/eras.js';
+import {pidFile} from '../paths.js';
+import {maskText, shellLine} from '../runner/mask.js';
+import {adapterFor, volumesOf} from '../vm/adapters/index.js';
+import type {LaunchFields} from '../vm/fields.js';
+import {readPidFile} from '../vm/pid.js';
+import {inspectVolume} from '../volume/inspect.js';
+import {verifyVolume} from '../volume/verify.js';
+
+export interface LaunchReview {
+  /** `cd DIR && python3 ./run-td …`, the seed masked. */
+  command: string;
+  /** The adapter's note when the upstream path exposes the seed anyway; said once. */
+  exposure?: string;
+  /** Where the seed is when nothing exposes it. */
+  seedNote?: string;
+  volumes: Array<{role: Role; path: string; note: string}>;
+  problems: Array<{text: string; fix?: string}>;
+}
+
+export async function reviewLaunch(launcher: string, era: Era, fields: LaunchFields, sysRoot: string): Promise<LaunchReview> {
+  const adapter = adapterFor(era);
+  const inv = adapter.buildInvocation(launcher, fields, era);
+  const secrets = [...inv.secrets, ...(fields.minerSeed ? [fields.minerSeed] : [])];
+  const line = shellLine([inv.cmd, ...inv.args]);
+  const command = maskText(inv.cwd ? `cd ${shellLine([inv.cwd])} && ${line}` : line, secrets);
+  const paths = volumesOf(fields);
+  const config = paths.config;
+  const seedNote = !adapter.exposure && config ? `The seed is on no command line: the guest reads it from the config volume ${basename(config)}, which is passed read-only.` : undefined;
+
+  const volumes: LaunchReview['volumes'] = [];
+  for (const spec of era.volumes) {
+    const path = paths[spec.role];
+    if (!path) continue;
+    const inspection = await inspectVolume(path, {era, spec});
+    // A file that cannot be read says why (never "used as it is": what a guest would do is unknown).
+    const note = inspection.production ?? (inspection.verdict === 'unreadable' ? inspection.reason : spec.role === 'config' ? 'read, never written: the guest takes its hostname, miner keys and network from it' : 'used as it is (a production guest does not encrypt it)');
+    volumes.push({role: spec.role, path, note});
+  }
+
+  const problems: LaunchReview['problems'] = [];
+  const running = readPidFile();
+  if (running.state === 'running') problems.push({text: `a VM is already running (pid ${running.pid}, pid file ${pidFile()}): every launcher stops it first`, fix: 'stop it from "Launch / status / stop the VM", then launch'});
+  try {
+    problems.push(...adapter.preflight(launcher, fields, era, sysRoot));
+  } catch (error) {
+    // A launcher the wizard does not run yet (chutes-cvm) refuses in its preflight.
+    if (!(error instanceof UsageError)) throw error;
+    problems.push({text: error.message, fix: error.fix});
+  }
+  problems.push(...(await adapter.checkVolumes(fields, era, {verify: verifyVolume, sysRoot})).problems);
+  return {command, ...(adapter.exposure ? {exposure: adapter.exposure} : {}), ...(seedNote ? {seedNote} : {}), volumes, problems};
+}

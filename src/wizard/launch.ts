@@ -1,0 +1,168 @@
+// The wizard's launch form, built from the era's adapter: one field per volume of the era's set
+// (offered from the prepared set) and one per launch option the adapter takes (`options`), so a
+// run-td guest is never asked for credentials it reads from its config volume. The values are
+// checked by the adapter's own checkFields, as `tdx-wizard launch` checks them.
+import {statSync} from 'node:fs';
+import {resolve} from 'node:path';
+import {detectEra} from '../era/detect.js';
+import {findEra, type Era, type Role} from '../era/eras.js';
+import type {Settings} from '../settings.js';
+import {adapterFor, type FieldCheck, type LauncherAdapter, type OptionKey} from '../vm/adapters/index.js';
+import {validateHostname, validateImage, validateMinerSeed, validateMinerSs58, type FieldResult, type LaunchInput} from '../vm/fields.js';
+import {resolveLauncher} from '../vm/launcher.js';
+import {defaultLauncherPath} from '../vm/launcher-file.js';
+import {defaultVolumePath} from './defaults.js';
+import {offeredEra} from './set.js';
+import type {Validation} from './validators.js';
+
+/** A form field as components/Form.tsx takes it. */
+export interface LaunchField {
+  name: string;
+  label: string;
+  initial?: string;
+  hint?: string;
+  secret?: boolean;
+  validate?: (value: string) => Validation;
+}
+
+export interface LaunchPage {
+  intro: string;
+  fields: LaunchField[];
+}
+
+export interface LaunchForm {
+  era: Era;
+  pages: LaunchPage[];
+}
+
+const asValidation = (r: FieldResult<unknown>): Validation => (r.ok ? {ok: true} : {ok: false, message: r.message, fix: r.fix});
+const optional = (check: (v: string) => FieldResult<unknown>) => (v: string): Validation => (v.trim() === '' ? {ok: true} : asValidation(check(v)));
+
+/** Who the miner is: asked only of a launcher that takes credentials (E1's cloud-init). */
+const IDENTITY: readonly OptionKey[] = ['hostname', 'minerSs58', 'minerSeed'];
+/** The network and the VM, in the order the form has always asked them. */
+const MACHINE: readonly OptionKey[] = ['networkType', 'netIface', 'vmIp', 'vmGateway', 'vmDns', 'sshPort', 'image', 'vcpus', 'mem'];
+
+function optionField(key: OptionKey, s: Partial<Settings>, adapter: LauncherAdapter): LaunchField | undefined {
+  const types = adapter.networkTypes;
+  switch (key) {
+    case 'hostname':
+      return {name: key, label: 'Hostname', initial: s.hostname ?? '', validate: (v) => asValidation(validateHostname(v))};
+    case 'minerSs58':
+      return {name: key, label: 'Miner SS58', initial: s.minerSs58 ?? '', validate: (v) => asValidation(validateMinerSs58(v))};
+    case 'minerSeed':
+      return {name: key, label: 'Miner seed', secret: true, hint: '64 hex characters; never shown, never stored', validate: (v) => asValidation(validateMinerSeed(v))};
+    case 'networkType': {
+      const initial = s.networkType && types.includes(s.networkType) ? s.networkType : types[0]!;
+      const validate = (v: string): Validation =>
+        (types as readonly string[]).includes(v.trim().toLowerCase()) ? {ok: true} : {ok: false, message: `this launcher takes the network types ${types.join(', ')}`, fix: `type one of ${types.join(', ')}`};
+      return {name: key, label: 'Network type', initial, hint: types.join(', '), validate};
+    }
+    case 'netIface':
+      return {
+        name: key,
+        label: 'Interface',
+        initial: s.netIface ?? '',
+        // Where the interface comes from differs by launcher; macvtap is the mark of run-tdx.sh's setup-macvtap.sh.
+        hint: types.includes('macvtap') ? 'tap/macvtap: e.g. vmnet-12345678 from setup-macvtap.sh' : 'tap: vmtap0 on br0 (upstream setup-bridge.sh makes it); empty for user',
+      };
+    case 'vmIp':
+      return {name: key, label: 'VM IP', initial: s.vmIp ?? ''};
+    case 'vmGateway':
+      return {name: key, label: 'Gateway', initial: s.vmGateway ?? ''};
+    case 'vmDns':
+      return {name: key, label: 'DNS', initial: s.vmDns ?? '8.8.8.8'};
+    case 'sshPort':
+      return {name: key, label: 'SSH port', initial: s.sshPort ?? '', hint: "forwarded to the guest's SSH with the user network; empty: the launcher's default"};
+    case 'image':
+      return {name: key, label: 'Guest image', initial: s.image ?? '', hint: 'the TDX guest image (tdx-guest.qcow2); empty: the launcher default, where it has one', validate: optional(validateImage)};
+    case 'vcpus':
+      return {name: key, label: 'vCPUs', initial: '', hint: 'cores per socket, the VM gets 4 x n; empty: launcher default 24'};
+    case 'mem':
+      return {name: key, label: 'Memory', initial: '', hint: 'e.g. 1536G; empty: launcher default'};
+    case 'minerSeedFile':
+      return undefined; // the CLI's way to the seed; the form asks for the seed itself, masked
+  }
+}
+
+function existingVolume(role: Role) {
+  return (value: string): Validation => {
+    const path = resolve(value.trim());
+    const fix = `give the ${role} volume of the prepared set (tdx-wizard verify --dir DIR --hostname H lists it)`;
+    if (!value.trim()) return {ok: false, message: `the ${role} volume is empty`, fix};
+    try {
+      return statSync(path).isFile() ? {ok: true} : {ok: false, message: `the ${role} volume ${path} is not a regular file`, fix};
+    } catch {
+      return {ok: false, message: `the ${role} volume ${path} does not exist`, fix};
+    }
+  };
+}
+
+const capital = (text: string) => text[0]!.toUpperCase() + text.slice(1);
+
+/** The set's file for a role: remembered by prepare or the last launch; E1's cache volume by its old setting. */
+function rememberedVolume(role: Role, s: Partial<Settings>): string {
+  return s.volumes?.[role] ?? (role === 'cache' ? (s.volumePath ?? defaultVolumePath(s.launcherPath)) : '');
+}
+
+export function launchPages(era: Era, s: Partial<Settings>, cwd = process.cwd()): LaunchPage[] {
+  const adapter = adapterFor(era);
+  const pick = (keys: readonly OptionKey[]) => keys.filter((k) => adapter.options.includes(k)).map((k) => optionField(k, s, adapter)).filter((f): f is LaunchField => f !== undefined);
+  const launcher: LaunchField = {
+    name: 'launcher',
+    label: 'Launcher',
+    initial: s.launcherPath ?? defaultLauncherPath(cwd),
+    hint: `the upstream ${era.launcherFile} of ${era.id} (${era.title})`,
+    validate: (v) => (v.trim() ? {ok: true} : {ok: false, message: `give the path of ${era.launcherFile}`}),
+  };
+  const volumes = era.volumes.map((spec): LaunchField => ({name: `volume:${spec.role}`, label: `${capital(spec.role)} volume`, initial: rememberedVolume(spec.role, s), hint: `labelled "${spec.label}"`, validate: existingVolume(spec.role)}));
+  const identity = pick(IDENTITY);
+  const machine = pick(MACHINE);
+  const first = `the launcher, the volume${volumes.length > 1 ? 's' : ''}${identity.length ? ' and the miner' : ''}`;
+  const second = `the network (${adapter.networkTypes.join(', ')})${machine.some((f) => f.name === 'image') ? ' and the guest image' : ''}`;
+  return [
+    {intro: `Step 1 of 2: ${first}.`, fields: [launcher, ...volumes, ...identity]},
+    {intro: `Step 2 of 2: ${second}.`, fields: machine},
+  ];
+}
+
+/**
+ * The era the form is for. In first-time setup, the era the set was just prepared for; otherwise
+ * the launcher's (read from its files), else the remembered one, else E4.
+ */
+export async function launchForm(s: Partial<Settings>, setup: boolean, cwd = process.cwd()): Promise<LaunchForm> {
+  const chosen = setup && s.era ? findEra(s.era) : undefined;
+  const era = chosen ?? (await offeredEra(s.launcherPath ?? defaultLauncherPath(cwd), s.era)).era;
+  return {era, pages: launchPages(era, s, cwd)};
+}
+
+export type LaunchCheck = {ok: true; launcher: string; check: Extract<FieldCheck, {ok: true}>} | {ok: false; message: string; fix?: string};
+
+/**
+ * The launcher (a file of the form's era: a launcher of another era would not pass this set as
+ * its guest needs) and every field, as the adapter checks them.
+ */
+export async function checkLaunch(era: Era, values: Record<string, string>, sysRoot: string): Promise<LaunchCheck> {
+  let launcher: string;
+  try {
+    launcher = resolveLauncher(values.launcher?.trim() || undefined);
+  } catch (error) {
+    return {ok: false, message: (error as Error).message, fix: (error as {fix?: string}).fix};
+  }
+  const found = await detectEra(launcher);
+  if (found && found.era.id !== era.id) {
+    return {
+      ok: false,
+      message: `${launcher} is a launcher of ${found.era.id} (${found.evidence}), not of ${era.id}: it would not pass the ${era.id} guest its volumes as it needs them`,
+      fix: `give the ${era.launcherFile} of ${era.id} (${era.when}), or run first-time setup again and choose ${found.era.id} for this launcher`,
+    };
+  }
+  const volumes = Object.fromEntries(era.volumes.flatMap((spec) => (values[`volume:${spec.role}`]?.trim() ? [[spec.role, values[`volume:${spec.role}`]!.trim()]] : [])));
+  const input: LaunchInput = {};
+  for (const key of ['hostname', 'minerSs58', 'minerSeed', 'networkType', 'netIface', 'vmIp', 'vmGateway', 'vmDns', 'sshPort', 'image', 'vcpus', 'mem'] as const) {
+    if (values[key] !== undefined) input[key] = values[key];
+  }
+  const check = adapterFor(era).checkFields({...input, cacheVolume: volumes.cache, volumes}, sysRoot);
+  if (!check.ok) return {ok: false, message: check.errors.map((e) => `${e.flag}: ${e.message}`).join('; '), fix: check.errors[0]?.fix};
+  return {ok: true, launcher, check};
+}
