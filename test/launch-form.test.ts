@@ -7,6 +7,10 @@ import {findEra} from '../src/era/eras.js';
 import {launchPages} from '../src/wizard/launch.js';
 import {reviewLaunch} from '../src/wizard/launch-review.js';
 import {tempDir} from './helpers/tools.js';
+import {Runner} from '../src/runner/runner.js';
+import {createAppStore} from '../src/store.js';
+
+const runner = () => new Runner({store: createAppStore(), dryRun: false});
 
 const era = (id: string) => findEra(id)!;
 const names = (id: string, settings = {}) => launchPages(era(id), settings, '/nowhere').map((p) => p.fields.map((f) => f.name));
@@ -42,7 +46,7 @@ describe('the launch form asks what the era\'s launcher takes', () => {
 
 describe('the review', () => {
   it('E1: the seed masked in the command, the exposure note said', async () => {
-    const r = await reviewLaunch(join(tmp.path, 'run-tdx.sh'), era('E1'), {cacheVolume: join(tmp.path, 'c.qcow2'), hostname: 'h', minerSs58: 'x', minerSeed: SEED, networkType: 'user', extra: []}, '/sys');
+    const r = await reviewLaunch(join(tmp.path, 'run-tdx.sh'), era('E1'), {cacheVolume: join(tmp.path, 'c.qcow2'), hostname: 'h', minerSs58: 'x', minerSeed: SEED, networkType: 'user', extra: []}, '/sys', runner());
     expect(r.command).toContain('--miner-seed ');
     expect(r.command).not.toContain(SEED);
     expect(r.exposure).toMatch(/exposes the miner seed/);
@@ -53,7 +57,7 @@ describe('the review', () => {
   it('run-td: the command from its directory, no exposure, the seed said to be in the config volume, a missing firmware refused', async () => {
     const launcher = join(tmp.path, 'host-tools/scripts/run-td');
     const volumes = {cache: join(tmp.path, 'c.qcow2'), storage: join(tmp.path, 's.qcow2'), config: join(tmp.path, 'k.qcow2')};
-    const r = await reviewLaunch(launcher, era('E4'), {cacheVolume: volumes.cache, volumes, image: '/i.qcow2', networkType: 'user', extra: []}, '/sys');
+    const r = await reviewLaunch(launcher, era('E4'), {cacheVolume: volumes.cache, volumes, image: '/i.qcow2', networkType: 'user', extra: []}, '/sys', runner());
     expect(r.command).toBe(`cd ${join(tmp.path, 'host-tools/scripts')} && python3 ./run-td --pass-gpus --image /i.qcow2 --config-volume ${volumes.config} --network-type user --cache-volume ${volumes.cache} --storage-volume ${volumes.storage}`);
     expect(r.exposure).toBeUndefined();
     expect(r.seedNote).toMatch(/on no command line: the guest reads it from the config volume k\.qcow2/);

@@ -254,7 +254,7 @@ export class WizardController {
     const checked: LaunchCheck = await checkLaunch(era, values, sysRoot());
     if (!checked.ok) return checked;
     const {value: fields, notes} = checked.check;
-    return {ok: true, launcher: checked.launcher, fields, notes, review: await reviewLaunch(checked.launcher, era, fields, sysRoot())};
+    return {ok: true, launcher: checked.launcher, fields, notes, review: await reviewLaunch(checked.launcher, era, fields, sysRoot(), this.runner)};
   }
 
   /** Launches through the era's adapter; the seed is masked everywhere before anything is recorded. */

@@ -12,6 +12,8 @@ import type {LaunchFields} from '../vm/fields.js';
 import {readPidFile} from '../vm/pid.js';
 import {inspectVolume} from '../volume/inspect.js';
 import {verifyVolume} from '../volume/verify.js';
+import {hostRoots} from '../host/roots.js';
+import type {Runner} from '../runner/runner.js';
 
 export interface LaunchReview {
   /** `cd DIR && python3 ./run-td …`, the seed masked. */
@@ -24,7 +26,7 @@ export interface LaunchReview {
   problems: Array<{text: string; fix?: string}>;
 }
 
-export async function reviewLaunch(launcher: string, era: Era, fields: LaunchFields, sysRoot: string): Promise<LaunchReview> {
+export async function reviewLaunch(launcher: string, era: Era, fields: LaunchFields, sysRoot: string, runner: Runner): Promise<LaunchReview> {
   const adapter = adapterFor(era);
   const inv = adapter.buildInvocation(launcher, fields, era);
   const secrets = [...inv.secrets, ...(fields.minerSeed ? [fields.minerSeed] : [])];
@@ -48,7 +50,7 @@ export async function reviewLaunch(launcher: string, era: Era, fields: LaunchFie
   const running = readPidFile();
   if (running.state === 'running') problems.push({text: `a VM is already running (pid ${running.pid}, pid file ${pidFile()}): every launcher stops it first`, fix: 'stop it from "Launch / status / stop the VM", then launch'});
   try {
-    problems.push(...adapter.preflight(launcher, fields, era, sysRoot));
+    problems.push(...(await adapter.preflight(launcher, fields, era, {runner, roots: hostRoots({sys: sysRoot})})));
   } catch (error) {
     // A launcher the wizard does not run yet (chutes-cvm) refuses in its preflight.
     if (!(error instanceof UsageError)) throw error;
