@@ -52,13 +52,19 @@ describe('format', () => {
     expect(verdictOf(path)).toBe('ready');
   });
 
-  it('names what a LUKS header means before destroying it', () => {
-    const path = makeVolume(dir, 'luks.qcow2', {fs: 'luks2', label: 'tdx-cache'});
+  it('names what a LUKS header means before destroying it, and refuses outright one a production guest made', () => {
+    const path = makeVolume(dir, 'luks.qcow2', {fs: 'luks2', label: 'old-luks'});
     const before = digest(path);
     const r = runCli(['format', '--yes', path], {env});
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/LUKS header labelled "tdx-cache": a production guest's encrypted data/);
+    expect(r.stderr).toMatch(/LUKS header labelled "old-luks": a production guest's encrypted data/);
     expect(digest(path)).toBe(before);
+    const guests = makeVolume(dir, 'luks-guest.qcow2', {fs: 'luks2', label: 'tdx-cache'});
+    const kept = digest(guests);
+    const g = runCli(['format', '--confirm', 'luks-guest.qcow2', guests], {env});
+    expect(g.code).toBe(2);
+    expect(g.stderr).toMatch(/LUKS2 labelled "tdx-cache": a production guest encrypted it at its first boot/);
+    expect(digest(guests)).toBe(kept);
   });
 
   it('refuses an image in use', async () => {

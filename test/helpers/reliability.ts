@@ -264,7 +264,8 @@ export function launchSetup(dir: string, makeVolume: (dir: string, name: string)
     image,
     seedFile,
     args: (o = {}) => [
-      'launch', '--launcher', o.launcher ?? STANDIN_LAUNCHER, '--cache-volume', volume, '--image', image, '--hostname', 'miner-01', '--miner-ss58', TEST_SS58,
+      // E1: the stand-in and the tests' own small launchers play run-tdx.sh, and most carry no signature.
+      'launch', '--era', 'E1', '--launcher', o.launcher ?? STANDIN_LAUNCHER, '--cache-volume', volume, '--image', image, '--hostname', 'miner-01', '--miner-ss58', TEST_SS58,
       ...(o.seed === 'none' ? [] : ['--miner-seed-file', seedFile]),
       '--network-type', 'user', '--vm-ip', '10.0.2.15', '--vm-gateway', '10.0.2.2',
       ...(o.extra ?? []),
