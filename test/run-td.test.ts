@@ -6,12 +6,13 @@
 // GPU (so --pass-gpus skips all GPU work), and sudo/virsh/modprobe/udevadm/dmesg that record any call.
 // run-td hard-codes /tmp/tdx-td-pid.pid and /tmp/tdx-guest-td.log, so everything runs inside one mount
 // namespace with a private tmpfs on /tmp (test/helpers/private-tmp.ts); the tests run in order in it.
-import {spawn, spawnSync} from 'node:child_process';
-import {chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {spawnSync} from 'node:child_process';
+import {chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {processAlive} from '../src/vm/pid.js';
 import {CLI} from './helpers/cli.js';
+import {closeNs, jsonResult, nsCli, nsPid} from './helpers/ns-cli.js';
 import {privateTmp, type PrivateTmp} from './helpers/private-tmp.js';
 import {requireTools, sh} from './helpers/tools.js';
 import {makeVolume} from './helpers/volumes.js';
@@ -72,50 +73,14 @@ beforeAll(async () => {
   };
 }, 120_000);
 
-afterAll(async () => {
-  const pid = readPid();
-  if (pid && processAlive(pid)) process.kill(pid, 'SIGTERM');
-  await ns?.close();
-  if (root) rmSync(root, {recursive: true, force: true});
-});
+afterAll(() => closeNs(ns, root));
 
 const vol = (name: string) => join(root, 'volumes', name);
-const readPid = () => (ns && existsSync(ns.tmp('tdx-td-pid.pid')) ? Number(readFileSync(ns.tmp('tdx-td-pid.pid'), 'utf8').trim()) : undefined);
-
-interface Out {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** Processes seen with the seed on their command line while the command ran. */
-  seedSeen: string[];
-}
+const readPid = () => nsPid(ns);
 
 /** The CLI inside the namespace, its /proc/*\/cmdline polled for the seed while it runs. */
-async function cli(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Out> {
-  const child = spawn(ns.enter[0]!, [...ns.enter.slice(1), process.execPath, CLI, ...args], {env: {...process.env, ...env, ...extra}, stdio: ['ignore', 'pipe', 'pipe']});
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const seedSeen = new Set<string>();
-  let done = false;
-  const code = new Promise<number | null>((r) => child.on('close', (c) => ((done = true), r(c))));
-  while (!done) {
-    for (const p of readdirSync('/proc')) {
-      if (!/^\d+$/.test(p)) continue;
-      try {
-        const line = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        if (line.includes(SEED)) seedSeen.add(line.replace(/\0/g, ' '));
-      } catch {
-        /* ended meanwhile */
-      }
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return {code: await code, stdout, stderr, seedSeen: [...seedSeen]};
-}
-
-const result = (out: Out) => out.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.type === 'result')!;
+const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) => nsCli(ns, {...env, ...extra}, SEED, args);
+const result = jsonResult;
 const recordedArgv = () => readFileSync(join(bin(), 'qemu-argv'), 'utf8').split('\0').slice(0, -1);
 const drives = () => recordedArgv().filter((_, i, all) => all[i - 1] === '-drive');
 

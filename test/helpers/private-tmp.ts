@@ -14,7 +14,8 @@ export interface PrivateTmp {
   close: () => Promise<void>;
 }
 
-export async function privateTmp(): Promise<PrivateTmp> {
+/** `setup`: more shell run inside the namespace before it is ready (e.g. mounts that only it sees). */
+export async function privateTmp(setup = ''): Promise<PrivateTmp> {
   for (const [tool, pkg] of [['unshare', 'util-linux'], ['nsenter', 'util-linux'], ['mount', 'mount']] as const) {
     try {
       toolPath(tool);
@@ -22,7 +23,7 @@ export async function privateTmp(): Promise<PrivateTmp> {
       throw new Error(`${tool} is not installed: apt-get install ${pkg}`);
     }
   }
-  const child: ChildProcess = spawn('unshare', ['-m', '--propagation', 'private', '--', 'bash', '-c', 'mount -t tmpfs tdxw-private-tmp /tmp && echo ready && exec sleep 3600'], {stdio: ['ignore', 'pipe', 'pipe']});
+  const child: ChildProcess = spawn('unshare', ['-m', '--propagation', 'private', '--', 'bash', '-c', `mount -t tmpfs tdxw-private-tmp /tmp && ${setup ? `{ ${setup}; } && ` : ''}echo ready && exec sleep 3600`], {stdio: ['ignore', 'pipe', 'pipe']});
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   await new Promise<void>((resolve, reject) => {
