@@ -1,8 +1,9 @@
 // attachImage against fixture trees and the stand-in qemu-nbd: the decisions and the exact commands.
-import {readFileSync, statSync} from 'node:fs';
+import {existsSync, readFileSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {runCleanups} from '../src/cleanup.js';
+import {stateDir} from '../src/paths.js';
 import {attachImage} from '../src/nbd/attach.js';
 import {readRecords, statePath} from '../src/nbd/state.js';
 import {makeImage, nbdTest, ran, type NbdTest} from './helpers/nbd-setup.js';
@@ -127,12 +128,37 @@ describe('attach failures after connect: always disconnected again, gracefully',
     await expectUndone(t, image);
   });
 
+  it('cancelled while qemu-nbd --connect still runs, its daemon already started: Cancelled, and detached', async () => {
+    t = nbdTest({devices: 1}, {FAKE_NBD_NEVER_READY: '1', FAKE_NBD_CONNECT_SLOW: '1'});
+    const image = makeImage(t.host);
+    const controller = new AbortController();
+    const pidFile = join(stateDir(), 'nbd0.pid');
+    const started = setInterval(() => {
+      if (existsSync(pidFile) && t.runner.runningCount > 0) {
+        clearInterval(started);
+        controller.abort();
+      }
+    }, 20);
+    await expect(attachImage(t.runner, image, {roots: t.host.roots, signal: controller.signal})).rejects.toMatchObject({exitCode: 130});
+    clearInterval(started);
+    await expectUndone(t, image);
+  });
+
   it('cancelled while waiting: Cancelled (exit 130), and detached', async () => {
     t = nbdTest({devices: 1}, {FAKE_NBD_NEVER_READY: '1'});
     const image = makeImage(t.host);
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 300);
+    // While waiting for the device, not while qemu-nbd --connect still runs (a busy machine can take
+    // longer than a fixed delay over it): once its pid file is there and it has exited.
+    const pidFile = join(stateDir(), 'nbd0.pid');
+    const ready = setInterval(() => {
+      if (existsSync(pidFile) && t.runner.runningCount === 0) {
+        clearInterval(ready);
+        controller.abort();
+      }
+    }, 20);
     await expect(attachImage(t.runner, image, {roots: t.host.roots, signal: controller.signal})).rejects.toMatchObject({exitCode: 130});
+    clearInterval(ready);
     await expectUndone(t, image);
   });
 });

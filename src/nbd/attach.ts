@@ -129,7 +129,10 @@ async function connectTo(runner: Runner, dev: NbdDevice, image: string, format: 
   // exit wait for that (else the record of a device never connected would outlive us).
   const connecting = (async () => {
     const r = await connectCommand(runner, dev, image, format, options.signal).catch(async (error: unknown) => {
-      await dropRecord(dev.name);
+      // Stopped while qemu-nbd --connect ran: if it got as far as writing its pid file, a daemon of
+      // ours may hold the device; it is disconnected as after a connect that never became ready.
+      if (await readInt(pidFile)) await undoConnect(runner, dev.name, pidFile, roots, error);
+      else await dropRecord(dev.name);
       throw error;
     });
     if (r.exitCode !== 0) await dropRecord(dev.name);
