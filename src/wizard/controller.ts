@@ -7,6 +7,7 @@ import {reclaimFuseLeftovers} from '../attach/index.js';
 import {relabelFlow} from '../../flows/relabel.js';
 import {resizeFlow} from '../../flows/resize.js';
 import {Cancelled, StepError, UsageError} from '../errors.js';
+import {waitNotice} from '../cleanup.js';
 import {runFlow, type StepEnv} from '../flow-runner.js';
 import {Runner} from '../runner/runner.js';
 import {Transcript} from '../runner/transcript.js';
@@ -104,7 +105,11 @@ export class WizardController {
   }
 
   cancel(): void {
-    this.current?.abort();
+    if (!this.current) return;
+    // resize2fs and e2fsck are never signalled: say what runs and that the cancel comes right after it.
+    const notice = waitNotice();
+    if (notice && !this.current.signal.aborted) addMessage(this.store, {level: 'warn', text: `cancel: ${notice}`});
+    this.current.abort();
   }
 
   /** Read-only; safe to call while typing. */

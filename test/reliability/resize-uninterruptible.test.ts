@@ -65,10 +65,17 @@ function fsckClean(path: string): {status: number | null; output: string} {
   return {status: r.status, output: r.stdout + r.stderr + blocks};
 }
 
-function verifyJson(c: Case): {code: number | null; result: Record<string, unknown>} {
-  const r = runCli(['verify', '--json', c.path], {env: c.env});
+function resultOf(args: string[], c: Case): {code: number | null; result: Record<string, unknown>} {
+  const r = runCli(args, {env: c.env});
   const result = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.type === 'result')!;
   return {code: r.code, result};
+}
+
+/** verify says ready (exit 0), and inspect gives the image and filesystem sizes. */
+function verifyJson(c: Case): {code: number | null; result: Record<string, unknown>} {
+  const v = resultOf(['verify', '--json', c.path], c);
+  const i = resultOf(['inspect', '--json', c.path], c);
+  return {code: v.code, result: {verdict: v.result.verdict, virtualSize: i.result.virtualSize, filesystemSize: i.result.filesystemSize}};
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
