@@ -47,8 +47,17 @@ const growContainer: FlowStep<ResizeJob> = {
   // where the image used to, so shrinking the image back to its exact former size loses nothing.
   async undo(job, env) {
     const former = job.before.virtualSize;
-    if (!job.grown || job.filesystemTouched || former === undefined || env.runner.dryRun) return;
+    if (!job.grown || former === undefined || env.runner.dryRun) return;
     const now = await inspectVolume(job.path);
+    if (job.filesystemTouched) {
+      // resize2fs started: the image stays; say what the filesystem's superblock says now.
+      const fs = now.filesystemSize !== undefined ? `its filesystem ends at ${formatBytes(now.filesystemSize)}` : 'its filesystem could not be read';
+      env.warn(
+        `${job.path} is now ${formatBytes(job.newSize)} (it was ${formatBytes(former)}); resize2fs did not finish: ${fs}${now.fsState ? `, state "${now.fsState}"` : ''}`,
+        `run tdx-wizard resize ${job.path} ${job.newSize} again (it checks with e2fsck -f first, then grows the filesystem); if e2fsck reports errors it cannot fix, the volume needs e2fsck -f by hand`,
+      );
+      return;
+    }
     if (now.filesystemSize === undefined || now.filesystemSize > former) {
       env.warn(
         `the image stays at ${formatBytes(job.newSize)}: its filesystem could not be read back as ending within the former ${formatBytes(former)}, so shrinking it back is not safe`,
@@ -94,7 +103,14 @@ const growFilesystem: FlowStep<ResizeJob> = {
     // Never signalled: a resize2fs stopped half-way leaves the filesystem damaged ("Resize inode
     // not valid"); a stop waits for it and comes right after.
     job.filesystemTouched = true;
-    await env.runner.run({cmd: 'resize2fs', args: ['-p', job.attached!.path], title: 'Grow the filesystem to fill the image', progress: 'resize2fs', uninterruptible: true});
+    const device = job.attached!.path;
+    try {
+      await env.runner.run({cmd: 'resize2fs', args: ['-p', device], title: 'Grow the filesystem to fill the image', progress: 'resize2fs', uninterruptible: true});
+    } catch (error) {
+      // Its words name the attach path, which is gone once detached: name the volume instead.
+      if (error instanceof StepError) throw new StepError(error.message, error.step, error.output.map((l) => l.split(device).join(`${job.path} (attached)`)), error.fix);
+      throw error;
+    }
   },
 };
 

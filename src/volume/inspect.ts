@@ -19,6 +19,8 @@ export interface Inspection extends VolumeVerdict {
   uuid?: string;
   /** The filesystem's own size (from its superblock), when it says. */
   filesystemSize?: number;
+  /** What the ext2/3/4 superblock says of its health: clean, not-clean (not unmounted cleanly), errors. */
+  fsState?: Probe['state'];
   inUse: boolean;
   inUseDetail?: string;
   warnings: string[];
@@ -56,6 +58,7 @@ export async function inspectVolume(path: string, expect: Expectation = defaultE
     label: probe.label,
     uuid: probe.uuid,
     ...(probe.sizeBytes !== undefined ? {filesystemSize: probe.sizeBytes} : {}),
+    ...(probe.state ? {fsState: probe.state} : {}),
     ...inUse,
     ...judge(path, format, probe, expect),
   };

@@ -10,7 +10,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {CLI, runCli, type CliResult} from '../helpers/cli.js';
 import {requireTools, tempDir, toolPath} from '../helpers/tools.js';
 import {makeVolume, randomData, readData, sha256} from '../helpers/volumes.js';
-import {alive, blockingTool, mountsUnder, processesUsing, readyPid, release, SIGNAL_EXIT, sleep, waitFor} from '../helpers/reliability.js';
+import {alive, blockingTool, failingTool, mountsUnder, processesUsing, readyPid, release, SIGNAL_EXIT, sleep, waitFor} from '../helpers/reliability.js';
 
 let tmp: ReturnType<typeof tempDir>;
 const MiB = 2 ** 20;
@@ -151,4 +151,40 @@ describe('e2fsck is never signalled', () => {
       expect(sha256(readData(c.path))).toBe(c.sum);
     });
   }
+});
+
+describe('a grow that fails before the filesystem changed is undone', () => {
+  for (const [tool, fail, code] of [
+    ['e2fsck', 'e2fsck: Cannot continue, aborting.', 8],
+    ['qemu-storage-daemon', 'qemu-storage-daemon: --export type=fuse: Failed to mount FUSE: Input/output error', 1],
+  ] as const) {
+    it(`${tool} fails after qemu-img resize: the image is shrunk back to its exact former size, and the CLI says so`, ({onTestFinished}) => {
+      const c = setup(onTestFinished);
+      failingTool(c.bin, tool, fail, {code});
+      const r = runCli(['resize', '--yes', c.path, '+64M'], {env: c.env});
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(fail);
+      expect(r.stderr).toMatch(/\$ qemu-img resize --shrink -f qcow2 -- \S+vol\.qcow2 268435456/);
+      expect(r.stderr).toMatch(/shrunk the image back to its former size \(256 MiB\): the filesystem was not changed/);
+      expect(r.stderr).not.toMatch(/^\$ resize2fs/m);
+      expect(mountsUnder(c.dir)).toEqual([]);
+      expect(spawnSync(toolPath('qemu-img'), ['check', '-f', 'qcow2', c.path]).status).toBe(0);
+      const fsck = fsckClean(c.path);
+      expect(fsck.status, fsck.output).toBe(0);
+      const v = verifyJson(c);
+      expect(v.result).toMatchObject({verdict: 'ready', virtualSize: 256 * MiB, filesystemSize: 256 * MiB});
+      expect(sha256(readData(c.path))).toBe(c.sum);
+    });
+  }
+
+  it('resize2fs fails: the image is not shrunk (the filesystem may have changed), and the CLI says what to run', ({onTestFinished}) => {
+    const c = setup(onTestFinished);
+    failingTool(c.bin, 'resize2fs', 'resize2fs: Input/output error while trying to resize', {code: 1});
+    const r = runCli(['resize', '--yes', c.path, '+64M'], {env: c.env});
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).not.toMatch(/--shrink/);
+    expect(r.stderr).toMatch(/vol\.qcow2 is now 320 MiB \(it was 256 MiB\); resize2fs did not finish: its filesystem ends at 256 MiB, state "clean"/);
+    expect(r.stderr).toMatch(/fix: run tdx-wizard resize \S+vol\.qcow2 335544320 again/);
+    expect(resultOf(['inspect', '--json', c.path], c).result).toMatchObject({virtualSize: 320 * MiB});
+  });
 });
