@@ -7,10 +7,10 @@ import {spawn, spawnSync} from 'node:child_process';
 import {mkdirSync, rmSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {CLI, runCli, type CliResult} from '../helpers/cli.js';
-import {requireTools, tempDir, toolPath} from '../helpers/tools.js';
+import {CLI, runCli, snapshot, type CliResult} from '../helpers/cli.js';
+import {requireTools, sh, tempDir, toolPath} from '../helpers/tools.js';
 import {makeVolume, randomData, readData, sha256} from '../helpers/volumes.js';
-import {alive, blockingTool, failingTool, mountsUnder, processesUsing, readyPid, release, SIGNAL_EXIT, sleep, waitFor} from '../helpers/reliability.js';
+import {alive, blockingTool, failingTool, mountTmpfs, mountsUnder, processesUsing, readyPid, release, SIGNAL_EXIT, sleep, waitFor} from '../helpers/reliability.js';
 
 let tmp: ReturnType<typeof tempDir>;
 const MiB = 2 ** 20;
@@ -186,5 +186,62 @@ describe('a grow that fails before the filesystem changed is undone', () => {
     expect(r.stderr).toMatch(/vol\.qcow2 is now 320 MiB \(it was 256 MiB\); resize2fs did not finish: its filesystem ends at 256 MiB, state "clean"/);
     expect(r.stderr).toMatch(/fix: run tdx-wizard resize \S+vol\.qcow2 335544320 again/);
     expect(resultOf(['inspect', '--json', c.path], c).result).toMatchObject({virtualSize: 320 * MiB});
+  });
+});
+
+/** A 4 KiB-block ext4 qcow2 made with extra mkfs.ext4 options (-O features). */
+function makeExt4(dir: string, name: string, size: string, mkfsArgs: string[]): string {
+  const raw = join(dir, `${name}.raw`);
+  const out = join(dir, name);
+  sh('qemu-img', ['create', '-q', '-f', 'raw', raw, size]);
+  sh('mkfs.ext4', ['-q', '-F', '-b', '4096', '-L', 'tdx-cache', ...mkfsArgs, raw]);
+  sh('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, out]);
+  rmSync(raw);
+  return out;
+}
+
+describe('a grow that cannot be reached is refused before anything changes (exit 2, the reason)', () => {
+  const env = () => ({TDX_WIZARD_STATE_DIR: join(tmp.path, 'state-refuse'), TDX_WIZARD_CONFIG_DIR: join(tmp.path, 'config-refuse'), CI: 'true'});
+  /** A fresh 256M volume in `name` made with `mkfs`, grown to `size`: refused with exit 2 and nothing changed. */
+  const refused = (name: string, mkfs: string[], size: string) => {
+    const dir = join(tmp.path, name);
+    mkdirSync(dir, {recursive: true});
+    const path = makeExt4(dir, 'vol.qcow2', '256M', mkfs);
+    const before = snapshot(dir);
+    const r = runCli(['resize', '--yes', path, size], {env: env()});
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).not.toMatch(/^\$ /m);
+    expect(snapshot(dir)).toEqual(before);
+    return {path, r};
+  };
+
+  it('a non-64bit ext4 past 16 TiB', () => {
+    const {r} = refused('non64', ['-O', '^64bit'], '20T');
+    expect(r.stderr).toMatch(/made without the 64bit feature: with 4096-byte blocks it cannot hold more than 2\^32 blocks \(16 TiB\), so 20 TiB cannot be reached/);
+    expect(r.stderr).toMatch(/Nothing was changed/);
+    expect(r.stderr).toMatch(/fix: grow to at most/);
+  });
+
+  it('past the reserved group descriptor blocks of a filesystem without meta_bg; the stated most is reachable', () => {
+    // 8 reserved GDT blocks: 9 descriptor blocks of 64 groups of 128 MiB = 72 GiB at most.
+    const {path, r} = refused('gdt', ['-E', 'resize=18874368'], '100G');
+    expect(r.stderr).toMatch(/has room for \d+ group descriptor blocks \(\d+ reserved for growing\), enough for [\d.]+ GiB; 100 GiB needs \d+/);
+    const most = /fix: grow to at most \S+ GiB \((\d+)\)/.exec(r.stderr)?.[1];
+    expect(most, r.stderr).toBeDefined();
+    const ok = runCli(['resize', '--yes', path, most!], {env: env()});
+    expect(ok.code, ok.stderr).toBe(0);
+    const fsck = fsckClean(path);
+    expect(fsck.status, fsck.output).toBe(0);
+  });
+
+  it('not enough free space on the host for the metadata resize2fs writes', () => {
+    const unmount = mountTmpfs(join(tmp.path, 'full'), '24M');
+    try {
+      const {r} = refused('full', [], '+200G');
+      expect(r.stderr).toMatch(/has [\d.]+ MiB free, but growing \S+ to [\d.]+ GiB writes about [\d.]+ MiB of filesystem metadata into the image .*Nothing was changed/);
+      expect(r.stderr).toMatch(/fix: free at least [\d.]+ MiB/);
+    } finally {
+      unmount();
+    }
   });
 });
