@@ -8,8 +8,8 @@ import {UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
 import {volumeBeforeWrite} from './before-write.js';
 import {formatBytes, parseSize, QCOW2_MAX_BYTES} from '../volume/size.js';
-import {checkSpace, freeBytes} from '../volume/space.js';
-import {planGrow, readExtGeometry} from '../volume/grow-plan.js';
+import {checkSpace} from '../volume/space.js';
+import {refuseUnreachableGrow} from '../volume/grow-plan.js';
 import {existingVolumePath, requireWritable} from './volume-path.js';
 import {dirname} from 'node:path';
 
@@ -49,17 +49,7 @@ export function register(program: Command): void {
           );
         }
         // What the grow needs and can reach, from the superblock, before anything changes.
-        const {geometry, clusterSize} = await readExtGeometry(path, before.format ?? 'qcow2');
-        if (!geometry) throw new UsageError(`${path}: its ext superblock could not be read, so the grow cannot be planned`, 'check it with tdx-wizard inspect');
-        const plan = planGrow(geometry, newSize, clusterSize);
-        if (plan.refusal) throw new UsageError(`${path} cannot be grown to ${formatBytes(newSize)}: ${plan.refusal.message}. Nothing was changed`, plan.refusal.fix);
-        const free = await freeBytes(dirname(path));
-        if (free !== undefined && free < plan.metadataBytes) {
-          throw new UsageError(
-            `${dirname(path)} has ${formatBytes(free)} free, but growing ${path} to ${formatBytes(newSize)} writes about ${formatBytes(plan.metadataBytes)} of filesystem metadata into the image (group descriptors and their backups, bitmaps, inode tables when they are zeroed); running out half-way would damage the filesystem. Nothing was changed`,
-            `free at least ${formatBytes(plan.metadataBytes - free)} on the host filesystem of ${dirname(path)}, or grow by less`,
-          );
-        }
+        await refuseUnreachableGrow(path, before.format ?? 'qcow2', newSize);
         const space = await checkSpace(dirname(path), newSize, 'nbd');
         for (const w of [...before.warnings, ...space.warnings]) ctx.reporter.warn(w);
         if (!ctx.runner.dryRun) requireWritable(path, 'resize');

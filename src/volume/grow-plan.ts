@@ -9,6 +9,9 @@
 //     backups, backup superblocks, bitmaps, inode tables when they are zeroed (resize2fs skips that
 //     when the kernel initialises them lazily and the groups carry checksums), qcow2 L2 tables.
 import {existsSync} from 'node:fs';
+import {dirname} from 'node:path';
+import {UsageError} from '../errors.js';
+import {freeBytes} from './space.js';
 import {openImage} from '../disk/qcow2.js';
 import {formatBytes} from './size.js';
 
@@ -134,4 +137,23 @@ export function planGrow(g: ExtGeometry, newSize: number, clusterSize: number, l
   const total = bitmaps + itables + descriptors + l2;
   // Refcount blocks and slack: 1/64 more, and 16 MiB.
   return {metadataBytes: Math.ceil(total * (1 + 1 / 64)) + 16 * 2 ** 20};
+}
+
+/**
+ * Throws a UsageError (exit 2) naming the reason and the fix when growing `path` to `newSize`
+ * cannot be reached: the filesystem's limits, or the host's free space for the metadata.
+ */
+export async function refuseUnreachableGrow(path: string, format: 'qcow2' | 'raw', newSize: number): Promise<void> {
+  const {geometry, clusterSize} = await readExtGeometry(path, format);
+  if (!geometry) throw new UsageError(`${path}: its ext superblock could not be read, so the grow cannot be planned`, 'check it with tdx-wizard inspect');
+  const plan = planGrow(geometry, newSize, clusterSize);
+  if (plan.refusal) throw new UsageError(`${path} cannot be grown to ${formatBytes(newSize)}: ${plan.refusal.message}. Nothing was changed`, plan.refusal.fix);
+  const dir = dirname(path);
+  const free = await freeBytes(dir);
+  if (free !== undefined && free < plan.metadataBytes) {
+    throw new UsageError(
+      `${dir} has ${formatBytes(free)} free, but growing ${path} to ${formatBytes(newSize)} writes about ${formatBytes(plan.metadataBytes)} of filesystem metadata into the image (group descriptors and their backups, bitmaps, inode tables when they are zeroed); running out half-way would damage the filesystem. Nothing was changed`,
+      `free at least ${formatBytes(plan.metadataBytes - free)} on the host filesystem of ${dir}, or grow by less`,
+    );
+  }
 }
