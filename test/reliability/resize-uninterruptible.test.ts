@@ -245,3 +245,18 @@ describe('a grow that cannot be reached is refused before anything changes (exit
     }
   });
 });
+
+describe('a long grow shows it is alive', () => {
+  it('every 10 s: the command that runs and for how long (resize2fs held for 11 s)', async ({onTestFinished}) => {
+    const c = setup(onTestFinished);
+    const ready = join(c.bin, 'ready');
+    blockingTool(c.bin, 'resize2fs', ready, {maxWaitMs: 30_000});
+    const run = startGroup(['resize', '--yes', c.path, '+64M'], c.env);
+    await waitFor('resize2fs to start', () => statSync(ready, {throwIfNoEntry: false}) !== undefined || run.child.exitCode !== null, 45_000);
+    await waitFor('the first heartbeat', () => /still running after/.test(run.output()), 15_000);
+    expect(run.output()).toMatch(/… Grow the filesystem to fill the image: still running after 1\d s\n/);
+    release(ready);
+    const result = await run.done;
+    expect(result.code, run.output()).toBe(0);
+  });
+});
