@@ -5,6 +5,7 @@ import {useEffect, useRef, useState} from 'react';
 import {useApp} from 'ink';
 import type {WizardController} from '../src/wizard/controller.js';
 import {addMessage} from '../src/store.js';
+import {unstoppableWork} from '../src/cleanup.js';
 import {Frame} from './Frame.js';
 import {KeyHelp} from './KeyHelp.js';
 import {useKeymap, type Scope} from './keymap.js';
@@ -61,7 +62,8 @@ export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
           addMessage(controller.store, {level: 'warn', text: 'Press Ctrl+C again to cancel the running step (its cleanup will run)'});
           return;
         }
-        addMessage(controller.store, {level: 'warn', text: 'Cancelling: stopping the command and undoing what it started...'});
+        // resize2fs and e2fsck are never signalled: the controller says what runs and that the cancel follows it.
+        if (!unstoppableWork().length) addMessage(controller.store, {level: 'warn', text: 'Cancelling: stopping the command and undoing what it started...'});
         controller.cancel();
         return;
       }

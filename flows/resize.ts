@@ -9,6 +9,10 @@ import {attachStep, detachAndCheckStep, guardNotInUse, type VolumeJob} from './s
 
 export interface ResizeJob extends VolumeJob {
   newSize: number;
+  /** Set once `qemu-img resize` grew the image in this run (its former size is before.virtualSize). */
+  grown?: boolean;
+  /** Set the moment resize2fs is started: from then on the filesystem may have changed. */
+  filesystemTouched?: boolean;
 }
 
 /** What each e2fsck exit code means (e2fsck(8)); 0, 1 and 2 let the resize go on. */
@@ -37,6 +41,37 @@ const growContainer: FlowStep<ResizeJob> = {
       args: ['resize', '-f', job.before.format ?? 'qcow2', '--', job.path, String(job.newSize)],
       title: `Grow the image to ${formatBytes(job.newSize)}`,
     });
+    job.grown = true;
+  },
+  // A later step failed or the run was stopped before resize2fs started: the filesystem still ends
+  // where the image used to, so shrinking the image back to its exact former size loses nothing.
+  async undo(job, env) {
+    const former = job.before.virtualSize;
+    if (!job.grown || former === undefined || env.runner.dryRun) return;
+    const now = await inspectVolume(job.path);
+    if (job.filesystemTouched) {
+      // resize2fs started: the image stays; say what the filesystem's superblock says now.
+      const fs = now.filesystemSize !== undefined ? `its filesystem ends at ${formatBytes(now.filesystemSize)}` : 'its filesystem could not be read';
+      env.warn(
+        `${job.path} is now ${formatBytes(job.newSize)} (it was ${formatBytes(former)}); resize2fs did not finish: ${fs}${now.fsState ? `, state "${now.fsState}"` : ''}`,
+        `run tdx-wizard resize ${job.path} ${job.newSize} again (it checks with e2fsck -f first, then grows the filesystem); if e2fsck reports errors it cannot fix, the volume needs e2fsck -f by hand`,
+      );
+      return;
+    }
+    if (now.filesystemSize === undefined || now.filesystemSize > former) {
+      env.warn(
+        `the image stays at ${formatBytes(job.newSize)}: its filesystem could not be read back as ending within the former ${formatBytes(former)}, so shrinking it back is not safe`,
+        `run tdx-wizard resize ${job.path} ${job.newSize} again to grow the filesystem into it`,
+      );
+      return;
+    }
+    await env.runner.run({
+      cmd: 'qemu-img',
+      args: ['resize', '--shrink', '-f', job.before.format ?? 'qcow2', '--', job.path, String(former)],
+      title: `Shrink the image back to its former ${formatBytes(former)}`,
+      cleanup: true,
+    });
+    env.info(`shrunk the image back to its former size (${formatBytes(former)}): the filesystem was not changed, the volume is as it was`);
   },
 };
 
@@ -45,7 +80,8 @@ const fsck: FlowStep<ResizeJob> = {
   title: 'Check the filesystem (e2fsck -f -p)',
   changesDisk: true,
   async run(job, env) {
-    const r = await env.runner.run({cmd: 'e2fsck', args: ['-f', '-p', job.attached!.path], title: 'Check the filesystem before resizing', check: false});
+    // Never signalled: an e2fsck stopped half-way can leave the filesystem worse than it found it.
+    const r = await env.runner.run({cmd: 'e2fsck', args: ['-f', '-p', job.attached!.path], title: 'Check the filesystem before resizing', check: false, uninterruptible: true});
     if (r.exitCode > 2) {
       throw new StepError(
         `e2fsck stopped with exit code ${r.exitCode}: ${E2FSCK_EXIT[r.exitCode] ?? 'a combination of errors'}; the filesystem was not resized`,
@@ -64,7 +100,17 @@ const growFilesystem: FlowStep<ResizeJob> = {
   changesDisk: true,
   async run(job, env) {
     // No size argument: fill the device. Never -f (it disables resize2fs's own safety checks).
-    await env.runner.run({cmd: 'resize2fs', args: ['-p', job.attached!.path], title: 'Grow the filesystem to fill the image', progress: 'resize2fs'});
+    // Never signalled: a resize2fs stopped half-way leaves the filesystem damaged ("Resize inode
+    // not valid"); a stop waits for it and comes right after.
+    job.filesystemTouched = true;
+    const device = job.attached!.path;
+    try {
+      await env.runner.run({cmd: 'resize2fs', args: ['-p', device], title: 'Grow the filesystem to fill the image', progress: 'resize2fs', uninterruptible: true});
+    } catch (error) {
+      // Its words name the attach path, which is gone once detached: name the volume instead.
+      if (error instanceof StepError) throw new StepError(error.message, error.step, error.output.map((l) => l.split(device).join(`${job.path} (attached)`)), error.fix);
+      throw error;
+    }
   },
 };
 

@@ -29,9 +29,45 @@ export function pendingCleanups(): string[] {
   return entries.map((e) => e.name);
 }
 
+/**
+ * Work that must never be interrupted (resize2fs, e2fsck: stopped half-way they leave a damaged
+ * filesystem). While one is held, a stop does not signal it: the cleanups (a detach) and the exit
+ * wait until it has ended.
+ */
+export interface Unstoppable {
+  /** What runs, in words, with how far it is ("resize2fs: growing the filesystem, 42 %, 12 s"). */
+  describe(): string;
+  done: Promise<unknown>;
+}
+
+const unstoppables = new Set<Unstoppable>();
+
+export function holdStop(work: Unstoppable): void {
+  unstoppables.add(work);
+  void work.done.finally(() => unstoppables.delete(work)).catch(() => {});
+}
+
+/** What runs now that a stop must wait for, in words (empty when nothing). */
+export function unstoppableWork(): string[] {
+  return [...unstoppables].map((w) => w.describe());
+}
+
+/** The notice a stop prints while it waits. */
+export function waitNotice(): string | undefined {
+  const what = unstoppableWork();
+  if (!what.length) return undefined;
+  return `${what.join('; ')}: it must not be interrupted (stopped half-way it damages the filesystem); the stop waits for it and stops right after it ends`;
+}
+
+async function waitForUnstoppables(): Promise<void> {
+  while (unstoppables.size) await Promise.allSettled([...unstoppables].map((w) => w.done));
+}
+
 /** Runs every registered cleanup (LIFO). Errors are reported through `onError`, never thrown. */
 export function runCleanups(onError: (name: string, error: unknown) => void = defaultOnError): Promise<void> {
   running ??= (async () => {
+    // A detach under a running resize2fs would tear its device away: the cleanups come after it.
+    await waitForUnstoppables();
     while (entries.length) {
       const entry = entries.pop()!;
       try {
@@ -72,6 +108,8 @@ export function installSignalHandlers(onSignal?: (signal: StopSignal) => boolean
 /** Abort everything, clean up, and exit with the signal's code. */
 export function stopNow(signal: StopSignal): void {
   if (!rootController.signal.aborted) rootController.abort(new Error(`received ${signal}`));
+  const notice = waitNotice();
+  if (notice) process.stderr.write(`${signal}: ${notice}\n`);
   // Let the aborted commands settle (their SIGTERM/SIGKILL) before cleanups detach devices.
   setTimeout(() => {
     void runCleanups().finally(() => process.exit(SIGNAL_CODES[signal]));

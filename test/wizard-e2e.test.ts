@@ -7,7 +7,8 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {encodeSs58} from '../src/vm/ss58.js';
 import {CLI} from './helpers/cli.js';
 import {startPty, type PtyRun} from './helpers/pty.js';
-import {requireTools, tempDir} from './helpers/tools.js';
+import {alive, blockingTool, readyPid, release, waitFor} from './helpers/reliability.js';
+import {requireTools, tempDir, toolPath} from './helpers/tools.js';
 import {makeVolume, randomData, readData, sha256} from './helpers/volumes.js';
 import {FAKE_BIN, FakeHost} from './helpers/fake-host.js';
 
@@ -16,6 +17,25 @@ const SS58 = encodeSs58(new Uint8Array(32).map((_, i) => i * 7 + 1), 42);
 
 let tmp: ReturnType<typeof tempDir>;
 let run: PtyRun | undefined;
+
+/** The wizard from its menu to a started grow of `volume` to the size it proposes. */
+async function startGrow(dir: string, env: NodeJS.ProcessEnv, volume: string): Promise<PtyRun> {
+  const run = startPty([CLI], {cwd: dir, env, cols: 100, rows: 30});
+  await run.waitFor('First-time setup');
+  await run.press('Down');
+  await run.waitFor(/❯ Troubleshoot NBD/);
+  for (let i = 0; i < 2; i++) await run.press('Down');
+  await run.waitFor(/❯ Grow a volume/);
+  await run.press('Enter');
+  await run.waitFor(/❯ Volume file/);
+  await run.type(volume, {echo: true});
+  await run.press('Enter');
+  await run.waitFor(/❯ New size/);
+  await run.press('Enter');
+  await run.waitFor(/❯ Grow to/);
+  await run.press('Enter');
+  return run;
+}
 
 function envFor(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
@@ -329,24 +349,12 @@ describe('the wizard in a terminal', () => {
     const volume = makeVolume(dir, 'grow-me.qcow2', {fs: 'ext4', label: 'tdx-cache', data});
     const bin = join(dir, 'bin');
     mkdirSync(bin);
-    const pidFile = join(dir, 'e2fsck.pid');
-    writeFileSync(join(bin, 'e2fsck'), `#!/bin/sh\necho $$ > ${pidFile}\necho "Pass 1: Checking inodes, blocks, and sizes"\nexec sleep 60\n`, {mode: 0o755});
+    // qemu-img resize, the grow's first command (e2fsck and resize2fs are never signalled: below).
+    const pidFile = join(dir, 'qemu-img.pid');
+    writeFileSync(join(bin, 'qemu-img'), `#!/bin/sh\nif [ "$1" = resize ]; then echo $$ > ${pidFile}; echo "stand-in qemu-img: resizing"; exec sleep 60; fi\nexec ${toolPath('qemu-img')} "$@"\n`, {mode: 0o755});
 
-    run = startPty([CLI], {cwd: dir, env: {...env, PATH: `${bin}:${process.env.PATH}`}, cols: 100, rows: 30});
-    await run.waitFor('First-time setup');
-    await run.press('Down');
-    await run.waitFor(/❯ Troubleshoot NBD/);
-    for (let i = 0; i < 2; i++) await run.press('Down');
-    await run.waitFor(/❯ Grow a volume/);
-    await run.press('Enter');
-    await run.waitFor(/❯ Volume file/);
-    await run.type(volume, {echo: true});
-    await run.press('Enter');
-    await run.waitFor(/❯ New size/);
-    await run.press('Enter');
-    await run.waitFor(/❯ Grow to 2\.00 TiB|❯ Grow to 1001 GiB|❯ Grow to/);
-    await run.press('Enter');
-    await run.waitFor('Pass 1: Checking inodes', 20_000);
+    run = await startGrow(dir, {...env, PATH: `${bin}:${process.env.PATH}`}, volume);
+    await run.waitFor('stand-in qemu-img: resizing', 20_000);
     const toolPid = Number(readFileSync(pidFile, 'utf8'));
     await run.press('C-c');
     await run.waitFor('Press Ctrl+C again');
@@ -358,6 +366,36 @@ describe('the wizard in a terminal', () => {
     await run.press('C-c');
     expect(await run.exited()).toBe(130);
   }, 60_000);
+
+  it('Ctrl+C twice while resize2fs runs: it is not signalled; the wizard says so, waits for it, then cancels; the filesystem is clean', async () => {
+    const dir = workDir('cancel-resize2fs');
+    const env = envFor(dir);
+    const data = randomData();
+    const volume = makeVolume(dir, 'grow-me.qcow2', {fs: 'ext4', label: 'tdx-cache', data});
+    const bin = join(dir, 'bin');
+    const ready = join(dir, 'resize2fs.ready');
+    blockingTool(bin, 'resize2fs', ready, {maxWaitMs: 30_000});
+    run = await startGrow(dir, {...env, PATH: `${bin}:${process.env.PATH}`}, volume);
+    await waitFor('resize2fs to start', () => existsSync(ready), 30_000);
+    const toolPid = readyPid(ready);
+    await run.press('C-c');
+    await run.waitFor('Press Ctrl+C again');
+    await run.press('C-c');
+    await run.waitFor(/must not be interrupted/, 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(alive(toolPid)).toBe(true);
+    release(ready);
+    await run.waitFor(/✖ cancelled/, 30_000);
+    expect(alive(toolPid)).toBe(false);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(join(dir, 'state'));
+    const raw = `${volume}.raw`;
+    spawnSync(toolPath('qemu-img'), ['convert', '-f', 'qcow2', '-O', 'raw', volume, raw]);
+    const fsck = spawnSync(toolPath('e2fsck'), ['-fn', raw], {encoding: 'utf8'});
+    expect(fsck.status, fsck.stdout + fsck.stderr).toBe(0);
+    expect(sha256(readData(volume))).toBe(sha256(data));
+    await run.press('C-c');
+    expect(await run.exited()).toBe(130);
+  }, 90_000);
 
   it('repair a label from its screens alone: the data is kept', async () => {
     const dir = workDir('relabel');

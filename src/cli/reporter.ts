@@ -3,6 +3,7 @@
 // result; in JSON mode everything is an event on stdout.
 import {shellLine} from '../runner/mask.js';
 import type {Runner} from '../runner/runner.js';
+import type {RunRecord} from '../store.js';
 
 export interface Reporter {
   readonly json: boolean;
@@ -35,8 +36,24 @@ export function createReporter(json: boolean, write = (s: string) => process.std
 /** Shows what the runner does as it does it: argv, output lines, progress, exit. */
 export function followRunner(runner: Runner, reporter: Reporter, options: {verbose: boolean}): () => void {
   let lastPercent = -1;
-  return runner.subscribe((event) => {
+  // A command that runs long (resize2fs on a large grow: 40 s and more) says every so often that it
+  // still runs, for how long and how far: silence would look like a hang, and a hang invites Ctrl+C.
+  const beats = new Map<number, NodeJS.Timeout>();
+  const beat = (run: RunRecord) => {
+    const seconds = Math.round((Date.now() - run.startedAt) / 1000);
+    const percent = run.progress !== undefined ? Math.floor(run.progress * 100) : undefined;
+    if (reporter.json) reporter.event('still-running', {id: run.id, title: run.title, seconds, ...(percent !== undefined ? {fraction: run.progress} : {})});
+    else process.stderr.write(`  … ${run.title}: still running after ${seconds} s${percent !== undefined ? `, ${percent} %` : ''}\n`);
+  };
+  const unsubscribe = runner.subscribe((event) => {
     const {run} = event;
+    if (run.status !== 'planned' && run.kind === 'command') {
+      if (event.type === 'start') beats.set(run.id, setInterval(() => beat(run), HEARTBEAT_MS).unref());
+      else if (event.type === 'end') {
+        clearInterval(beats.get(run.id));
+        beats.delete(run.id);
+      }
+    }
     if (reporter.json) {
       if (event.type === 'start') reporter.event('command-start', {id: run.id, title: run.title, argv: run.argv, kind: run.kind, planned: run.status === 'planned'});
       else if (event.type === 'line') reporter.event('line', {id: run.id, stream: event.stream, text: event.text});
@@ -54,4 +71,11 @@ export function followRunner(runner: Runner, reporter: Reporter, options: {verbo
       for (const line of run.lines.last(15)) if (!options.verbose && line.stream === 'out') process.stderr.write(`  ${line.text}\n`);
     }
   });
+  return () => {
+    unsubscribe();
+    for (const timer of beats.values()) clearInterval(timer);
+    beats.clear();
+  };
 }
+
+const HEARTBEAT_MS = 10_000;

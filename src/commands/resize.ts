@@ -9,6 +9,7 @@ import {runFlow} from '../flow-runner.js';
 import {volumeBeforeWrite} from './before-write.js';
 import {formatBytes, parseSize, QCOW2_MAX_BYTES} from '../volume/size.js';
 import {checkSpace} from '../volume/space.js';
+import {refuseUnreachableGrow} from '../volume/grow-plan.js';
 import {existingVolumePath, requireWritable} from './volume-path.js';
 import {dirname} from 'node:path';
 
@@ -47,6 +48,8 @@ export function register(program: Command): void {
             `to grow, give a larger size or +SIZE (e.g. +1000G)`,
           );
         }
+        // What the grow needs and can reach, from the superblock, before anything changes.
+        await refuseUnreachableGrow(path, before.format ?? 'qcow2', newSize);
         const space = await checkSpace(dirname(path), newSize, 'nbd');
         for (const w of [...before.warnings, ...space.warnings]) ctx.reporter.warn(w);
         if (!ctx.runner.dryRun) requireWritable(path, 'resize');

@@ -27,6 +27,9 @@ export interface Probe {
   needsFsck?: boolean;
   /** The journal has to be replayed (ext3/4 not unmounted cleanly). */
   needsRecovery?: boolean;
+  /** Errors the kernel recorded in the superblock (s_error_count) and the last one, when any. */
+  errorCount?: number;
+  lastError?: {time: number; func: string; line: number};
 }
 
 const HEAD = 64 * 1024;
@@ -114,6 +117,12 @@ function probeExt(sb: Buffer): Probe | undefined {
     needsFsck: state !== 'clean' || lastCheck < mtime || countsInconsistent || orphans || needsRecovery,
     needsRecovery,
   };
+  const errorCount = sb.readUInt32LE(0x194);
+  if (errorCount > 0) {
+    probe.errorCount = errorCount;
+    const time = sb.readUInt32LE(0x1cc) + (sb[0x27f] ?? 0) * 2 ** 32;
+    if (time) probe.lastError = {time, func: text(sb, 0x1e0, 32), line: sb.readUInt32LE(0x1d4)};
+  }
   // The label is NUL-padded but not NUL-terminated when it fills all 16 bytes.
   const label = utf8(sb, 0x78, 16);
   if (label) probe.label = label;

@@ -6,7 +6,7 @@
 //     programs that must never be killed hard, such as qemu-nbd);
 //   - in dry-run mode is recorded as planned and not run at all.
 import {closeSync} from 'node:fs';
-import {rootSignal} from '../cleanup.js';
+import {holdStop, rootSignal} from '../cleanup.js';
 import {Cancelled, StepError} from '../errors.js';
 import {addRun, newRunRecord, type AppStore, type RunRecord} from '../store.js';
 import {LineDiscipline} from './lines.js';
@@ -46,6 +46,14 @@ export interface CommandSpec {
    * instead of living on, orphaned. Programs that daemonise (QEMU -daemonize) leave the group first.
    */
   processGroup?: boolean;
+  /**
+   * Never signal it once started (resize2fs, e2fsck: stopped half-way they damage the
+   * filesystem). It runs in a session of its own, so a terminal's Ctrl+C to the foreground process
+   * group does not reach it either. A stop (the process's signals, the wizard's cancel) is answered
+   * with what runs and how far it is, waits for it to end, and only then stops: the run ends
+   * with Cancelled even when the command succeeded. No timeout applies.
+   */
+  uninterruptible?: boolean;
 }
 
 export interface RunResult {
@@ -237,9 +245,10 @@ export class Runner {
           ...(spec.input !== undefined ? {input: spec.input} : {stdin: 'ignore' as const}),
           // execa's types list only descriptors up to 9; any open descriptor works.
           ...(pipes ? {stdout: pipes[0].writeFd as 9, stderr: pipes[1].writeFd as 9} : {}),
-          cancelSignal: signal,
-          forceKillAfterDelay: spec.noForceKill ? false : KILL_GRACE_MS,
-          timeout: spec.timeoutMs,
+          // Detached: setsid(2), a session and process group of its own, out of the terminal's reach.
+          ...(spec.uninterruptible
+            ? {detached: true, forceKillAfterDelay: false as const}
+            : {cancelSignal: signal, forceKillAfterDelay: spec.noForceKill ? false : KILL_GRACE_MS, timeout: spec.timeoutMs}),
           ...(spec.processGroup ? {detached: true} : {}),
           buffer: false,
           reject: false,
@@ -280,14 +289,24 @@ export class Runner {
       }
       // The whole group at once when cancelled: the wizard may exit right after its cleanups.
       const onAbort = () => child.pid && void stopGroup(child.pid, !spec.noForceKill);
-      if (spec.processGroup) signal.addEventListener('abort', onAbort, {once: true});
+      if (spec.processGroup && !spec.uninterruptible) signal.addEventListener('abort', onAbort, {once: true});
+      if (spec.uninterruptible) {
+        const name = spec.cmd.split('/').pop() ?? spec.cmd;
+        holdStop({
+          describe: () => {
+            const how = [run.progress !== undefined ? `${Math.floor(run.progress * 100)} %` : undefined, `running for ${Math.round((Date.now() - started) / 1000)} s`].filter(Boolean).join(', ');
+            return `${name} (${title}) is still running${child.pid ? ` as pid ${child.pid}` : ''}, ${how}`;
+          },
+          done: child.then(() => undefined, () => undefined),
+        });
+      }
       // On a timeout execa stops only the leader, and a child still holding its output would keep
       // us waiting: the rest of the group follows just after.
-      const groupTimer = spec.processGroup && spec.timeoutMs ? setTimeout(onAbort, spec.timeoutMs + 100) : undefined;
+      const groupTimer = spec.processGroup && spec.timeoutMs && !spec.uninterruptible ? setTimeout(onAbort, spec.timeoutMs + 100) : undefined;
       const result = await child;
       clearTimeout(groupTimer);
       signal.removeEventListener('abort', onAbort);
-      if (spec.processGroup && child.pid && (result.isCanceled || result.timedOut || signal.aborted)) await stopGroup(child.pid, !spec.noForceKill);
+      if (spec.processGroup && !spec.uninterruptible && child.pid && (result.isCanceled || result.timedOut || signal.aborted)) await stopGroup(child.pid, !spec.noForceKill);
       // The rest of the output, up to end of file (as Node's pipes: whoever still holds the write
       // end, a child the command left behind, keeps the run open).
       for (const reader of readers) reader.nudge();
@@ -298,7 +317,7 @@ export class Runner {
       errLines.end();
       const durationMs = Date.now() - started;
 
-      if (result.isCanceled || (signal.aborted && result.failed)) {
+      if (!spec.uninterruptible && (result.isCanceled || (signal.aborted && result.failed))) {
         this.finish(run, 'cancelled', result.exitCode);
         throw new Cancelled(`${title}: cancelled`);
       }
@@ -319,6 +338,10 @@ export class Runner {
       this.finish(run, ok ? 'ok' : 'failed', result.exitCode);
       if (!ok && spec.check !== false) {
         throw new StepError(`${title} failed (exit code ${result.exitCode})`, title, tail);
+      }
+      // Asked to stop while it ran to its end: nothing after it runs (a failure is the caller's to tell).
+      if (spec.uninterruptible && signal.aborted && ok) {
+        throw new Cancelled(`${title}: finished (exit code ${result.exitCode}), then stopped as asked`);
       }
       return {exitCode: result.exitCode, stdout, tail, durationMs, run};
     } finally {

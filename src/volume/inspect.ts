@@ -19,6 +19,8 @@ export interface Inspection extends VolumeVerdict {
   uuid?: string;
   /** The filesystem's own size (from its superblock), when it says. */
   filesystemSize?: number;
+  /** What the ext2/3/4 superblock says of its health: clean, not-clean (not unmounted cleanly), errors. */
+  fsState?: Probe['state'];
   inUse: boolean;
   inUseDetail?: string;
   warnings: string[];
@@ -56,8 +58,9 @@ export async function inspectVolume(path: string, expect: Expectation = defaultE
     label: probe.label,
     uuid: probe.uuid,
     ...(probe.sizeBytes !== undefined ? {filesystemSize: probe.sizeBytes} : {}),
+    ...(probe.state ? {fsState: probe.state} : {}),
     ...inUse,
-    ...judge(path, format, probe, expect),
+    ...judge(path, format, probe, expect, image.virtualSize),
   };
   if (result.accepted && expect.spec.role === 'config') Object.assign(result, await judgeConfigFiles(path));
   const production = productionNote(expect.spec, probe);
@@ -65,6 +68,7 @@ export async function inspectVolume(path: string, expect: Expectation = defaultE
   if (held.inUse) result.warnings.push(`the image is in use (${held.detail}); what is shown may lag behind what the VM has written`);
   if (image.dirty) result.warnings.push('the qcow2 dirty flag is set (it was not closed cleanly): run qemu-img check');
   if (image.corrupt) result.warnings.push('qemu marked this image corrupt: it will refuse to open it for writing');
+  if (probe.needsRecovery) result.warnings.push('its journal needs recovery (it was not unmounted cleanly): the guest replays it at mount; e2fsck -f before a grow does too');
   if (probe.needsFsck) result.warnings.push('the filesystem was not cleanly checked; the guest runs e2fsck at boot, and resize needs e2fsck -f first');
   if (result.backingChain.length) result.warnings.push(`it has a backing file (${result.backingChain.join(' -> ')}); the guest sees the combination`);
   return result;

@@ -5,6 +5,7 @@ import type {Probe} from '../disk/probe.js';
 import {formatFromName} from '../era/choose.js';
 import {findEra, volumeSpec, DEFAULT_ERA, type ContainerFormat, type Era, type VolumeSpec} from '../era/eras.js';
 import type {Verdict, VolumeVerdict} from './verdict.js';
+import {formatBytes} from './size.js';
 
 /** What a volume is checked against: a role of an era. */
 export interface Expectation {
@@ -23,7 +24,11 @@ const DOC_TYPO_LABEL = 'tdx-cache-storag';
 
 type Judgement = Pick<VolumeVerdict, 'verdict' | 'accepted' | 'reason' | 'fix'>;
 
-export function judge(path: string, format: ContainerFormat, probe: Probe, {era, spec}: Expectation): Judgement {
+/** A filesystem this much smaller than its image (and by this share) is an unfinished grow, not mkfs's rounding. */
+const UNFINISHED_GROW_BYTES = 16 * 2 ** 20;
+const UNFINISHED_GROW_SHARE = 0.97;
+
+export function judge(path: string, format: ContainerFormat, probe: Probe, {era, spec}: Expectation, virtualSize?: number): Judgement {
   const want = spec.label;
   const roleFlag = spec.role === 'cache' ? '' : ` --role ${spec.role}`;
   const named = formatFromName(path);
@@ -61,6 +66,8 @@ export function judge(path: string, format: ContainerFormat, probe: Probe, {era,
           `create a new ${spec.debugFs[0]} volume: tdx-wizard create <path>${roleFlag} --fs ${spec.debugFs[0]} --era ${era.id}`,
         );
       }
+      const health = healthOf(path, probe, virtualSize);
+      if (health) return health;
       return {...verdict('ready', `${fs} labelled "${want}": the ${era.id} guest will accept it as its ${spec.role} volume`), accepted: true};
     }
     case 'crypto_LUKS':
@@ -94,6 +101,29 @@ export function productionNote(spec: VolumeSpec, probe: Probe): string | undefin
   if (spec.production !== 'guest') return undefined;
   if (probe.type === 'crypto_LUKS') return `provisioned by a production guest: its content is the guest's (encrypted); host tools must not touch it`;
   return `a production guest wipes this volume at its first boot and encrypts it (LUKS2, label "${spec.label}", ${spec.guestFs ?? 'ext4'} inside): anything stored on it now is destroyed`;
+}
+
+/** What the ext superblock says against handing the volume to a guest: recorded errors, or a grow left half-done. */
+function healthOf(path: string, probe: Probe, virtualSize: number | undefined): Judgement | undefined {
+  if (probe.type !== 'ext4') return undefined;
+  if (probe.state === 'errors' || (probe.errorCount ?? 0) > 0) {
+    const last = probe.lastError ? `; the last in ${probe.lastError.func || 'the kernel'}${probe.lastError.line ? ` line ${probe.lastError.line}` : ''} at ${new Date(probe.lastError.time * 1000).toISOString()}` : '';
+    const count = probe.errorCount ? `${probe.errorCount} error${probe.errorCount === 1 ? '' : 's'} recorded${last}` : 'its state is "with errors"';
+    return verdict(
+      'fs-errors',
+      `the ext4 superblock says the filesystem has errors (${count}): the guest's mount may fail or turn read-only, and nothing should be written to it before e2fsck -f`,
+      `with nothing using it, check and repair it: qemu-nbd --connect=/dev/nbd0 ${path}; e2fsck -f -y /dev/nbd0; qemu-nbd --disconnect /dev/nbd0`,
+    );
+  }
+  const fsSize = probe.sizeBytes;
+  if (virtualSize !== undefined && fsSize !== undefined && virtualSize - fsSize > UNFINISHED_GROW_BYTES && fsSize < virtualSize * UNFINISHED_GROW_SHARE) {
+    return verdict(
+      'grow-unfinished',
+      `its filesystem fills ${formatBytes(fsSize)} of the ${formatBytes(virtualSize)} image: a grow stopped after the image was grown, and the guest would see only ${formatBytes(fsSize)}`,
+      `tdx-wizard resize ${path} ${virtualSize} (finishes the grow: e2fsck -f, then resize2fs)`,
+    );
+  }
+  return undefined;
 }
 
 function verdict(kind: Verdict, reason: string, fix?: string): Judgement {

@@ -9,6 +9,8 @@ export type Verdict =
   | 'wrong-format' // a raw file named .qcow2, or a qcow2 named .raw
   | 'invalid-config' // a config volume whose files the guest refuses (seed, hostname, network)
   | 'in-use'
+  | 'fs-errors' // the ext superblock says the filesystem has errors: the guest's mount may fail or turn read-only
+  | 'grow-unfinished' // the filesystem is much smaller than its image: a grow stopped after qemu-img resize
   | 'unreadable';
 
 export interface VolumeVerdict {

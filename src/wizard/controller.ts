@@ -7,6 +7,8 @@ import {reclaimFuseLeftovers} from '../attach/index.js';
 import {relabelFlow} from '../../flows/relabel.js';
 import {resizeFlow} from '../../flows/resize.js';
 import {Cancelled, StepError, UsageError} from '../errors.js';
+import {waitNotice} from '../cleanup.js';
+import {refuseUnreachableGrow} from '../volume/grow-plan.js';
 import {runFlow, type StepEnv} from '../flow-runner.js';
 import {Runner} from '../runner/runner.js';
 import {Transcript} from '../runner/transcript.js';
@@ -104,7 +106,11 @@ export class WizardController {
   }
 
   cancel(): void {
-    this.current?.abort();
+    if (!this.current) return;
+    // resize2fs and e2fsck are never signalled: say what runs and that the cancel comes right after it.
+    const notice = waitNotice();
+    if (notice && !this.current.signal.aborted) addMessage(this.store, {level: 'warn', text: `cancel: ${notice}`});
+    this.current.abort();
   }
 
   /** Read-only; safe to call while typing. */
@@ -188,6 +194,7 @@ export class WizardController {
     return this.act(async (env) => {
       for (const note of await reclaimFuseLeftovers(env.runner)) env.warn(note);
       const before = await inspectVolume(path);
+      if (newSize > (before.virtualSize ?? 0) && ['ext4', 'ext3', 'ext2'].includes(before.filesystem ?? '')) await refuseUnreachableGrow(path, before.format ?? 'qcow2', newSize);
       const job = {path, newSize, before};
       await runFlow(resizeFlow(job), job, env);
       return this.store.getState().steps.find((s) => s.id === 'read-back')?.detail;

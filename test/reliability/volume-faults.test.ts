@@ -10,7 +10,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {runCli, startCli} from '../helpers/cli.js';
 import {requireTools, tempDir, toolPath} from '../helpers/tools.js';
 import {makeVolume, randomData, readData, sha256} from '../helpers/volumes.js';
-import {alive, blockingTool, failingTool, mountsUnder, processesUsing, readyPid, release, SIGNAL_EXIT, STOP_SIGNALS, waitFor} from '../helpers/reliability.js';
+import {alive, blockingTool, sleep, failingTool, mountsUnder, processesUsing, readyPid, release, SIGNAL_EXIT, STOP_SIGNALS, waitFor} from '../helpers/reliability.js';
 import {spawnSync} from 'node:child_process';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -112,6 +112,12 @@ for (const [op, spec] of Object.entries(OPS)) {
           expect(run.child.exitCode, run.output()).toBeNull(); // it got there, and waits in the stand-in
           const toolPid = readyPid(ready);
           run.child.kill(signal);
+          if (signal !== 'SIGKILL' && (tool === 'e2fsck' || tool === 'resize2fs')) {
+            // Never signalled (resize-uninterruptible.test.ts): the stop waits for the tool to end.
+            await sleep(300);
+            expect(alive(toolPid), run.output()).toBe(true);
+            release(ready);
+          }
           const result = await run.done;
           if (signal !== 'SIGKILL') {
             expect(result.code, run.output()).toBe(SIGNAL_EXIT[signal]);
