@@ -9,7 +9,7 @@ import {existsSync} from 'node:fs';
 import {dirname, resolve} from 'node:path';
 import {DEFAULT_ERA, findEra, type Role} from '../../src/era/eras.js';
 import type {Plan} from '../../src/prepare/plan.js';
-import {checkSs58} from '../../src/config-volume/values.js';
+import {checkSs58, DEFAULT_DNS, DEFAULT_GATEWAY, DEFAULT_VM_IP} from '../../src/config-volume/values.js';
 import {validateHostname, validateIpv4, validateVmIp} from '../../src/vm/fields.js';
 import {freshName, type ConfigInput, type SetInput} from '../../src/wizard/set.js';
 import {expandHome, fromField, validateSeedFile, validateSetDir, validateSetSize} from '../../src/wizard/validators.js';
@@ -39,7 +39,7 @@ function firstDraft(settings: ScreenProps['controller']['settings']): SetDraft {
     hostname: settings.get('hostname') ?? '',
     sizes: {},
     paths: {},
-    config: {minerSs58: settings.get('minerSs58'), vmIp: settings.get('vmIp') ?? '192.168.100.2', vmGateway: settings.get('vmGateway') ?? '192.168.100.1', vmDns: settings.get('vmDns') ?? '8.8.8.8'},
+    config: {minerSs58: settings.get('minerSs58'), vmIp: settings.get('vmIp') ?? DEFAULT_VM_IP, vmGateway: settings.get('vmGateway') ?? DEFAULT_GATEWAY, vmDns: settings.get('vmDns') ?? DEFAULT_DNS},
   };
 }
 

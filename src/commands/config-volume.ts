@@ -10,6 +10,7 @@ import {stepEnv} from '../cli/step-env.js';
 import {UsageError} from '../errors.js';
 import {toShellScript} from '../runner/transcript.js';
 import {configValuesFromOptions} from '../config-volume/options.js';
+import {DEFAULT_DNS} from '../config-volume/values.js';
 
 export function register(program: Command): void {
   program
@@ -21,7 +22,7 @@ export function register(program: Command): void {
     .option('--miner-seed-file <path>', 'a file holding the miner seed (64 hex characters; keep it mode 0600), or - for stdin')
     .option('--vm-ip <ip>', 'the VM address (the guest makes it a /24)')
     .option('--vm-gateway <ip>', 'the gateway, in the VM\'s /24 (the host bridge, e.g. 192.168.100.1)')
-    .option('--vm-dns <ip>', 'the DNS server', '8.8.8.8')
+    .option('--vm-dns <ip>', 'the DNS server', DEFAULT_DNS)
     .option('--docker-hub-username <name>', 'newest guests only: a Docker Hub user (with --docker-hub-token-file)')
     .option('--docker-hub-token-file <path>', 'newest guests only: a file holding the Docker Hub token')
     .option('--refresh', 'rewrite an existing config volume with these values (refused while a VM uses it)')

@@ -4,6 +4,7 @@
 import type {Command} from 'commander';
 import {UsageError} from '../errors.js';
 import {action} from '../cli/program.js';
+import {columns} from '../cli/columns.js';
 import type {CliContext} from '../cli/context.js';
 import {chooseRole} from '../era/choose.js';
 import {eraFromOption} from '../era/remembered.js';
@@ -81,9 +82,7 @@ function setFrom(era: Era, paths: string[], opts: Record<string, unknown>): Map<
 }
 
 function reportSet(ctx: CliContext, check: SetCheck): void {
-  const rows = [['role', 'path', 'size', 'format', 'filesystem', 'status'], ...setRows(check)];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const table = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+  const table = columns([['role', 'path', 'size', 'format', 'filesystem', 'status'], ...setRows(check)]);
   const lines = [`${check.era.id} set: ${check.ok ? 'ok, the guest will find every volume it needs, once' : 'not accepted'}`, table];
   for (const p of check.problems) lines.push(`problem: ${p.text}${p.fix ? `\n  fix: ${p.fix}` : ''}`);
   for (const m of check.members) if (m.inspection?.production) lines.push(`note (${m.spec.role}): ${m.inspection.production}`);

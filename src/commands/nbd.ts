@@ -2,6 +2,7 @@
 // The "busy NBD device" troubleshooting screen and the tools behind it.
 import {Option, type Command} from 'commander';
 import {action} from '../cli/program.js';
+import {columns} from '../cli/columns.js';
 import {askYesNo, confirmTyped} from '../cli/prompt.js';
 import {requireRoot} from '../cli/root.js';
 import {hostRoots} from '../host/roots.js';
@@ -102,9 +103,7 @@ function deviceTable(devices: NbdDevice[]): string {
     d.mounts.map((m) => `${m.source} on ${m.target}`).join(', ') || '-',
   ]);
   const head = ['DEVICE', 'STATE', 'PID', 'SIZE', 'IMAGE', 'PARTS', 'HOLDERS', 'MOUNTS'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  const out = [line(head), ...rows.map(line)];
+  const out = [columns([head, ...rows])];
   for (const d of devices.filter((x) => x.state === 'stale' || x.state === 'stuck')) out.push(`/dev/${d.name}: ${d.reason}`);
   return out.join('\n');
 }

@@ -4,7 +4,9 @@
 // volume was made. The field checks are the launch form's own (src/vm/fields.ts).
 import {fieldCollector, parseIpv4, validateHostname, validateIpv4, validateMinerSeed, validateMinerSs58, validateVmIp, type FieldError, type FieldResult} from '../vm/fields.js';
 
-/** What the guest's netplan gets when no DNS server is given (create-config.sh's default). */
+/** The network upstream's quick-launch.sh gives the VM when none is given; DNS is create-config.sh's default too. */
+export const DEFAULT_VM_IP = '192.168.100.2';
+export const DEFAULT_GATEWAY = '192.168.100.1';
 export const DEFAULT_DNS = '8.8.8.8';
 /** The newest guest's length caps for the optional Docker Hub credentials. */
 const HUB_USER_MAX = 64;

@@ -6,15 +6,11 @@ import type {CliContext} from '../cli/context.js';
 import type {StepEnv} from '../flow-runner.js';
 import {UsageError} from '../errors.js';
 import {configValuesFromOptions} from '../config-volume/options.js';
-import type {ConfigValues} from '../config-volume/values.js';
+import {DEFAULT_DNS, DEFAULT_GATEWAY, DEFAULT_VM_IP, type ConfigValues} from '../config-volume/values.js';
 import {readConfigVolume} from '../config-volume/readback.js';
 import {renderConfigFiles} from '../config-volume/render.js';
 import type {Action} from './plan.js';
 
-/** The network upstream's quick-launch.sh uses when none is given. */
-const DEFAULT_VM_IP = '192.168.100.2';
-const DEFAULT_GATEWAY = '192.168.100.1';
-const DEFAULT_DNS = '8.8.8.8';
 
 const definedOnly = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 

@@ -2,10 +2,12 @@
 // reuse a volume the guest already accepts, create a missing one, or refuse the whole run when an
 // existing file is wrong (with its fix). A refusal changes nothing on disk.
 import {existsSync} from 'node:fs';
-import {join, resolve} from 'node:path';
+import {resolve} from 'node:path';
 import {UsageError} from '../errors.js';
 import {chooseFormat, chooseFs} from '../era/choose.js';
-import {defaultFileName, type ContainerFormat, type Era, type Fs, type Role, type VolumeSpec} from '../era/eras.js';
+import type {ContainerFormat, Era, Fs, Role, VolumeSpec} from '../era/eras.js';
+import {imagesUse, type UseReport} from '../attach/holders.js';
+import {volumeFile} from '../volume/set.js';
 import {inspectVolume, type Inspection} from '../volume/inspect.js';
 import {checkVolumeSize, parseSize, sizeArg} from '../volume/size.js';
 
@@ -39,21 +41,26 @@ export interface Plan {
 
 export async function planSet(input: PlanInput): Promise<Plan> {
   const dir = resolve(input.dir);
-  const actions = await Promise.all(input.era.volumes.map((spec) => planOne(input, dir, spec)));
+  const files = input.era.volumes.map((spec) => fileOf(input, dir, spec));
+  const use = await imagesUse(files.filter((f) => f.exists).map((f) => f.path)); // one /proc scan for the set
+  const actions = await Promise.all(input.era.volumes.map((spec, i) => planOne(input, spec, files[i]!, use)));
   return {era: input.era, dir, actions};
 }
 
-async function planOne(input: PlanInput, dir: string, spec: VolumeSpec): Promise<Action> {
-  const isConfig = spec.role === 'config';
-  // The file as upstream names it; an existing one under the other extension is the set's as it is.
-  const wantedFormat = isConfig || !input.format ? spec.newFormat : (input.format as ContainerFormat);
+/** The role's file: the one the operator chose, else as upstream names it (an existing one under the other extension is the set's as it is). */
+function fileOf(input: PlanInput, dir: string, spec: VolumeSpec): {path: string; exists: boolean} {
   const chosen = input.paths?.[spec.role];
-  const preferred = chosen ? resolve(dir, chosen) : join(dir, defaultFileName(spec, input.hostname, wantedFormat));
-  const other = join(dir, defaultFileName(spec, input.hostname, wantedFormat === 'qcow2' ? 'raw' : 'qcow2'));
-  const existing = existsSync(preferred) ? preferred : !chosen && !input.format && existsSync(other) ? other : undefined;
-  if (existing) {
-    const inspection = await inspectVolume(existing, {era: input.era, spec});
-    return inspection.accepted ? {kind: 'reuse', spec, path: existing, inspection} : {kind: 'refuse', spec, path: existing, inspection};
+  if (chosen) return {path: resolve(dir, chosen), exists: existsSync(resolve(dir, chosen))};
+  const wantedFormat = spec.role === 'config' || !input.format ? spec.newFormat : (input.format as ContainerFormat);
+  return volumeFile(spec, dir, input.hostname, wantedFormat, !input.format);
+}
+
+async function planOne(input: PlanInput, spec: VolumeSpec, file: {path: string; exists: boolean}, use: Map<string, UseReport>): Promise<Action> {
+  const isConfig = spec.role === 'config';
+  const preferred = file.path;
+  if (file.exists) {
+    const inspection = await inspectVolume(preferred, {era: input.era, spec}, use.get(preferred));
+    return inspection.accepted ? {kind: 'reuse', spec, path: preferred, inspection} : {kind: 'refuse', spec, path: preferred, inspection};
   }
   const format = chooseFormat(spec, preferred, isConfig ? undefined : input.format);
   const sizeText = input.sizes[spec.role] ?? spec.defaultSize;

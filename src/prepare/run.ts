@@ -6,6 +6,7 @@ import {createFlow, reclaimCreateLeftovers, type CreateJob} from '../../flows/cr
 import {prepareFlow, type PrepareJob, type PreparePart} from '../../flows/prepare.js';
 import {reclaimFuseLeftovers} from '../attach/index.js';
 import {UsageError} from '../errors.js';
+import {validateHostname} from '../vm/fields.js';
 import {runFlow, type StepEnv} from '../flow-runner.js';
 import type {ConfigValues} from '../config-volume/values.js';
 import {checkSpace} from '../volume/space.js';
@@ -34,13 +35,13 @@ export async function compareConfig(plan: Plan, values: ConfigValues): Promise<v
 
 /** The hostname names files before it names a VM: the quick-launch schema's rule, checked first. `flag` leads the fix ("--hostname "). */
 export function checkHostnameForNames(hostname: string, flag = ''): void {
+  const rule = validateHostname(hostname); // the launch form's and config volume's rule: one place
+  if (rule.ok && rule.value === hostname) return;
   if (hostname.length > 63) throw new UsageError(`the hostname is ${hostname.length} characters; the guest accepts at most 63`, 'choose a shorter hostname');
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(hostname)) {
-    throw new UsageError(
-      `"${hostname}" is not a hostname the guest accepts: lower-case letters, digits and "-", not at either end`,
-      /[A-Z]/.test(hostname) ? `use ${flag}${hostname.toLowerCase()}` : 'choose a hostname such as miner-01',
-    );
-  }
+  throw new UsageError(
+    `"${hostname}" is not a hostname the guest accepts: lower-case letters, digits and "-", not at either end`,
+    /[A-Z]/.test(hostname) ? `use ${flag}${hostname.toLowerCase()}` : 'choose a hostname such as miner-01',
+  );
 }
 
 /** `fixWord` names the way to have it created ("pass --create-dir", "…"). */

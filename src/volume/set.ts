@@ -33,14 +33,18 @@ export interface SetCheck {
  * era), so that a set is found as it is on disk; the check then says whether the era accepts it.
  */
 export function setPaths(era: Era, dir: string, hostname: string): Map<Role, string> {
-  const paths = new Map<Role, string>();
-  for (const spec of era.volumes) {
-    const preferred = join(dir, defaultFileName(spec, hostname));
-    const other: ContainerFormat = spec.newFormat === 'qcow2' ? 'raw' : 'qcow2';
-    const alternative = join(dir, defaultFileName(spec, hostname, other));
-    paths.set(spec.role, !existsSync(preferred) && existsSync(alternative) ? alternative : preferred);
-  }
-  return paths;
+  return new Map(era.volumes.map((spec) => [spec.role, volumeFile(spec, dir, hostname).path]));
+}
+
+/**
+ * A role's file in `dir` as upstream names it in `format`; with `otherExtension`, an existing file
+ * under the other extension when that one is absent. `exists` says whether `path` is there.
+ */
+export function volumeFile(spec: VolumeSpec, dir: string, hostname: string, format: ContainerFormat = spec.newFormat, otherExtension = true): {path: string; exists: boolean} {
+  const preferred = join(dir, defaultFileName(spec, hostname, format));
+  if (existsSync(preferred)) return {path: preferred, exists: true};
+  const alternative = join(dir, defaultFileName(spec, hostname, format === 'qcow2' ? 'raw' : 'qcow2'));
+  return otherExtension && existsSync(alternative) ? {path: alternative, exists: true} : {path: preferred, exists: false};
 }
 
 /** Which role a file given on the command line plays: its upstream name prefix, else the label it carries. */

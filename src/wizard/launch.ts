@@ -6,6 +6,7 @@ import {statSync} from 'node:fs';
 import {resolve} from 'node:path';
 import {detectEra} from '../era/detect.js';
 import {findEra, type Era, type Role} from '../era/eras.js';
+import {DEFAULT_DNS} from '../config-volume/values.js';
 import type {Settings} from '../settings.js';
 import {adapterFor, type FieldCheck, type LauncherAdapter, type OptionKey} from '../vm/adapters/index.js';
 import {validateHostname, validateImage, validateMinerSeed, validateMinerSs58, type FieldResult, type LaunchInput} from '../vm/fields.js';
@@ -71,7 +72,7 @@ function optionField(key: OptionKey, s: Partial<Settings>, adapter: LauncherAdap
     case 'vmGateway':
       return {name: key, label: 'Gateway', initial: s.vmGateway ?? ''};
     case 'vmDns':
-      return {name: key, label: 'DNS', initial: s.vmDns ?? '8.8.8.8'};
+      return {name: key, label: 'DNS', initial: s.vmDns ?? DEFAULT_DNS};
     case 'sshPort':
       return {name: key, label: 'SSH port', initial: s.sshPort ?? '', hint: "forwarded to the guest's SSH with the user network; empty: the launcher's default"};
     case 'image':

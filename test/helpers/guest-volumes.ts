@@ -6,6 +6,8 @@ import {join} from 'node:path';
 import {runCli} from './cli.js';
 import {requireGuestTools} from './guest-tools.js';
 import {sh} from './tools.js';
+import {netplan} from '../../src/config-volume/render.js';
+import {DEFAULT_DNS, DEFAULT_GATEWAY, DEFAULT_VM_IP} from '../../src/config-volume/values.js';
 import {makeVolume, type VolumeSpec} from './volumes.js';
 
 /** `tdx-wizard create PATH 1G --force-small [args]`; throws with the CLI's output if it fails. */
@@ -26,22 +28,9 @@ export function plainVolume(dir: string, name: string, spec: VolumeSpec): string
 export const VALID_SS58 = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
 export const VALID_SEED = 'a'.repeat(32) + '0123456789abcdef0123456789ABCDEF';
 
-export function networkConfig(ip = '192.168.100.2', gateway = '192.168.100.1', dns = '8.8.8.8'): string {
-  return `network:
-  version: 2
-  ethernets:
-    any-ethernet:
-      match:
-        name: "en*"
-      addresses:
-        - ${ip}/24
-      routes:
-        - to: default
-          via: ${gateway}
-      nameservers:
-        addresses:
-          - ${dns}
-`;
+/** create-config.sh's netplan file (the product's renderer, checked against upstream's heredoc in test/config-volume-values.test.ts). */
+export function networkConfig(ip = DEFAULT_VM_IP, gateway = DEFAULT_GATEWAY, dns = DEFAULT_DNS): string {
+  return netplan(ip, gateway, dns);
 }
 
 export interface ConfigFiles {
