@@ -329,7 +329,9 @@ describe('the wizard in a terminal', () => {
     await run.press('Down');
     await run.waitFor(/❯ Stop the VM/);
     await run.press('Enter');
-    await run.waitFor(/Type|type/);
+    // The confirmation's own words: the serial log above it says "Filesystem type: ext4", so a
+    // loose /type/ matched before the confirmation opened and its first key reached the menu.
+    await run.waitFor('Type stop and press Enter');
     await run.type('sto');
     await run.waitFor(/Confirm: sto/);
     await run.press('Enter');
@@ -471,7 +473,7 @@ describe('the wizard in a terminal', () => {
       run = startPty([CLI], {cwd: dir, env: {...envFor(dir), ...host.env, PATH: `${FAKE_BIN}:${process.env.PATH}`}, cols: 110, rows: 30});
       await run.waitFor('First-time setup');
       await run.press('Down');
-    await run.waitFor(/❯ Troubleshoot NBD/);
+      await run.waitFor(/❯ Troubleshoot NBD/);
       await run.press('Enter');
       await run.waitFor('/srv/volumes/cache.qcow2');
       const table = run.screen();
@@ -480,7 +482,7 @@ describe('the wizard in a terminal', () => {
       expect(table).toMatch(/nbd2\s+free/);
       await run.waitFor(/❯ Detach .*nbd0 \(connected\)/);
       await run.press('Enter');
-      await run.waitFor(/Type|type/);
+      await run.waitFor(/Type \S+ and press Enter/);
       await run.type('/dev/nbd0');
       await run.waitFor(/Confirm: \/dev\/nbd0/);
       await run.press('Enter');
