@@ -8,7 +8,7 @@ import {addMessage} from '../src/store.js';
 import {unstoppableWork} from '../src/cleanup.js';
 import {Frame} from './Frame.js';
 import {KeyHelp} from './KeyHelp.js';
-import {useKeymap, type Scope} from './keymap.js';
+import {useKeymap, useLiveScopes, type Scope} from './keymap.js';
 import {StepList} from './StepList.js';
 import {useStoreState} from './useStoreState.js';
 import {useTerminalSize} from './useTerminalSize.js';
@@ -25,12 +25,17 @@ export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
   const {exit} = useApp();
   const {columns, rows} = useTerminalSize();
   const [screen, setScreen] = useState<Screen>(initial);
-  const [help, setHelp] = useState(false);
+  // The scopes of the screen as it was when `?` opened the overlay: the overlay lists those keys.
+  const [help, setHelp] = useState<Scope[] | undefined>(undefined);
   const [editing, setEditing] = useState(false);
   const armed = useRef(false);
   const messages = useStoreState(controller.store, (s) => s.messages);
   const steps = useStoreState(controller.store, (s) => s.steps);
   const info = screenInfo(screen);
+  // The keys live on the screen as it is now (a confirmation that replaced a menu has its own).
+  const live = useLiveScopes().filter((s) => s !== 'global' && s !== 'help');
+  // q and ? are letters: they work only while no text field takes typed letters.
+  const letters = !editing && !live.includes('input');
 
   // Every screen but the log reads the remembered settings: `logs --follow` starts without them
   // (lighter and faster), and they load on the way out of the log.
@@ -67,28 +72,31 @@ export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
         controller.cancel();
         return;
       }
-      if (editing || !info.letters || help) return;
+      if (!letters || help) return;
       if (action === 'quit' && !controller.busy) leave(0);
-      else if (input === '?') setHelp(true);
+      else if (input === '?') setHelp(live);
     },
     true,
   );
 
-  // The help bar shows q and ? only where they work (not while a text field takes letters).
-  const scopes: Scope[] = help ? ['help'] : info.letters ? [...info.scopes, 'global'] : info.scopes;
+  // The help bar shows only keys that work now: q and ? not while a text field takes letters, q not
+  // while a step runs (Ctrl+C cancels it then).
+  const scopes: Scope[] = help ? ['help'] : letters ? [...live, 'global'] : live;
+  const hidden = controller.busy ? (['quit'] as const) : [];
   return (
     <Frame
       title={`tdx-wizard · ${info.title}`}
       columns={columns}
       rows={rows}
       scopes={scopes}
+      hidden={hidden}
       messages={messages}
       side={info.steps && steps.length ? (size) => <StepList steps={steps} width={size.width} height={size.height} compact={false} /> : undefined}
       compactSide={info.steps && steps.length ? (width) => <StepList steps={steps} width={width} compact /> : undefined}
     >
       {(size) =>
         help ? (
-          <KeyHelp scopes={[...info.scopes, 'global']} width={size.width} height={size.height} onClose={() => setHelp(false)} />
+          <KeyHelp scopes={[...help, 'global']} width={size.width} height={size.height} onClose={() => setHelp(undefined)} />
         ) : (
           <ScreenView screen={screen} go={go} controller={controller} size={size} setEditing={setEditing} quit={() => leave(0)} />
         )

@@ -8,7 +8,7 @@ import type {ReactNode} from 'react';
 import {Box, Text} from 'ink';
 import type {Message} from '../src/store.js';
 import {HelpBar} from './HelpBar.js';
-import type {Scope} from './keymap.js';
+import type {Action, Scope} from './keymap.js';
 import {emphasis, fit, glyphs, hangingRows, tone, themeMode} from './theme.js';
 
 export interface FrameSize {
@@ -21,6 +21,8 @@ export interface FrameProps {
   columns: number;
   rows: number;
   scopes: Scope | readonly Scope[];
+  /** Actions the help bar leaves out for now. */
+  hidden?: readonly Action[];
   messages?: readonly Message[];
   side?: (size: FrameSize) => ReactNode;
   /** Side pane width from 80 columns (default: a third of the width, at most 34). */
@@ -62,7 +64,7 @@ export function frameLayout(columns: number, rows: number, opts: {side?: boolean
   return {title, help, message: messageRows, compact, side, body, total};
 }
 
-export function Frame({title, columns, rows, scopes, messages = [], side, sideWidth, compactSide, children}: FrameProps) {
+export function Frame({title, columns, rows, scopes, hidden, messages = [], side, sideWidth, compactSide, children}: FrameProps) {
   const width = Math.max(1, columns);
   const last = messages.at(-1);
   const g = glyphs();
@@ -112,7 +114,7 @@ export function Frame({title, columns, rows, scopes, messages = [], side, sideWi
           )}
         </Box>
       ) : null}
-      {layout.help ? <HelpBar scopes={scopes} width={width} /> : null}
+      {layout.help ? <HelpBar scopes={scopes} width={width} hidden={hidden} /> : null}
     </Box>
   );
 }

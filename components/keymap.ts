@@ -3,7 +3,7 @@
 //
 // A row is what the operator reads: a label ("↑↓ j k"), a description ("move") and a scope
 // (where it applies). Each row lists the concrete keys it answers to and the action each one means.
-import {useContext, useLayoutEffect, useRef, useState} from 'react';
+import {useContext, useLayoutEffect, useRef, useState, useSyncExternalStore} from 'react';
 import {useInput, useStdin, type Key} from 'ink';
 import {KeyRouteContext, type KeyListener} from './KeyRouter.js';
 import {themeMode} from './theme.js';
@@ -115,6 +115,15 @@ export function matchKey(input: string, key: Key, scopes: Scope | readonly Scope
   return undefined;
 }
 
+/** The scopes of keys live now under the router (empty outside one): what the help bar may promise. */
+export function useLiveScopes(): Scope[] {
+  const route = useContext(KeyRouteContext);
+  const joined = useSyncExternalStore(route?.subscribe ?? noSubscription, route?.scopes ?? noScopes);
+  return joined ? (joined.split(',') as Scope[]) : [];
+}
+const noSubscription = () => () => {};
+const noScopes = () => '';
+
 export function bindingsFor(scopes: Scope | readonly Scope[]): KeyBinding[] {
   const list = asList(scopes);
   return list.flatMap((scope) => KEYMAP.filter((b) => b.scope === scope));
@@ -143,10 +152,15 @@ export function useKeymap(
   const active = isActive && Boolean(isRawModeSupported);
   const latest = useRef(handler);
   const scopesRef = useRef(scopes);
-  const [listener] = useState<KeyListener>(() => ({current: (input, key) => latest.current(matchKey(input, key, scopesRef.current), input, key)}));
+  const [listener] = useState<KeyListener>(() => ({current: (input, key) => latest.current(matchKey(input, key, scopesRef.current), input, key), scopes: asList(scopes)}));
   useLayoutEffect(() => {
     latest.current = handler;
     scopesRef.current = scopes;
+    const list = asList(scopes);
+    if (list.join(',') !== listener.scopes.join(',')) {
+      listener.scopes = list;
+      route?.rescoped();
+    }
     route?.committed();
   });
   useLayoutEffect(() => (route && active ? route.join(listener) : undefined), [route, active, listener]);

@@ -1,9 +1,8 @@
-// Which screens exist, what each is called, which keys it takes, and which component draws it.
+// Which screens exist, what each is called, and which component draws it.
 import type {ActionOutcome, WizardController} from '../src/wizard/controller.js';
 import type {FrameSize} from './Frame.js';
-import type {Scope} from './keymap.js';
 import {MainMenu} from './MainMenu.js';
-import {ChecksScreen} from './ChecksScreen.js';
+import {ChecksScreen} from './checks/ChecksScreen.js';
 import {EraScreen} from './setup/EraScreen.js';
 import {SetScreen, type SetDraft} from './setup/SetScreen.js';
 import {RunScreen} from './RunScreen.js';
@@ -27,11 +26,9 @@ export type Screen =
   | {name: 'log'; back?: Screen; path?: string; afterLaunch?: boolean}
   | {name: 'vm'};
 
+/** A screen's keys are not listed here: the help bar shows the scopes live at the moment (useLiveScopes). */
 export interface ScreenInfo {
   title: string;
-  scopes: Scope[];
-  /** Single-letter global keys (q, ?) are on: no text field takes them. */
-  letters: boolean;
   /** Show the step list beside the body. */
   steps: boolean;
 }
@@ -39,27 +36,27 @@ export interface ScreenInfo {
 export function screenInfo(screen: Screen): ScreenInfo {
   switch (screen.name) {
     case 'menu':
-      return {title: 'main menu', scopes: ['menu'], letters: true, steps: false};
+      return {title: 'main menu', steps: false};
     case 'checks':
-      return {title: screen.setup ? 'first-time setup: host checks' : 'host checks', scopes: ['menu'], letters: true, steps: false};
+      return {title: screen.setup ? 'first-time setup: host checks' : 'host checks', steps: false};
     case 'era':
-      return {title: 'first-time setup: the guest era', scopes: ['menu'], letters: true, steps: false};
+      return {title: 'first-time setup: the guest era', steps: false};
     case 'set':
-      return {title: 'first-time setup: the volume set', scopes: ['form', 'input'], letters: false, steps: false};
+      return {title: 'first-time setup: the volume set', steps: false};
     case 'run':
-      return {title: screen.title, scopes: ['menu'], letters: true, steps: true};
+      return {title: screen.title, steps: true};
     case 'relabel':
-      return {title: 'repair a label', scopes: ['form', 'input'], letters: false, steps: false};
+      return {title: 'repair a label', steps: false};
     case 'grow':
-      return {title: 'grow a volume', scopes: ['form', 'input'], letters: false, steps: false};
+      return {title: 'grow a volume', steps: false};
     case 'nbd':
-      return {title: 'NBD devices', scopes: ['menu', 'confirm'], letters: false, steps: false};
+      return {title: 'NBD devices', steps: false};
     case 'launch':
-      return {title: screen.setup ? 'first-time setup: launch the VM' : 'launch the VM', scopes: ['form', 'input'], letters: false, steps: false};
+      return {title: screen.setup ? 'first-time setup: launch the VM' : 'launch the VM', steps: false};
     case 'log':
-      return {title: 'serial log', scopes: ['log'], letters: false, steps: false};
+      return {title: 'serial log', steps: false};
     case 'vm':
-      return {title: 'the VM', scopes: ['menu', 'confirm'], letters: false, steps: false};
+      return {title: 'the VM', steps: false};
   }
 }
 

@@ -85,7 +85,7 @@ describe('first-time setup for E4, to a running VM and back', () => {
 
     await run.waitFor('First-time setup');
     await run.press('Enter');
-    await run.waitFor(/check\(s\) failed|host looks ready/, 20_000);
+    await run.waitFor(/checks? failed|host looks ready/, 20_000);
     await run.waitFor(/❯ Continue to the guest era/);
     await run.press('Enter');
     await run.waitFor(/❯ E4\s+run-td\s+cache, storage, config · default/);

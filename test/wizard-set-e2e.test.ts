@@ -46,7 +46,7 @@ const field = (label: string, text?: string) => fieldIn(run!, label, text);
 async function toEras(): Promise<void> {
   await run!.waitFor('First-time setup');
   await run!.press('Enter');
-  await run!.waitFor(/check\(s\) failed|host looks ready/, 20_000);
+  await run!.waitFor(/checks? failed|host looks ready/, 20_000);
   await run!.waitFor(/❯ Continue to the guest era/);
   await run!.press('Enter');
 }
