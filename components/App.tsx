@@ -4,7 +4,7 @@
 import {useEffect, useRef, useState} from 'react';
 import {useApp} from 'ink';
 import type {WizardController} from '../src/wizard/controller.js';
-import {addMessage} from '../src/store.js';
+import {addMessage, type Message} from '../src/store.js';
 import {unstoppableWork} from '../src/cleanup.js';
 import {Frame} from './Frame.js';
 import {KeyHelp} from './KeyHelp.js';
@@ -29,9 +29,16 @@ export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
   const [help, setHelp] = useState<Scope[] | undefined>(undefined);
   const [editing, setEditing] = useState(false);
   const armed = useRef(false);
+  // A message belongs to the screen that raised it: the last message when the operator left for
+  // another screen, and everything before it, is not shown there.
+  const [shownAfter, setShownAfter] = useState<Message | undefined>(undefined);
+  // "Press Ctrl+C again" stops being true when the step it is about has ended.
+  const armedPrompt = useRef<Message | undefined>(undefined);
   const messages = useStoreState(controller.store, (s) => s.messages);
   const steps = useStoreState(controller.store, (s) => s.steps);
   const info = screenInfo(screen);
+  const fresh = shownAfter ? messages.slice(messages.indexOf(shownAfter) + 1) : messages;
+  const visible = controller.busy ? fresh : fresh.filter((m) => m !== armedPrompt.current);
   // The keys live on the screen as it is now (a confirmation that replaced a menu has its own).
   const live = useLiveScopes().filter((s) => s !== 'global' && s !== 'help');
   // q and ? are letters: they work only while no text field takes typed letters.
@@ -40,6 +47,7 @@ export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
   // Every screen but the log reads the remembered settings: `logs --follow` starts without them
   // (lighter and faster), and they load on the way out of the log.
   const go = (next: Screen) => {
+    setShownAfter(controller.store.getState().messages.at(-1));
     if (next.name === 'log' || controller.settingsLoaded) return setScreen(next);
     controller.loadSettings().then(
       () => setScreen(next),
@@ -64,7 +72,8 @@ export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
         if (!controller.busy) return leave(130);
         if (!armed.current) {
           armed.current = true;
-          addMessage(controller.store, {level: 'warn', text: 'Press Ctrl+C again to cancel the running step (its cleanup will run)'});
+          armedPrompt.current = {level: 'warn', text: 'Press Ctrl+C again to cancel the running step (its cleanup will run)'};
+          addMessage(controller.store, armedPrompt.current);
           return;
         }
         // resize2fs and e2fsck are never signalled: the controller says what runs and that the cancel follows it.
@@ -90,7 +99,7 @@ export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
       rows={rows}
       scopes={scopes}
       hidden={hidden}
-      messages={messages}
+      messages={visible}
       side={info.steps && steps.length ? (size) => <StepList steps={steps} width={size.width} height={size.height} compact={false} /> : undefined}
       compactSide={info.steps && steps.length ? (width) => <StepList steps={steps} width={width} compact /> : undefined}
     >

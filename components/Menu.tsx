@@ -19,6 +19,8 @@ export interface MenuItem<V extends string = string> {
   destructive?: boolean;
   /** Shown but not selectable (skipped when moving). */
   disabled?: boolean;
+  /** Why a disabled item cannot be chosen now, shown after it. */
+  why?: string;
 }
 
 export interface MenuProps<V extends string = string> {
@@ -76,7 +78,7 @@ export function Menu<V extends string = string>({items, onSelect, onBack, onHigh
       {items.slice(top, top + rows).map((item, k) => {
         const i = top + k;
         const isSelected = i === index;
-        const tag = `${item.destructive ? ` ${g.warn} destructive` : ''}${item.disabled ? ' (unavailable)' : ''}`;
+        const tag = `${item.destructive ? ` ${g.warn} destructive` : ''}${item.disabled ? ` (unavailable${item.why ? `: ${item.why}` : ''})` : ''}`;
         const more = k === 0 && hiddenAbove ? ` (${hiddenAbove} more above)` : k === rows - 1 && hiddenBelow ? ` (${hiddenBelow} more below)` : '';
         const labelRoom = Math.max(0, width - pointerWidth - 1 - textWidth(tag) - textWidth(more));
         const label = fit(item.label, labelRoom);

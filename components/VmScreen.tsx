@@ -11,6 +11,8 @@ import type {ScreenProps} from './screens.js';
 import {TypedConfirm} from './TypedConfirm.js';
 import {fit, formatDuration, severityGlyph, tone} from './theme.js';
 
+const REFRESH_MS = 2000;
+
 export function VmScreen({controller, go, size, setEditing}: ScreenProps) {
   const [status, setStatus] = useState<VmStatus>();
   // The stop the era's adapter will run, found when Stop is chosen: the confirmation names it.
@@ -18,6 +20,13 @@ export function VmScreen({controller, go, size, setEditing}: ScreenProps) {
   const [problem, setProblem] = useState<string>();
   const refresh = useCallback(() => void controller.status().then(setStatus, (e: Error) => setProblem(e.message)), [controller]);
   useEffect(refresh, [refresh]);
+  // The status moves on by itself (uptime, a VM that powered off, new serial lines): read it again
+  // every 2 s while the screen shows it, not while the typed stop is asked.
+  useEffect(() => {
+    if (confirm) return;
+    const timer = setInterval(refresh, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [refresh, confirm]);
   useEffect(() => {
     setEditing(Boolean(confirm));
     return () => setEditing(false);
@@ -63,8 +72,8 @@ export function VmScreen({controller, go, size, setEditing}: ScreenProps) {
         <Menu
           width={size.width}
           items={[
-            {value: 'launch', label: 'Launch the VM', disabled: Boolean(running)},
-            {value: 'stop', label: 'Stop the VM', destructive: true, disabled: !running},
+            {value: 'launch', label: 'Launch the VM', disabled: Boolean(running), why: 'a VM is running: stop it first'},
+            {value: 'stop', label: 'Stop the VM', destructive: true, disabled: !running, why: status ? 'no VM is running' : 'reading the status...'},
             {value: 'log', label: 'Tail the serial log'},
             {value: 'refresh', label: 'Refresh'},
             {value: 'back', label: 'Back'},

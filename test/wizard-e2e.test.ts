@@ -326,6 +326,11 @@ describe('the wizard in a terminal', () => {
     await run.waitFor(/❯ Launch \/ status \/ stop the VM/);
     await run.press('Enter');
     await run.waitFor(`running: pid ${pid}`);
+    // An action that cannot run says why; the status moves on by itself (the uptime was frozen).
+    expect(run.screen()).toContain('Launch the VM (unavailable: a VM is running: stop it first)');
+    const head = () => run!.screen().split('\n').find((l) => l.includes(`running: pid ${pid}`)) ?? '';
+    const before = head();
+    await run.waitFor(() => head() !== before && head() !== '', 6_000);
     await run.press('Down');
     await run.waitFor(/❯ Stop the VM/);
     await run.press('Enter');
@@ -365,6 +370,27 @@ describe('the wizard in a terminal', () => {
     await run.waitFor(/✖ cancelled/, 20_000);
     expect(existsSync(`/proc/${toolPid}`)).toBe(false);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(join(dir, 'state'));
+    await run.press('C-c');
+    expect(await run.exited()).toBe(130);
+  }, 60_000);
+
+  it('a first Ctrl+C that the step outlives: the prompt goes when the step ends, and no message follows the operator to another screen', async () => {
+    const dir = workDir('outlived');
+    const env = envFor(dir);
+    const volume = makeVolume(dir, 'grow-me.qcow2', {fs: 'ext4', label: 'tdx-cache'});
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    // qemu-img resize takes a second and a half, long enough for one Ctrl+C.
+    writeFileSync(join(bin, 'qemu-img'), `#!/bin/sh\nif [ "$1" = resize ]; then echo "stand-in qemu-img: resizing slowly"; sleep 1.5; fi\nexec ${toolPath('qemu-img')} "$@"\n`, {mode: 0o755});
+    run = await startGrow(dir, {...env, PATH: `${bin}:${process.env.PATH}`}, volume);
+    await run.waitFor('stand-in qemu-img: resizing slowly', 20_000);
+    await run.press('C-c');
+    await run.waitFor('Press Ctrl+C again');
+    await run.waitFor(/✔ done/, 30_000);
+    await run.waitFor((screen) => !screen.includes('Press Ctrl+C again'));
+    await run.press('Enter');
+    await run.waitFor(/❯ (Volume file|First-time setup)/);
+    expect(run.screen()).not.toMatch(/Press Ctrl\+C|Cancelling|cancel/);
     await run.press('C-c');
     expect(await run.exited()).toBe(130);
   }, 60_000);

@@ -24,7 +24,8 @@ export interface PtyRun {
   /** Everything the child has written so far (raw, with escape sequences). */
   output(): string;
   /** Resolves when the screen matches; rejects after `timeoutMs` (default 15 s: CI shares 2 cores) with the screen in the message. */
-  waitFor(pattern: string | RegExp, timeoutMs?: number): Promise<void>;
+  /** Until the screen shows the text, matches the pattern, or satisfies the predicate. */
+  waitFor(pattern: string | RegExp | ((screen: string) => boolean), timeoutMs?: number): Promise<void>;
   /** Named keys (Enter, Up, Down, Left, Right, Escape, Tab, Backspace, PageUp, PageDown, Home, End, C-c) or literal text. */
   press(...keys: string[]): Promise<void>;
   /** Types text one character at a time; with `echo`, waits for the typed text to show after each. */
@@ -86,11 +87,12 @@ export function startPty(args: readonly string[], options: PtyOptions = {}): Pty
     for (let i = 0; i < term.rows; i++) lines.push(buffer.getLine(buffer.viewportY + i)?.translateToString(true) ?? '');
     return lines.join('\n');
   };
-  const matches = (pattern: string | RegExp) => (typeof pattern === 'string' ? screen().includes(pattern) : pattern.test(screen()));
+  const matches = (pattern: string | RegExp | ((screen: string) => boolean)) =>
+    typeof pattern === 'string' ? screen().includes(pattern) : typeof pattern === 'function' ? pattern(screen()) : pattern.test(screen());
   // xterm parses writes asynchronously: an empty write's callback fires once earlier data is applied.
   const settled = () => new Promise<void>((resolve) => term.write('', resolve));
 
-  const waitFor = async (pattern: string | RegExp, timeoutMs = 15_000) => {
+  const waitFor = async (pattern: string | RegExp | ((screen: string) => boolean), timeoutMs = 15_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await settled();
