@@ -1,4 +1,4 @@
-import {mkdirSync, writeFileSync} from 'node:fs';
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {runCli, snapshot} from './helpers/cli.js';
@@ -88,6 +88,26 @@ describe('inspect and verify: every verdict, read-only', () => {
       const r = runCli(['verify', bad], {env});
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/protocol name|does not exist|not a regular file/);
+    }
+  });
+});
+
+describe('--dry-run prints the plan of every flow command, and changes nothing', () => {
+  it('format, relabel and resize print the commands they would run, as create does', () => {
+    const volume = makeVolume(dir, 'plan.qcow2', {fs: 'ext4', label: 'models', data: randomData()});
+    const before = sha256(readFileSync(volume));
+    for (const [args, step] of [
+      [['format', volume, '--confirm', 'plan.qcow2'], /mkfs\.ext4 -F -L tdx-cache /],
+      [['relabel', volume], /e2label .* tdx-cache/],
+      [['resize', volume, '+1G'], /qemu-img resize .*plan\.qcow2/],
+    ] as const) {
+      const r = runCli(['--dry-run', ...args], {env});
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^# plan: .*; nothing was run$/m);
+      expect(r.stdout).toMatch(step);
+      // The detach reads the daemon's pid from its pid file when the plan is run (not a quoted, dead '$(...)').
+      expect(r.stdout).toMatch(/^sh -c 'kill -TERM "\$\(cat "\$1"\)"' detach \/\S+\/daemon\.pid$/m);
+      expect(sha256(readFileSync(volume))).toBe(before);
     }
   });
 });

@@ -61,7 +61,8 @@ export async function attachFuse(runner: Runner, image: string, options: {format
         await rm(dir, {recursive: true, force: true}); // the daemon never started: nothing to stop
         return;
       }
-      await runner.act(`Detach ${image.split('/').pop()} (stop qemu-storage-daemon gracefully)`, ['kill', '-TERM', String(pid || '$(cat daemon.pid)')], async () => {
+      // In a plan the pid is not known yet: the recorded line reads it from the pid file, as a shell would.
+      await runner.act(`Detach ${image.split('/').pop()} (stop qemu-storage-daemon gracefully)`, pid ? ['kill', '-TERM', String(pid)] : ['sh', '-c', 'kill -TERM "$(cat "$1")"', 'detach', pidFile], async () => {
         await stopDaemon(runner, pid, mountpoint);
         await rm(dir, {recursive: true, force: true});
       });

@@ -9,7 +9,7 @@ import {reclaimFuseLeftovers} from '../attach/index.js';
 import {action} from '../cli/program.js';
 import {askYesNo} from '../cli/prompt.js';
 import type {CliContext} from '../cli/context.js';
-import {toShellScript} from '../runner/transcript.js';
+import {reportPlan} from '../cli/plan.js';
 import {chooseEra, chooseFormat, chooseFs, chooseRole} from '../era/choose.js';
 import {ERA_IDS, FS_MIN_BYTES} from '../era/eras.js';
 import {rememberedEra} from '../era/remembered.js';
@@ -86,12 +86,7 @@ async function create(ctx: CliContext, pathArg: string, sizeInput: string | unde
   await runFlow(flow, job, stepEnv(ctx));
 
   const kind = {role: spec.role, era: era.id, format, fs, label};
-  if (runner.dryRun) {
-    const planned = ctx.store.getState().runs;
-    reporter.print(toShellScript(planned, `plan: ${flow.title}; nothing was run`));
-    reporter.result({ok: true, dryRun: true, path: target.path, ...kind, commands: planned.map((r) => r.argv)}, '');
-    return 0;
-  }
+  if (runner.dryRun) return reportPlan(ctx, flow.title, {path: target.path, ...kind});
   const evidence = ctx.store.getState().steps.find((s) => s.id === 'verify')?.detail ?? '';
   const verify = `tdx-wizard verify ${target.path}${spec.role === 'cache' ? '' : ` --role ${spec.role}`}`;
   reporter.result(

@@ -9,6 +9,7 @@ import {askYesNo, confirmTyped} from '../cli/prompt.js';
 import {stepEnv} from '../cli/step-env.js';
 import {UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
+import {reportPlan} from '../cli/plan.js';
 import {volumeBeforeWrite} from './before-write.js';
 import {checkLabel} from '../volume/label.js';
 import {expectationFrom, refuseProvisioned, roleOptions} from './role-options.js';
@@ -49,9 +50,11 @@ export function register(program: Command): void {
           if (!ctx.runner.dryRun || opts.confirm !== undefined) await confirmTyped(basename(path), loss, opts.confirm as string | undefined);
         }
         const job: FormatJob = {path, label, before, expect};
-        await runFlow(formatFlow(job), job, stepEnv(ctx));
+        const flow = formatFlow(job);
+        await runFlow(flow, job, stepEnv(ctx));
+        if (ctx.runner.dryRun) return reportPlan(ctx, flow.title, {path, label, previous: before.filesystem ?? null});
         const evidence = ctx.store.getState().steps.find((s) => s.id === 'read-back')?.detail ?? '';
-        ctx.reporter.result({ok: true, path, label, previous: before.filesystem ?? null, changed: !ctx.runner.dryRun, evidence}, ctx.runner.dryRun ? 'dry run: nothing was changed' : `formatted ${path}\n  ${evidence}`);
+        ctx.reporter.result({ok: true, path, label, previous: before.filesystem ?? null, changed: true, evidence}, `formatted ${path}\n  ${evidence}`);
         return 0;
       }),
     );

@@ -6,6 +6,7 @@ import {askYesNo} from '../cli/prompt.js';
 import {stepEnv} from '../cli/step-env.js';
 import {UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
+import {reportPlan} from '../cli/plan.js';
 import {volumeBeforeWrite} from './before-write.js';
 import {checkLabel} from '../volume/label.js';
 import {expectationFrom, refuseProvisioned, roleOptions} from './role-options.js';
@@ -42,9 +43,11 @@ export function register(program: Command): void {
           if (!yes) throw new UsageError('not confirmed: nothing was changed');
         }
         const job: RelabelJob = {path, label, before, expect};
-        await runFlow(relabelFlow(job), job, stepEnv(ctx));
+        const flow = relabelFlow(job);
+        await runFlow(flow, job, stepEnv(ctx));
+        if (ctx.runner.dryRun) return reportPlan(ctx, flow.title, {path, label, previous: before.label ?? null});
         const evidence = ctx.store.getState().steps.find((s) => s.id === 'read-back')?.detail ?? '';
-        ctx.reporter.result({ok: true, path, label, previous: before.label ?? null, changed: !ctx.runner.dryRun, evidence}, ctx.runner.dryRun ? 'dry run: nothing was changed' : `relabelled ${path}: "${before.label ?? ''}" -> "${label}"\n  ${evidence}`);
+        ctx.reporter.result({ok: true, path, label, previous: before.label ?? null, changed: true, evidence}, `relabelled ${path}: "${before.label ?? ''}" -> "${label}"\n  ${evidence}`);
         return 0;
       }),
     );

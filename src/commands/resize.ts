@@ -6,6 +6,7 @@ import {askYesNo} from '../cli/prompt.js';
 import {stepEnv} from '../cli/step-env.js';
 import {UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
+import {reportPlan} from '../cli/plan.js';
 import {volumeBeforeWrite} from './before-write.js';
 import {formatBytes, parseSize, QCOW2_MAX_BYTES} from '../volume/size.js';
 import {checkSpace} from '../volume/space.js';
@@ -58,9 +59,11 @@ export function register(program: Command): void {
           if (!yes) throw new UsageError('not confirmed: nothing was changed');
         }
         const job: ResizeJob = {path, newSize, before};
-        await runFlow(resizeFlow(job), job, stepEnv(ctx));
+        const flow = resizeFlow(job);
+        await runFlow(flow, job, stepEnv(ctx));
+        if (ctx.runner.dryRun) return reportPlan(ctx, flow.title, {path, previousSize: before.virtualSize, size: newSize});
         const evidence = ctx.store.getState().steps.find((s) => s.id === 'read-back')?.detail ?? '';
-        ctx.reporter.result({ok: true, path, previousSize: before.virtualSize, size: newSize, changed: !ctx.runner.dryRun, evidence}, ctx.runner.dryRun ? 'dry run: nothing was changed' : `grew ${path}: ${formatBytes(before.virtualSize)} -> ${formatBytes(newSize)}\n  ${evidence}`);
+        ctx.reporter.result({ok: true, path, previousSize: before.virtualSize, size: newSize, changed: true, evidence}, `grew ${path}: ${formatBytes(before.virtualSize)} -> ${formatBytes(newSize)}\n  ${evidence}`);
         return 0;
       }),
     );
