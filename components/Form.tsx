@@ -6,6 +6,7 @@ import {useRef, useState} from 'react';
 import {Box, Text} from 'ink';
 import {maskText} from '../src/runner/mask.js';
 import {useKeymap} from './keymap.js';
+import {ChoiceField} from './ChoiceField.js';
 import {TextField, type Validation} from './TextField.js';
 import {fit, glyphs, hangingRows, textWidth, tone} from './theme.js';
 
@@ -19,7 +20,10 @@ export interface FieldSpec {
   /** One line shown under the focused field while it is valid. */
   hint?: string;
   secret?: boolean;
-  validate?: (value: string) => Validation;
+  /** A fixed set of values: the field is a choice (←/→), never free text. */
+  choices?: readonly string[];
+  /** Checks the value as it is typed; `values` are all the form's fields (a gateway is checked against the VM's IP). */
+  validate?: (value: string, values: Readonly<Record<string, string>>) => Validation;
 }
 
 export interface FormProps {
@@ -40,7 +44,12 @@ export function Form({fields, onSubmit, onBack, onChange, width, isActive = true
   const [attempted, setAttempted] = useState<ReadonlySet<string>>(new Set());
   const [, setTick] = useState(0);
 
-  const check = (field: FieldSpec): Validation => field.validate?.(values.current[field.name] ?? '') ?? OK;
+  const check = (field: FieldSpec): Validation => field.validate?.(values.current[field.name] ?? '', values.current) ?? OK;
+  const change = (field: FieldSpec, v: string) => {
+    values.current = {...values.current, [field.name]: v};
+    setTick((t) => t + 1);
+    onChange?.({...values.current});
+  };
   const setFocus = (i: number) => {
     focusRef.current = i;
     setFocusState(i);
@@ -80,21 +89,29 @@ export function Form({fields, onSubmit, onBack, onChange, width, isActive = true
         const valid = i === focus ? (shown ? result.ok : undefined) : value !== '' || i < focus ? check(field).ok : undefined;
         return (
           <Box key={field.name} flexDirection="column">
-            <TextField
-              label={field.label}
-              labelWidth={labelWidth}
-              value={value}
-              width={width}
-              focus={isActive && i === focus}
-              secret={field.secret}
-              placeholder={field.placeholder}
-              valid={valid}
-              onChange={(v) => {
-                values.current = {...values.current, [field.name]: v};
-                setTick((t) => t + 1);
-                onChange?.({...values.current});
-              }}
-            />
+            {field.choices ? (
+              <ChoiceField
+                label={field.label}
+                labelWidth={labelWidth}
+                value={value}
+                choices={field.choices}
+                width={width}
+                focus={isActive && i === focus}
+                onChange={(v) => change(field, v)}
+              />
+            ) : (
+              <TextField
+                label={field.label}
+                labelWidth={labelWidth}
+                value={value}
+                width={width}
+                focus={isActive && i === focus}
+                secret={field.secret}
+                placeholder={field.placeholder}
+                valid={valid}
+                onChange={(v) => change(field, v)}
+              />
+            )}
             {i === focus && shown && !result.ok ? (
               <>
                 <Rows lead={`${indent}${g.failed} `} text={conceal(result.message)} width={width} toneName="error" />

@@ -8,7 +8,7 @@ import {useInput, useStdin, type Key} from 'ink';
 import {KeyRouteContext, type KeyListener} from './KeyRouter.js';
 import {themeMode} from './theme.js';
 
-export type Scope = 'global' | 'menu' | 'form' | 'input' | 'confirm' | 'log' | 'help';
+export type Scope = 'global' | 'menu' | 'form' | 'input' | 'choice' | 'confirm' | 'log' | 'help';
 
 export type Action =
   | 'help' | 'quit' | 'interrupt'
@@ -44,6 +44,7 @@ export const SCOPE_TITLES: Record<Scope, string> = {
   menu: 'Menus',
   form: 'Forms',
   input: 'Text fields',
+  choice: 'Choices',
   confirm: 'Confirmations',
   log: 'Log pane',
   help: 'This help',
@@ -66,6 +67,9 @@ export const KEYMAP: readonly KeyBinding[] = [
   {scope: 'input', label: 'Backspace', description: 'delete the character before the cursor',
     keys: [{key: 'backspace', action: 'erase'}, {key: 'delete', action: 'erase'}]},
   {scope: 'input', label: 'Ctrl+U', description: 'clear the field', keys: [{input: 'u', ctrl: true, action: 'clear'}]},
+
+  {scope: 'choice', label: '←→', ascii: 'Left/Right', description: 'choose', bar: true,
+    keys: [{key: 'leftArrow', action: 'left'}, {key: 'rightArrow', action: 'right'}]},
 
   {scope: 'confirm', label: 'Enter', description: 'confirm (only the exact text)', bar: true, keys: [{key: 'return', action: 'confirm'}]},
   {scope: 'confirm', label: 'Esc', description: 'cancel', bar: true, keys: [{key: 'escape', action: 'cancel'}]},

@@ -1,3 +1,4 @@
+import {mkdirSync, writeFileSync} from 'node:fs';
 // The wizard's launch form and review from the era's adapter: which fields each launcher kind is
 // asked for, and what the review says about the seed (masked and the exposure note where the
 // launcher takes it; where it is instead for a config-volume launcher).
@@ -40,7 +41,55 @@ describe('the launch form asks what the era\'s launcher takes', () => {
     expect(pages[0]!.fields.slice(1).map((f) => f.initial)).toEqual(['/v/c.qcow2', '/v/s.qcow2', '/v/k.qcow2']);
     const type = pages[1]!.fields.find((f) => f.name === 'networkType')!;
     expect(type.initial).toBe('tap');
-    expect(type.validate!('macvtap')).toMatchObject({ok: false});
+    expect(type.choices).toEqual(['tap', 'user']); // a choice, never free text: macvtap cannot be picked
+  });
+
+  it('every network field is checked as it is typed, in the field\'s words (an IP of .300, port abc, vCPUs -3, memory lots all showed a tick)', () => {
+    const fields = Object.fromEntries(launchPages(era('E1'), {}, '/nowhere')[1]!.fields.map((f) => [f.name, f]));
+    const check = (name: string, value: string, all: Record<string, string> = {}) => fields[name]!.validate!(value, all);
+    expect(check('vmIp', '192.168.100.300')).toMatchObject({ok: false, message: expect.stringMatching(/not an IPv4 address/)});
+    expect(check('vmIp', '192.168.100.2')).toEqual({ok: true});
+    expect(check('vmGateway', '10.0.0.1', {vmIp: '192.168.100.2'})).toMatchObject({ok: false, message: expect.stringMatching(/outside the VM's network/)});
+    expect(check('vmGateway', '192.168.100.1', {vmIp: '192.168.100.2'})).toEqual({ok: true});
+    expect(check('vmDns', '8.8.8')).toMatchObject({ok: false});
+    expect(check('sshPort', 'abc')).toMatchObject({ok: false, message: expect.stringMatching(/SSH port "abc"/)});
+    expect(check('vcpus', '-3')).toMatchObject({ok: false});
+    expect(check('mem', 'lots')).toMatchObject({ok: false, message: expect.stringMatching(/memory size "lots"/)});
+    for (const name of ['sshPort', 'vcpus', 'mem']) expect(check(name, '')).toEqual({ok: true}); // empty: the launcher's default
+    expect(check('netIface', 'eth0', {networkType: 'user'})).toMatchObject({ok: false, message: 'user networking takes no interface'});
+  });
+
+  it('a tap interface that does not exist is refused, and the ones that do are offered', () => {
+    const sys = join(tmp.path, 'sys-ifaces');
+    for (const [name, tun] of [['vmtap0', true], ['tap7', true], ['eth0', false]] as const) {
+      mkdirSync(join(sys, 'class/net', name), {recursive: true});
+      if (tun) writeFileSync(join(sys, 'class/net', name, 'tun_flags'), '0x1002\n');
+    }
+    const saved = process.env.TDX_WIZARD_SYS_ROOT;
+    process.env.TDX_WIZARD_SYS_ROOT = sys;
+    try {
+      const iface = launchPages(era('E4'), {}, '/nowhere')[1]!.fields.find((f) => f.name === 'netIface')!;
+      expect(iface.validate!('vmtap9', {networkType: 'tap'})).toMatchObject({ok: false, message: 'there is no network interface vmtap9 on this host', fix: expect.stringMatching(/tap interfaces here: tap7, vmtap0$/)});
+      expect(iface.validate!('vmtap0', {networkType: 'tap'})).toEqual({ok: true});
+    } finally {
+      if (saved === undefined) delete process.env.TDX_WIZARD_SYS_ROOT;
+      else process.env.TDX_WIZARD_SYS_ROOT = saved;
+    }
+  });
+
+  it('the launcher field: a missing file gets a real fix, a launcher of another era is named as such', () => {
+    const launcher = launchPages(era('E4'), {}, '/nowhere')[0]!.fields.find((f) => f.name === 'launcher')!;
+    const missing = launcher.validate!(join(tmp.path, 'nothing-here', 'run-td'), {});
+    expect(missing).toMatchObject({ok: false, message: expect.stringMatching(/^there is no file at /), fix: expect.stringMatching(/upstream run-td of E4/)});
+    expect(JSON.stringify(missing)).not.toMatch(/apt-get|--launcher/);
+    const e3 = join(tmp.path, 'e3', 'run-td');
+    mkdirSync(join(tmp.path, 'e3'), {recursive: true});
+    writeFileSync(e3, '#!/usr/bin/env python3\nparser.add_argument("--containerd-volume")\n', {mode: 0o755});
+    expect(launcher.validate!(e3, {})).toMatchObject({ok: false, message: expect.stringMatching(/is a launcher of E3b .*not of E4/)});
+    mkdirSync(join(tmp.path, 'other'), {recursive: true});
+    const plain = join(tmp.path, 'other', 'not-a-launcher');
+    writeFileSync(plain, '#!/bin/sh\necho hello\n', {mode: 0o755});
+    expect(launcher.validate!(plain, {})).toMatchObject({ok: false, message: expect.stringMatching(/not recognised as the E4 launcher/)});
   });
 });
 

@@ -297,6 +297,51 @@ describe('the wizard in a terminal', () => {
     expect(run.screen()).toMatch(/❯ Miner seed/);
     expect(run.screen()).not.toContain(SEED.slice(0, 8));
     expect(run.output()).not.toContain(SEED.slice(0, 8));
+    await run.type(SEED.slice(63));
+    await run.press('Enter');
+    // The network page: the type is a choice (←/→), and every field is checked as it is typed.
+    await run.waitFor('Step 2 of 2');
+    await run.waitFor(/❯ Network type\s+tap/);
+    await run.waitFor(/←→ choose/); // the help bar names the keys of a choice
+    await run.press('Right');
+    await run.waitFor(/❯ Network type\s+macvtap/);
+    await run.press('Right');
+    await run.waitFor(/❯ Network type\s+user/);
+    await run.press('Enter');
+    await run.waitFor(/❯ Interface/);
+    await run.press('Enter');
+    await run.waitFor(/❯ VM IP/);
+    await run.type('192.168.100.300', {echo: true});
+    await run.waitFor('the VM IP "192.168.100.300" is not an IPv4 address');
+    await run.press('Enter');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(run.screen()).toMatch(/❯ VM IP/); // Enter stays on a wrong field
+    await retype('192.168.100.2');
+    await run.press('Enter');
+    await run.waitFor(/❯ Gateway/);
+    await run.type('10.0.0.1', {echo: true});
+    await run.waitFor(/outside the VM's network 192\.168\.100\.0\/24/);
+    await retype('192.168.100.1');
+    await run.press('Enter');
+    await run.waitFor(/❯ DNS/);
+    await run.press('Enter');
+    await run.waitFor(/❯ SSH port/);
+    await run.type('abc', {echo: true});
+    await run.waitFor('the SSH port "abc" is not a whole number from 1 to 65535');
+    await run.press('Escape'); // back a field and forward again: what was typed is kept
+    await run.waitFor(/❯ DNS/);
+    await run.press('Enter');
+    await run.waitFor(/❯ SSH port\s+abc/);
+    // Out of the form altogether and back in: what was typed is still there.
+    for (let i = 0; i < 20 && !/❯ Launch the VM/.test(run.screen()); i++) {
+      await run.press('Escape');
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    await run.waitFor(/❯ Launch the VM/);
+    await run.press('Enter');
+    await run.waitFor('Step 1 of 2');
+    await run.waitFor(/Hostname\s+gpu-box-7/);
+    expect(run.screen()).toContain(volume);
     await run.press('C-c'); // a text field takes q as a letter; Ctrl+C leaves (nothing runs)
     expect(await run.exited()).toBe(130);
     expect(readdirSync(dir).filter((f) => f !== 'config' && f !== 'state').sort()).toEqual(['run-tdx.sh', 'vm-volume.qcow2']); // nothing made but the test's own files

@@ -21,6 +21,8 @@ export function LaunchScreen({controller, go, size, setEditing, setup}: ScreenPr
   const [checked, setChecked] = useState<Checked>();
   const [checking, setChecking] = useState(false);
   const [error, setError] = useState<{message: string; fix?: string}>();
+  // The typed values, by field: kept by the controller for the whole run (a failed launch comes
+  // back here, and Esc goes back a page), not only until this screen unmounts.
   const values = useRef<Record<string, string>>({});
   useEffect(() => {
     controller.launchForm(setup).then(setForm, (e: Error) => setError({message: e.message}));
@@ -32,6 +34,7 @@ export function LaunchScreen({controller, go, size, setEditing, setup}: ScreenPr
 
   if (!form) return <Text {...tone(error ? 'error' : 'muted')}>{fit(error?.message ?? 'reading the launcher...', size.width)}</Text>;
   const era = form.era;
+  values.current = controller.draft(`launch:${era.id}`);
 
   const submitAll = () => {
     setChecking(true);
@@ -81,6 +84,7 @@ export function LaunchScreen({controller, go, size, setEditing, setup}: ScreenPr
         key={page}
         width={size.width}
         fields={current.fields.map((f) => ({...f, initial: values.current[f.name] ?? f.initial}))}
+        onChange={(v) => Object.assign(values.current, v)}
         onSubmit={(v) => {
           Object.assign(values.current, v);
           if (page < form.pages.length - 1) setPage(page + 1);

@@ -2,7 +2,7 @@
 // typed to a value or a message with a fix, so the wizard can check as they type. The upstream
 // launcher checks almost nothing itself (upstream-sek8s.md §1.1): a bad value there means a VM
 // that boots and then misbehaves, so everything is checked here first.
-import {existsSync, statSync} from 'node:fs';
+import {existsSync, readdirSync, statSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import type {Role} from '../era/eras.js';
 import {decodeSs58} from './ss58.js';
@@ -81,6 +81,16 @@ export function validateNetIface(value: string, type: NetworkType, sysRoot = '/s
     return bad(exists ? `${v} exists but is not a macvtap interface` : `there is no network interface ${v}`, 'run setup-macvtap.sh (it prints "--net-iface vmnet-XXXXXXXX") and use that name');
   }
   return ok(v);
+}
+
+/** The interfaces of a kind on this host: TUN/TAP devices (tun_flags) or macvtap ones. */
+export function interfacesOf(type: NetworkType, sysRoot = '/sys'): string[] {
+  const marker = type === 'macvtap' ? 'macvtap' : 'tun_flags';
+  try {
+    return readdirSync(join(sysRoot, 'class/net')).filter((name) => existsSync(join(sysRoot, 'class/net', name, marker))).sort();
+  } catch {
+    return [];
+  }
 }
 
 export function parseIpv4(value: string): number | undefined {

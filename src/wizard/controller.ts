@@ -65,6 +65,18 @@ export class WizardController {
     }
   }
 
+  /**
+   * What the operator typed into a form, by form, kept in memory for this run only (never in the
+   * settings): a failed or cancelled launch, an Esc back or an error never wipes a form.
+   */
+  private readonly drafts = new Map<string, Record<string, string>>();
+
+  draft(form: string): Record<string, string> {
+    let draft = this.drafts.get(form);
+    if (!draft) this.drafts.set(form, (draft = {}));
+    return draft;
+  }
+
   /** The feed started early for this log, once; the log pane makes its own otherwise. */
   takeLogFeed(path: string): LogFeed | undefined {
     const feed = this.logFeed?.path === path ? this.logFeed : undefined;

@@ -2,19 +2,23 @@
 // (offered from the prepared set) and one per launch option the adapter takes (`options`), so a
 // run-td guest is never asked for credentials it reads from its config volume. The values are
 // checked by the adapter's own checkFields, as `tdx-wizard launch` checks them.
-import {statSync} from 'node:fs';
-import {resolve} from 'node:path';
-import {detectEra} from '../era/detect.js';
+import {existsSync, statSync} from 'node:fs';
+import {join, resolve} from 'node:path';
+import {detectEra, detectEraSync} from '../era/detect.js';
 import {findEra, type Era, type Role} from '../era/eras.js';
 import {DEFAULT_DNS} from '../config-volume/values.js';
 import type {Settings} from '../settings.js';
 import {adapterFor, type FieldCheck, type LauncherAdapter, type OptionKey} from '../vm/adapters/index.js';
-import {validateHostname, validateImage, validateMinerSeed, validateMinerSs58, type FieldResult, type LaunchInput} from '../vm/fields.js';
+import {hostRoots} from '../host/roots.js';
+import {
+  interfacesOf, validateGateway, validateHostname, validateImage, validateIpv4, validateMem, validateMinerSeed, validateMinerSs58, validateNetIface, validateSshPort,
+  validateVcpus, validateVmIp, type FieldResult, type LaunchInput, type NetworkType,
+} from '../vm/fields.js';
 import {resolveLauncher} from '../vm/launcher.js';
 import {defaultLauncherPath} from '../vm/launcher-file.js';
 import {defaultVolumePath} from './defaults.js';
 import {offeredEra} from './set.js';
-import type {Validation} from './validators.js';
+import {expandHome, type Validation} from './validators.js';
 
 /** A form field as components/Form.tsx takes it. */
 export interface LaunchField {
@@ -23,7 +27,9 @@ export interface LaunchField {
   initial?: string;
   hint?: string;
   secret?: boolean;
-  validate?: (value: string) => Validation;
+  /** A fixed set of values (the form shows a choice, not a text field). */
+  choices?: readonly string[];
+  validate?: (value: string, values: Readonly<Record<string, string>>) => Validation;
 }
 
 export interface LaunchPage {
@@ -38,6 +44,7 @@ export interface LaunchForm {
 
 const asValidation = (r: FieldResult<unknown>): Validation => (r.ok ? {ok: true} : {ok: false, message: r.message, fix: r.fix});
 const optional = (check: (v: string) => FieldResult<unknown>) => (v: string): Validation => (v.trim() === '' ? {ok: true} : asValidation(check(v)));
+const sysRoot = () => hostRoots().sys;
 
 /** Who the miner is: asked only of a launcher that takes credentials (E1's cloud-init). */
 const IDENTITY: readonly OptionKey[] = ['hostname', 'minerSs58', 'minerSeed'];
@@ -55,9 +62,7 @@ function optionField(key: OptionKey, s: Partial<Settings>, adapter: LauncherAdap
       return {name: key, label: 'Miner seed', secret: true, hint: '64 hex characters; never shown, never stored', validate: (v) => asValidation(validateMinerSeed(v))};
     case 'networkType': {
       const initial = s.networkType && types.includes(s.networkType) ? s.networkType : types[0]!;
-      const validate = (v: string): Validation =>
-        (types as readonly string[]).includes(v.trim().toLowerCase()) ? {ok: true} : {ok: false, message: `this launcher takes the network types ${types.join(', ')}`, fix: `type one of ${types.join(', ')}`};
-      return {name: key, label: 'Network type', initial, hint: types.join(', '), validate};
+      return {name: key, label: 'Network type', initial, choices: types, hint: `the network types this launcher takes: ${types.join(', ')}`};
     }
     case 'netIface':
       return {
@@ -66,24 +71,64 @@ function optionField(key: OptionKey, s: Partial<Settings>, adapter: LauncherAdap
         initial: s.netIface ?? '',
         // Where the interface comes from differs by launcher; macvtap is the mark of run-tdx.sh's setup-macvtap.sh.
         hint: types.includes('macvtap') ? 'tap/macvtap: e.g. vmnet-12345678 from setup-macvtap.sh' : 'tap: vmtap0 on br0 (upstream setup-bridge.sh makes it); empty for user',
+        validate: (v, all) => checkInterface(v, (all.networkType || types[0]!) as NetworkType),
       };
     case 'vmIp':
-      return {name: key, label: 'VM IP', initial: s.vmIp ?? ''};
+      return {name: key, label: 'VM IP', initial: s.vmIp ?? '', validate: optional(validateVmIp)};
     case 'vmGateway':
-      return {name: key, label: 'Gateway', initial: s.vmGateway ?? ''};
+      return {name: key, label: 'Gateway', initial: s.vmGateway ?? '', validate: (v, all) => (v.trim() ? asValidation(validateGateway(v, all.vmIp ?? '')) : {ok: true})};
     case 'vmDns':
-      return {name: key, label: 'DNS', initial: s.vmDns ?? DEFAULT_DNS};
+      return {name: key, label: 'DNS', initial: s.vmDns ?? DEFAULT_DNS, validate: optional((v) => validateIpv4(v, 'DNS server'))};
     case 'sshPort':
-      return {name: key, label: 'SSH port', initial: s.sshPort ?? '', hint: "forwarded to the guest's SSH with the user network; empty: the launcher's default"};
+      return {name: key, label: 'SSH port', initial: s.sshPort ?? '', hint: "forwarded to the guest's SSH with the user network; empty: the launcher's default", validate: optional(validateSshPort)};
     case 'image':
       return {name: key, label: 'Guest image', initial: s.image ?? '', hint: 'the TDX guest image (tdx-guest.qcow2); empty: the launcher default, where it has one', validate: optional(validateImage)};
     case 'vcpus':
-      return {name: key, label: 'vCPUs', initial: '', hint: 'cores per socket, the VM gets 4 x n; empty: launcher default 24'};
+      return {name: key, label: 'vCPUs', initial: '', hint: 'cores per socket, the VM gets 4 x n; empty: launcher default 24', validate: optional(validateVcpus)};
     case 'mem':
-      return {name: key, label: 'Memory', initial: '', hint: 'e.g. 1536G; empty: launcher default'};
+      return {name: key, label: 'Memory', initial: '', hint: 'e.g. 1536G; empty: launcher default', validate: optional(validateMem)};
     case 'minerSeedFile':
       return undefined; // the CLI's way to the seed; the form asks for the seed itself, masked
   }
+}
+
+/**
+ * The interface the network type needs: none for user networking; for tap and macvtap a name that
+ * exists on this host (QEMU would otherwise make a TAP attached to nothing), with the ones that do
+ * exist offered.
+ */
+function checkInterface(value: string, type: NetworkType): Validation {
+  if (type === 'user') return value.trim() ? {ok: false, message: 'user networking takes no interface', fix: 'leave it empty, or choose tap above'} : {ok: true};
+  const r = validateNetIface(value, type, sysRoot());
+  if (!r.ok) return {ok: false, message: r.message, fix: withOffer(r.fix, type)};
+  if (!existsSync(join(sysRoot(), 'class/net', r.value))) return {ok: false, message: `there is no network interface ${r.value} on this host`, fix: withOffer('make it first (upstream\'s setup-bridge.sh or setup-macvtap.sh), or choose user networking', type)};
+  return {ok: true};
+}
+
+/** A fix followed by the interfaces of that kind that exist now. */
+function withOffer(fix: string, type: NetworkType): string {
+  const found = interfacesOf(type, sysRoot());
+  return found.length ? `${fix}; ${type} interfaces here: ${found.join(', ')}` : `${fix}; this host has no ${type} interface yet`;
+}
+
+/** A launcher file of the form's era, in the field's own words (not the CLI's flags). */
+function checkLauncherFile(value: string, era: Era): Validation {
+  const fix = `give the path of the upstream ${era.launcherFile} of ${era.id} (${era.when})`;
+  const v = expandHome(value);
+  if (!v) return {ok: false, message: `the path of ${era.launcherFile} is empty`, fix};
+  const path = resolve(v);
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return {ok: false, message: `there is no file at ${path}`, fix};
+  }
+  if (!st.isFile()) return {ok: false, message: `${path} is not a file`, fix};
+  if (!(st.mode & 0o111)) return {ok: false, message: `${path} is not executable`, fix: `chmod +x ${path}`};
+  const found = detectEraSync(path);
+  if (found && found.era.id !== era.id) return {ok: false, message: `${path} is a launcher of ${found.era.id} (${found.evidence}), not of ${era.id}`, fix: `${fix}, or go back and choose ${found.era.id}`};
+  if (!found && era.signatures.length) return {ok: false, message: `${path} is not recognised as the ${era.id} launcher: it and the files beside it carry none of its marks (e.g. "${era.signatures[0]!.text}")`, fix};
+  return {ok: true};
 }
 
 function existingVolume(role: Role) {
@@ -114,7 +159,7 @@ export function launchPages(era: Era, s: Partial<Settings>, cwd = process.cwd())
     label: 'Launcher',
     initial: s.launcherPath ?? defaultLauncherPath(cwd),
     hint: `the upstream ${era.launcherFile} of ${era.id} (${era.title})`,
-    validate: (v) => (v.trim() ? {ok: true} : {ok: false, message: `give the path of ${era.launcherFile}`}),
+    validate: (v) => checkLauncherFile(v, era),
   };
   const volumes = era.volumes.map((spec): LaunchField => ({name: `volume:${spec.role}`, label: `${capital(spec.role)} volume`, initial: rememberedVolume(spec.role, s), hint: `labelled "${spec.label}"`, validate: existingVolume(spec.role)}));
   const identity = pick(IDENTITY);
