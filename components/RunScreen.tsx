@@ -3,6 +3,7 @@
 // with the error, and Enter goes back.
 import {useEffect, useRef, useState} from 'react';
 import {Box, Text} from 'ink';
+import {Wrapped, wrappedRows} from './Wrapped.js';
 import type {ActionOutcome} from '../src/wizard/controller.js';
 import {useKeymap} from './keymap.js';
 import {OutputPane} from './OutputPane.js';
@@ -38,12 +39,16 @@ export function RunScreen({controller, go, size, screen}: RunProps) {
       : {text: `${g.failed} ${outcome.cancelled ? 'cancelled' : 'failed'}: ${outcome.message}`, tone: 'error' as const};
   const fix = outcome && !outcome.ok ? outcome.fix : undefined;
   const hint = outcome ? (outcome.ok ? `Enter: ${screen.next ? 'continue' : 'back'}` : `Enter or Esc: back${screen.changesDisk ? ' (what was changed on disk was undone where it could be)' : ''}`) : '';
-  const paneHeight = Math.max(3, size.height - 3 - (fix ? 1 : 0));
+  // The outcome and its fix whole, on as many rows as they need (a fix is a command to copy): the
+  // output pane gives up rows for them.
+  const statusRows = wrappedRows(status.text, size.width, 4);
+  const fixRows = fix ? wrappedRows(fix, size.width, 4, 'fix: ') : [];
+  const paneHeight = Math.max(3, size.height - 1 - statusRows.length - fixRows.length);
   return (
     <Box flexDirection="column" width={size.width} height={size.height}>
       <OutputPane store={controller.store} width={size.width} height={paneHeight} />
-      <Text {...tone(status.tone)}>{fit(status.text, size.width)}</Text>
-      {fix ? <Text {...tone('info')}>{fit(`fix: ${fix}`, size.width)}</Text> : null}
+      <Wrapped text={status.text} width={size.width} maxRows={4} toneName={status.tone} />
+      {fix ? <Wrapped text={fix} lead="fix: " width={size.width} maxRows={4} toneName="info" /> : null}
       <Text {...tone('muted')}>{fit(hint, size.width)}</Text>
     </Box>
   );

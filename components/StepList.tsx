@@ -4,7 +4,7 @@
 import {useEffect, useState} from 'react';
 import {Box, Text} from 'ink';
 import type {StepState} from '../src/store.js';
-import {emphasis, fit, formatDuration, glyphs, pad, statusGlyph, statusTone, textWidth, tone} from './theme.js';
+import {emphasis, fit, formatDuration, glyphs, pad, statusGlyph, statusTone, textWidth, tone, wrapRows} from './theme.js';
 
 export interface StepListProps {
   steps: readonly StepState[];
@@ -45,6 +45,11 @@ export function useClock(now: number | undefined, ticking: boolean): number {
   return now ?? Date.now();
 }
 
+/** Who gets spare rows first: the current step, then one that failed, then the rest. */
+function rank(step: StepState, isCurrent: boolean): number {
+  return isCurrent ? 2 : step.status === 'failed' ? 1 : 0;
+}
+
 export function StepList({steps, width, height, compact, now}: StepListProps) {
   const clock = useClock(now, steps.some((s) => s.status === 'running'));
   const current = currentStepIndex(steps);
@@ -71,20 +76,36 @@ export function StepList({steps, width, height, compact, now}: StepListProps) {
   const top = Math.min(Math.max(0, current - Math.floor(rows / 2)), Math.max(0, steps.length - rows));
   const visible = steps.slice(top, top + rows);
   const glyphWidth = Math.max(...steps.map((s) => textWidth(statusGlyph(s.status))));
+  const layout = visible.map((step) => {
+    const time = elapsed(step, clock);
+    const titleWidth = Math.max(1, width - glyphWidth - 1 - (time ? textWidth(time) + 1 : 0));
+    const text = `${step.title}${step.changedDisk ? ' (disk changed)' : ''}${step.detail ? `${glyphs().separator}${step.detail}` : ''}`;
+    return {step, time, titleWidth, text, wanted: wrapRows(text, titleWidth, 4).length, given: 1};
+  });
+  // Every step gets a row; the rows left over let names and details wrap instead of being cut:
+  // the current step first, then a failed one, then the others in order.
+  let spare = rows - layout.length;
+  const currentStep = steps[current];
+  const order = [...layout].sort((a, b) => rank(b.step, b.step === currentStep) - rank(a.step, a.step === currentStep));
+  for (const item of order) {
+    const more = Math.min(spare, item.wanted - 1);
+    item.given += more;
+    spare -= more;
+  }
   return (
     <Box flexDirection="column" width={width}>
-      {visible.map((step, i) => {
-        const time = elapsed(step, clock);
-        const timeWidth = time ? textWidth(time) + 1 : 0;
-        const titleWidth = Math.max(0, width - glyphWidth - 1 - timeWidth);
-        const detail = step.detail ? `${glyphs().separator}${step.detail}` : '';
-        const disk = step.changedDisk ? ' (disk changed)' : '';
+      {layout.map(({step, time, titleWidth, text, given}, i) => {
         const isCurrent = top + i === current;
+        const lines = wrapRows(text, titleWidth, given);
         return (
-          <Box key={step.id} height={1} width={width} overflow="hidden">
-            <Text {...tone(statusTone(step.status))}>{pad(statusGlyph(step.status), glyphWidth)} </Text>
-            <Text {...emphasis('bold', isCurrent)}>{pad(`${step.title}${disk}${detail}`, titleWidth)}</Text>
-            {time ? <Text {...tone('muted')}> {time}</Text> : null}
+          <Box key={step.id} flexDirection="column" width={width}>
+            {lines.map((line, k) => (
+              <Box key={k} height={1} width={width} overflow="hidden">
+                <Text {...tone(statusTone(step.status))}>{pad(k === 0 ? statusGlyph(step.status) : '', glyphWidth)} </Text>
+                <Text {...emphasis('bold', isCurrent)}>{pad(line, titleWidth)}</Text>
+                {time && k === 0 ? <Text {...tone('muted')}> {time}</Text> : null}
+              </Box>
+            ))}
           </Box>
         );
       })}

@@ -459,6 +459,22 @@ describe('StepList', () => {
     for (const row of rows) expect(textWidth(row)).toBeLessThanOrEqual(80);
   });
 
+  it('wraps a long step name and detail onto spare rows instead of cutting them (the current and failed steps first)', () => {
+    const steps: StepState[] = [
+      {id: 'attach', title: 'Attach cache-miner-01.qcow2 through FUSE', status: 'done', startedAt: 0, endedAt: 900},
+      {id: 'fsck', title: 'Check the filesystem (e2fsck -f -y, it must be clean)', status: 'failed', detail: 'e2fsck exit 4: errors left uncorrected in /tmp/x/disk'},
+      {id: 'grow', title: 'Grow the filesystem', status: 'pending'},
+    ];
+    const r = render(<StepList steps={steps} width={34} height={12} now={22_000} compact={false} />);
+    const rows = rowsOf(r);
+    expect(rows.join('\n')).not.toContain('…');
+    expect(rows.map((row) => row.trim()).join(' ')).toContain('errors left uncorrected in /tmp/x/disk');
+    expect(rows.length).toBeLessThanOrEqual(12);
+    for (const row of rows) expect(textWidth(row)).toBeLessThanOrEqual(34);
+    // With no spare rows each step keeps exactly one.
+    expect(rowsOf(render(<StepList steps={steps} width={34} height={3} now={22_000} compact={false} />))).toHaveLength(3);
+  });
+
   it('collapses to one row under 60 columns', () => {
     const r = render(<StepList steps={STEPS} width={50} now={22_000} />);
     expect(rowsOf(r)).toEqual(['● Step 3/6: Format ext4 · 12 s']);

@@ -6,7 +6,7 @@
 import {useEffect, useState} from 'react';
 import {Box} from 'ink';
 import type {Check} from '../../src/host/check-types.js';
-import {Wrapped} from '../setup/Wrapped.js';
+import {Wrapped} from '../Wrapped.js';
 import {Menu, type MenuItem} from '../Menu.js';
 import type {ScreenProps} from '../screens.js';
 import {CheckDetail, statusMark} from './CheckDetail.js';

@@ -7,7 +7,7 @@ import {Box, Text} from 'ink';
 import type {Era} from '../../src/era/eras.js';
 import type {LaunchReview as Review} from '../../src/wizard/launch-review.js';
 import {Menu} from '../Menu.js';
-import {Wrapped} from '../setup/Wrapped.js';
+import {Wrapped} from '../Wrapped.js';
 import {fit, glyphs, tone} from '../theme.js';
 
 /** Cuts text into rows of `width` (the exact command must be shown whole, not truncated). */

@@ -9,7 +9,7 @@ import type {LaunchForm} from '../../src/wizard/launch.js';
 import type {LaunchReview as Review} from '../../src/wizard/launch-review.js';
 import {Form} from '../Form.js';
 import type {ScreenProps} from '../screens.js';
-import {Wrapped} from '../setup/Wrapped.js';
+import {Wrapped} from '../Wrapped.js';
 import {fit, tone} from '../theme.js';
 import {LaunchReview} from './LaunchReview.js';
 

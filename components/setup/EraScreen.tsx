@@ -8,7 +8,7 @@ import type {EraChoice} from '../../src/wizard/set.js';
 import {Menu} from '../Menu.js';
 import type {ScreenProps} from '../screens.js';
 import {fit, tone} from '../theme.js';
-import {Wrapped, wrappedRows} from './Wrapped.js';
+import {Wrapped, wrappedRows} from '../Wrapped.js';
 
 export function offerText(offer: EraChoice): string {
   if (offer.source === 'launcher') return `Detected ${offer.era.id} from the launcher: ${offer.evidence}`;

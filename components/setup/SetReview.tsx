@@ -7,7 +7,7 @@ import type {Role} from '../../src/era/eras.js';
 import {canRelabel, setRows} from '../../src/wizard/set.js';
 import {Menu, type MenuItem} from '../Menu.js';
 import {SetTable, setTableHeight} from './SetTable.js';
-import {Wrapped, wrappedRows} from './Wrapped.js';
+import {Wrapped, wrappedRows} from '../Wrapped.js';
 
 export type ReviewChoice =
   | {kind: 'prepare'}

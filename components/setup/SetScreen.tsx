@@ -18,7 +18,7 @@ import {Menu} from '../Menu.js';
 import type {Screen, ScreenProps} from '../screens.js';
 import {tone} from '../theme.js';
 import {SetReview, type ReviewChoice} from './SetReview.js';
-import {Wrapped} from './Wrapped.js';
+import {Wrapped} from '../Wrapped.js';
 
 export interface SetDraft {
   stage: 'where' | 'table' | 'sizes' | 'rename' | 'config';

@@ -5,7 +5,7 @@ import {Box, Text} from 'ink';
 import type {SetRow} from '../../src/wizard/set.js';
 import {Table, type Column} from '../Table.js';
 import {pad, textWidth, tone, type Tone} from '../theme.js';
-import {wrappedRows} from './Wrapped.js';
+import {wrappedRows} from '../Wrapped.js';
 
 const COLUMNS: Column[] = [
   {key: 'role', title: 'role'},
