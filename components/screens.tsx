@@ -18,13 +18,18 @@ export type Screen =
   | {name: 'checks'; setup?: boolean}
   | {name: 'era'}
   | {name: 'set'; draft?: SetDraft}
-  | {name: 'run'; title: string; action: () => Promise<ActionOutcome>; next?: Screen; back: Screen; changesDisk?: boolean}
+  | {name: 'run'; title: string; action: () => Promise<ActionOutcome>; next?: Screen; back: Screen; changesDisk?: boolean; setupStage?: SetupStage}
   | {name: 'relabel'; path?: string}
   | {name: 'grow'; path?: string}
   | {name: 'nbd'}
   | {name: 'launch'; setup?: boolean}
-  | {name: 'log'; back?: Screen; path?: string; afterLaunch?: boolean}
+  | {name: 'log'; back?: Screen; path?: string; afterLaunch?: boolean; setup?: boolean}
   | {name: 'vm'};
+
+/** First-time setup's stages, in order: the title says where the operator is in the whole flow. */
+const SETUP_STAGES = ['host checks', 'the guest era', 'the volume set', 'launch the VM', 'the boot'] as const;
+export type SetupStage = (typeof SETUP_STAGES)[number];
+const setupTitle = (stage: SetupStage, what: string = stage) => `first-time setup, step ${SETUP_STAGES.indexOf(stage) + 1} of ${SETUP_STAGES.length}: ${what}`;
 
 /** A screen's keys are not listed here: the help bar shows the scopes live at the moment (useLiveScopes). */
 export interface ScreenInfo {
@@ -38,13 +43,13 @@ export function screenInfo(screen: Screen): ScreenInfo {
     case 'menu':
       return {title: 'main menu', steps: false};
     case 'checks':
-      return {title: screen.setup ? 'first-time setup: host checks' : 'host checks', steps: false};
+      return {title: screen.setup ? setupTitle('host checks') : 'host checks', steps: false};
     case 'era':
-      return {title: 'first-time setup: the guest era', steps: false};
+      return {title: setupTitle('the guest era'), steps: false};
     case 'set':
-      return {title: 'first-time setup: the volume set', steps: false};
+      return {title: setupTitle('the volume set'), steps: false};
     case 'run':
-      return {title: screen.title, steps: true};
+      return {title: screen.setupStage ? setupTitle(screen.setupStage, screen.title) : screen.title, steps: true};
     case 'relabel':
       return {title: 'repair a label', steps: false};
     case 'grow':
@@ -52,9 +57,9 @@ export function screenInfo(screen: Screen): ScreenInfo {
     case 'nbd':
       return {title: 'NBD devices', steps: false};
     case 'launch':
-      return {title: screen.setup ? 'first-time setup: launch the VM' : 'launch the VM', steps: false};
+      return {title: screen.setup ? setupTitle('launch the VM') : 'launch the VM', steps: false};
     case 'log':
-      return {title: 'serial log', steps: false};
+      return {title: screen.setup ? setupTitle('the boot', 'the boot in the serial log') : 'serial log', steps: false};
     case 'vm':
       return {title: 'the VM', steps: false};
   }

@@ -85,11 +85,15 @@ describe('first-time setup for E4, to a running VM and back', () => {
 
     await run.waitFor('First-time setup');
     await run.press('Enter');
+    // The title says where the operator is in the whole flow.
+    await run.waitFor('first-time setup, step 1 of 5: host checks');
     await run.waitFor(/checks? failed|host looks ready/, 20_000);
     await run.waitFor(/❯ Continue to the guest era/);
     await run.press('Enter');
+    await run.waitFor('first-time setup, step 2 of 5: the guest era');
     await run.waitFor(/❯ E4\s+run-td\s+cache, storage, config · default/);
     await run.press('Enter');
+    await run.waitFor('first-time setup, step 3 of 5: the volume set');
 
     await field('Directory'); // the working directory
     await field('Hostname', 'miner-01');
@@ -107,6 +111,7 @@ describe('first-time setup for E4, to a running VM and back', () => {
 
     // The launch form asks what run-td takes: the set's volumes (offered from the prepared set), no credentials.
     await run.waitFor('Step 1 of 2: the launcher, the volumes.');
+    expect(run.screen()).toContain('first-time setup, step 4 of 5: launch the VM');
     await field('Launcher', launcher);
     for (const [label, file] of [['Cache volume', 'cache-miner-01.qcow2'], ['Storage volume', 'storage-miner-01.qcow2'], ['Config volume', 'config-miner-01.qcow2']] as const) {
       await run.waitFor(new RegExp(`❯ ${label}\\s+${escapeRe(join(dir, file))}`));
@@ -144,6 +149,7 @@ describe('first-time setup for E4, to a running VM and back', () => {
     // The boot in the serial-log pane, until the guest has found its volumes.
     await run.press('Enter');
     await run.waitFor(`stand-in QEMU: TDX guest booting (pid ${pid})`);
+    expect(run.screen()).toContain('first-time setup, step 5 of 5: the boot in the serial log');
     await run.waitFor(/✔ Storage and cache volumes unlocked · Esc: the VM \(status, stop\)/, 20_000);
 
     // The typed stop, through run-td --clean from its directory.

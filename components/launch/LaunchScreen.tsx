@@ -65,10 +65,11 @@ export function LaunchScreen({controller, go, size, setEditing, setup}: ScreenPr
           go({
             name: 'run',
             title: 'launch the VM',
+            ...(setup ? {setupStage: 'launch the VM' as const} : {}),
             changesDisk: true,
             action: () => controller.launch(checked.launcher, checked.fields, era),
             // The boot in the serial log; from there Esc leads to the VM (status, the typed stop).
-            next: {name: 'log', back: {name: 'vm'}, afterLaunch: true},
+            next: {name: 'log', back: {name: 'vm'}, afterLaunch: true, setup},
             back: {name: 'launch', setup},
           })
         }

@@ -76,7 +76,7 @@ export function SetScreen({controller, go, size, setEditing, draft: given}: Scre
   // `needsConfig` comes from the plan on the table: the config form's draft is a newer one than the plan's.
   const prepare = (d: SetDraft, needsConfig: boolean) => {
     const run: SetInput = {...input(d), ...(needsConfig ? {config: d.config as ConfigInput} : {})};
-    go({name: 'run', title: `prepare the ${eraId} set`, changesDisk: true, action: () => controller.prepareSet(run), next: {name: 'launch', setup: true}, back: {name: 'set', draft: {...d, stage: 'table'}}});
+    go({name: 'run', title: `prepare the ${eraId} set`, setupStage: 'the volume set', changesDisk: true, action: () => controller.prepareSet(run), next: {name: 'launch', setup: true}, back: {name: 'set', draft: {...d, stage: 'table'}}});
   };
 
   const choose = (choice: ReviewChoice) => {
