@@ -8,6 +8,7 @@ import {addMessage, type Message} from '../src/store.js';
 import {unstoppableWork} from '../src/cleanup.js';
 import {Frame} from './Frame.js';
 import {KeyHelp} from './KeyHelp.js';
+import {FROM_BURST} from './keyBurst.js';
 import {useKeymap, useLiveScopes, type Scope} from './keymap.js';
 import {StepList} from './StepList.js';
 import {useStoreState} from './useStoreState.js';
@@ -21,6 +22,11 @@ export interface AppProps {
   initial?: Screen;
 }
 
+const QUIT_TEXT = 'Quit? What you typed in the forms is not kept. Press q again to quit, any other key to stay.';
+
+/** Screens whose typed values live only in the screen: quitting from them asks first. */
+const UNSAVED_SCREENS: ReadonlySet<Screen['name']> = new Set(['set', 'launch']);
+
 export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
   const {exit} = useApp();
   const {columns, rows} = useTerminalSize();
@@ -29,6 +35,9 @@ export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
   const [help, setHelp] = useState<Scope[] | undefined>(undefined);
   const [editing, setEditing] = useState(false);
   const armed = useRef(false);
+  const quitArmed = useRef(false);
+  // The "Press q again" question, shown only while it stands.
+  const [quitPrompt, setQuitPrompt] = useState<Message | undefined>(undefined);
   // A message belongs to the screen that raised it: the last message when the operator left for
   // another screen, and everything before it, is not shown there.
   const [shownAfter, setShownAfter] = useState<Message | undefined>(undefined);
@@ -38,7 +47,7 @@ export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
   const steps = useStoreState(controller.store, (s) => s.steps);
   const info = screenInfo(screen);
   const fresh = shownAfter ? messages.slice(messages.indexOf(shownAfter) + 1) : messages;
-  const visible = controller.busy ? fresh : fresh.filter((m) => m !== armedPrompt.current);
+  const visible = fresh.filter((m) => (controller.busy || m !== armedPrompt.current) && (m.text !== QUIT_TEXT || m === quitPrompt));
   // The keys live on the screen as it is now (a confirmation that replaced a menu has its own).
   const live = useLiveScopes().filter((s) => s !== 'global' && s !== 'help');
   // q and ? are letters: they work only while no text field takes typed letters.
@@ -82,8 +91,21 @@ export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
         return;
       }
       if (!letters || help) return;
-      if (action === 'quit' && !controller.busy) leave(0);
-      else if (input === '?') setHelp(live);
+      const wasArmed = quitArmed.current;
+      quitArmed.current = false;
+      if (wasArmed) setQuitPrompt(undefined);
+      if (FROM_BURST.has(key)) return; // a pasted text never quits nor opens the help
+      if (action === 'quit' && !controller.busy) {
+        // Typed values would be lost: ask first (the second q quits, any other key stays).
+        if (!wasArmed && (controller.hasDrafts() || UNSAVED_SCREENS.has(screen.name))) {
+          quitArmed.current = true;
+          const prompt: Message = {level: 'warn', text: QUIT_TEXT};
+          setQuitPrompt(prompt);
+          addMessage(controller.store, prompt);
+          return;
+        }
+        leave(0);
+      } else if (input === '?') setHelp(live);
     },
     true,
   );

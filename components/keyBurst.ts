@@ -35,6 +35,12 @@ export const TYPED_BURST_MAX = 256;
 
 const textKey = (text: string): [string, Key] => [text, {...NO_KEY, shift: text.length === 1 && /[A-Z]/.test(text)}];
 
+/**
+ * The text keys that came in a burst of two or more characters: typed ahead, or pasted. A single
+ * letter that means an action (q quits) is never taken from one: a pasted path must not quit.
+ */
+export const FROM_BURST = new WeakSet<Key>();
+
 /** The keys in one input from Ink: itself when it is one key, else each key in it, in order. */
 export function splitBurst(input: string, key: Key): Array<[string, Key]> {
   const chars = [...input];
@@ -54,5 +60,6 @@ export function splitBurst(input: string, key: Key): Array<[string, Key]> {
     if (k) keys.push(k);
   }
   if (text) keys.push(textKey(text));
+  if (chars.filter((ch) => !CONTROL.test(ch)).length > 1) for (const [k, key] of keys) if (k && !key.ctrl) FROM_BURST.add(key);
   return keys;
 }

@@ -127,3 +127,33 @@ describe('the help bar lists the keys that work now', () => {
     }
   }, 60_000);
 });
+
+describe('q is never an accident', () => {
+  it('a pasted text never quits; q after typing into a form asks first, and any other key stays', async () => {
+    run = start(100, 30);
+    await run.waitFor('First-time setup');
+    await run.waitFor(/Enter select · Esc back · \? help · q quit/);
+    await run.press('/srv/quick-qemu.qcow2'); // one write: a paste, q and all
+    await new Promise((r) => setTimeout(r, 400));
+    expect(run.screen()).toContain('First-time setup'); // still here
+    // Type into the launch form, then leave it for the VM screen (a menu, where q is a letter again).
+    for (let i = 0; i < 4; i++) await run.press('Down');
+    await run.waitFor(/❯ Launch \/ status \/ stop the VM/);
+    await run.press('Enter');
+    await run.waitFor(/❯ Launch the VM/);
+    await run.press('Enter');
+    await run.waitFor(/❯ Launcher/);
+    await run.type('x');
+    await run.press('Escape');
+    await run.waitFor(/❯ Launch the VM/);
+    await run.waitFor(/q quit/);
+    await run.press('q');
+    await run.waitFor('Press q again to quit, any other key to stay');
+    await run.press('j'); // stays, and the question goes
+    await run.waitFor((screen) => !screen.includes('Press q again'));
+    await run.press('q');
+    await run.waitFor('Press q again to quit');
+    await run.press('q');
+    expect(await run.exited()).toBe(0);
+  }, 60_000);
+});

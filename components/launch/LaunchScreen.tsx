@@ -67,7 +67,11 @@ export function LaunchScreen({controller, go, size, setEditing, setup}: ScreenPr
             title: 'launch the VM',
             ...(setup ? {setupStage: 'launch the VM' as const} : {}),
             changesDisk: true,
-            action: () => controller.launch(checked.launcher, checked.fields, era),
+            action: () =>
+              controller.launch(checked.launcher, checked.fields, era).then((outcome) => {
+                if (outcome.ok) controller.clearDraft(`launch:${era.id}`);
+                return outcome;
+              }),
             // The boot in the serial log; from there Esc leads to the VM (status, the typed stop).
             next: {name: 'log', back: {name: 'vm'}, afterLaunch: true, setup},
             back: {name: 'launch', setup},

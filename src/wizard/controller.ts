@@ -71,6 +71,16 @@ export class WizardController {
    */
   private readonly drafts = new Map<string, Record<string, string>>();
 
+  /** Something was typed into a form and would be lost on quitting. */
+  hasDrafts(): boolean {
+    return [...this.drafts.values()].some((draft) => Object.values(draft).some((v) => v !== ''));
+  }
+
+  /** The form's values were used (a launch that started): quitting loses nothing now. */
+  clearDraft(form: string): void {
+    this.drafts.delete(form);
+  }
+
   draft(form: string): Record<string, string> {
     let draft = this.drafts.get(form);
     if (!draft) this.drafts.set(form, (draft = {}));
