@@ -17,8 +17,8 @@ export interface FieldSpec {
   label: string;
   initial?: string;
   placeholder?: string;
-  /** One line shown under the focused field while it is valid. */
-  hint?: string;
+  /** One line shown under the focused field while it is valid; from its value (a path resolved) or fixed. */
+  hint?: string | ((value: string) => string | undefined);
   secret?: boolean;
   /** A fixed set of values: the field is a choice (←/→), never free text. */
   choices?: readonly string[];
@@ -117,9 +117,9 @@ export function Form({fields, onSubmit, onBack, onChange, width, isActive = true
                 <Rows lead={`${indent}${g.failed} `} text={conceal(result.message)} width={width} toneName="error" />
                 {result.fix ? <Rows lead={`${indent}fix: `} text={conceal(result.fix)} width={width} toneName="muted" /> : null}
               </>
-            ) : i === focus && field.hint ? (
+            ) : i === focus && hintOf(field, value) ? (
               <Box height={1} width={width} overflow="hidden">
-                <Text {...tone('muted')}>{fit(`${indent}${field.hint}`, width)}</Text>
+                <Text {...tone('muted')}>{fit(`${indent}${hintOf(field, value)}`, width)}</Text>
               </Box>
             ) : null}
           </Box>
@@ -128,6 +128,8 @@ export function Form({fields, onSubmit, onBack, onChange, width, isActive = true
     </Box>
   );
 }
+
+const hintOf = (field: FieldSpec, value: string) => (typeof field.hint === 'function' ? field.hint(value) : field.hint);
 
 /** What is wrong, or the fix, in full: up to three rows (cut at the edge, it lost the command). */
 function Rows({lead, text, width, toneName}: {lead: string; text: string; width: number; toneName: 'error' | 'muted'}) {

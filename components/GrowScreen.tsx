@@ -1,10 +1,9 @@
 // Grow a volume: the file, the new size, a summary, then qemu-img resize, e2fsck and resize2fs.
 import {useEffect, useState} from 'react';
 import {Box, Text} from 'ink';
-import {resolve} from 'node:path';
 import type {Inspection} from '../src/volume/inspect.js';
 import {formatBytes, parseSize} from '../src/volume/size.js';
-import {validateExistingVolume, validateGrowSize} from '../src/wizard/validators.js';
+import {resolvedHint, resolvePath, validateExistingVolume, validateGrowSize} from '../src/wizard/validators.js';
 import {Form} from './Form.js';
 import {Menu} from './Menu.js';
 import type {ScreenProps} from './screens.js';
@@ -43,10 +42,10 @@ export function GrowScreen({controller, go, size, setEditing, path: given}: Scre
         <Form
           width={size.width}
           fields={[
-            {name: 'path', label: 'Volume file', initial: given ?? controller.settings.get('volumePath') ?? '', validate: validateExistingVolume},
+            {name: 'path', label: 'Volume file', initial: given ?? controller.settings.get('volumePath') ?? '', validate: validateExistingVolume, hint: resolvedHint()},
             {name: 'size', label: 'New size', initial: '+1000G', validate: validateGrowSize, hint: 'a new size (6000G) or the growth (+1000G)'},
           ]}
-          onSubmit={(v) => void controller.inspect(resolve(v.path!)).then((found) => setPlan(plan(found, v.size!)))}
+          onSubmit={(v) => void controller.inspect(resolvePath(v.path!)).then((found) => setPlan(plan(found, v.size!)))}
           onBack={() => go({name: 'menu'})}
         />
       </Box>

@@ -1,10 +1,9 @@
 // Repair a label: pick the volume, see what it holds, confirm, and relabel it (data kept).
 import {useEffect, useState} from 'react';
 import {Box, Text} from 'ink';
-import {resolve} from 'node:path';
 import type {Inspection} from '../src/volume/inspect.js';
 import {CACHE_LABEL} from '../src/volume/label.js';
-import {validateExistingVolume} from '../src/wizard/validators.js';
+import {resolvedHint, resolvePath, validateExistingVolume} from '../src/wizard/validators.js';
 import {Form} from './Form.js';
 import {Menu} from './Menu.js';
 import type {ScreenProps} from './screens.js';
@@ -23,8 +22,8 @@ export function RelabelScreen({controller, go, size, setEditing, path: given}: S
         <Text {...tone('muted')}>{fit(`Sets the label to "${CACHE_LABEL}" with e2label (ext4) or cryptsetup config (LUKS2). The data stays.`, size.width)}</Text>
         <Form
           width={size.width}
-          fields={[{name: 'path', label: 'Volume file', initial: given ?? controller.settings.get('volumePath') ?? '', validate: validateExistingVolume}]}
-          onSubmit={(v) => void controller.inspect(resolve(v.path!)).then(setFound)}
+          fields={[{name: 'path', label: 'Volume file', initial: given ?? controller.settings.get('volumePath') ?? '', validate: validateExistingVolume, hint: resolvedHint()}]}
+          onSubmit={(v) => void controller.inspect(resolvePath(v.path!)).then(setFound)}
           onBack={() => go({name: 'menu'})}
         />
       </Box>

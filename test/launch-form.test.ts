@@ -77,6 +77,22 @@ describe('the launch form asks what the era\'s launcher takes', () => {
     }
   });
 
+  it('~ is the home directory in every path field, and the resolved path is shown under the field', () => {
+    const home = join(tmp.path, 'home');
+    mkdirSync(home, {recursive: true});
+    writeFileSync(join(home, 'c.qcow2'), '');
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const cache = launchPages(era('E4'), {}, '/nowhere')[0]!.fields.find((f) => f.name === 'volume:cache')!;
+      expect(cache.validate!('~/c.qcow2', {})).toEqual({ok: true});
+      expect(typeof cache.hint === 'function' && cache.hint('~/c.qcow2')).toBe(`that is ${join(home, 'c.qcow2')}`);
+      expect(typeof cache.hint === 'function' && cache.hint(join(home, 'c.qcow2'))).toBe('labelled "tdx-cache"');
+    } finally {
+      process.env.HOME = saved;
+    }
+  });
+
   it('the launcher field: a missing file gets a real fix, a launcher of another era is named as such', () => {
     const launcher = launchPages(era('E4'), {}, '/nowhere')[0]!.fields.find((f) => f.name === 'launcher')!;
     const missing = launcher.validate!(join(tmp.path, 'nothing-here', 'run-td'), {});

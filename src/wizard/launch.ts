@@ -18,14 +18,14 @@ import {resolveLauncher} from '../vm/launcher.js';
 import {defaultLauncherPath} from '../vm/launcher-file.js';
 import {defaultVolumePath} from './defaults.js';
 import {offeredEra} from './set.js';
-import {expandHome, type Validation} from './validators.js';
+import {expandHome, resolvedHint, resolvePath, type Validation} from './validators.js';
 
 /** A form field as components/Form.tsx takes it. */
 export interface LaunchField {
   name: string;
   label: string;
   initial?: string;
-  hint?: string;
+  hint?: string | ((value: string) => string | undefined);
   secret?: boolean;
   /** A fixed set of values (the form shows a choice, not a text field). */
   choices?: readonly string[];
@@ -82,7 +82,7 @@ function optionField(key: OptionKey, s: Partial<Settings>, adapter: LauncherAdap
     case 'sshPort':
       return {name: key, label: 'SSH port', initial: s.sshPort ?? '', hint: "forwarded to the guest's SSH with the user network; empty: the launcher's default", validate: optional(validateSshPort)};
     case 'image':
-      return {name: key, label: 'Guest image', initial: s.image ?? '', hint: 'the TDX guest image (tdx-guest.qcow2); empty: the launcher default, where it has one', validate: optional(validateImage)};
+      return {name: key, label: 'Guest image', initial: s.image ?? '', hint: resolvedHint('the TDX guest image (tdx-guest.qcow2); empty: the launcher default, where it has one'), validate: optional((v) => validateImage(resolvePath(v)))};
     case 'vcpus':
       return {name: key, label: 'vCPUs', initial: '', hint: 'cores per socket, the VM gets 4 x n; empty: launcher default 24', validate: optional(validateVcpus)};
     case 'mem':
@@ -133,7 +133,7 @@ function checkLauncherFile(value: string, era: Era): Validation {
 
 function existingVolume(role: Role) {
   return (value: string): Validation => {
-    const path = resolve(value.trim());
+    const path = resolvePath(value);
     const fix = `give the ${role} volume of the prepared set (tdx-wizard verify --dir DIR --hostname H lists it)`;
     if (!value.trim()) return {ok: false, message: `the ${role} volume is empty`, fix};
     try {
@@ -158,10 +158,10 @@ export function launchPages(era: Era, s: Partial<Settings>, cwd = process.cwd())
     name: 'launcher',
     label: 'Launcher',
     initial: s.launcherPath ?? defaultLauncherPath(cwd),
-    hint: `the upstream ${era.launcherFile} of ${era.id} (${era.title})`,
+    hint: resolvedHint(`the upstream ${era.launcherFile} of ${era.id} (${era.title})`),
     validate: (v) => checkLauncherFile(v, era),
   };
-  const volumes = era.volumes.map((spec): LaunchField => ({name: `volume:${spec.role}`, label: `${capital(spec.role)} volume`, initial: rememberedVolume(spec.role, s), hint: `labelled "${spec.label}"`, validate: existingVolume(spec.role)}));
+  const volumes = era.volumes.map((spec): LaunchField => ({name: `volume:${spec.role}`, label: `${capital(spec.role)} volume`, initial: rememberedVolume(spec.role, s), hint: resolvedHint(`labelled "${spec.label}"`), validate: existingVolume(spec.role)}));
   const identity = pick(IDENTITY);
   const machine = pick(MACHINE);
   const first = `the launcher, the volume${volumes.length > 1 ? 's' : ''}${identity.length ? ' and the miner' : ''}`;
@@ -191,7 +191,7 @@ export type LaunchCheck = {ok: true; launcher: string; check: Extract<FieldCheck
 export async function checkLaunch(era: Era, values: Record<string, string>, sysRoot: string): Promise<LaunchCheck> {
   let launcher: string;
   try {
-    launcher = resolveLauncher(values.launcher?.trim() || undefined);
+    launcher = resolveLauncher(values.launcher?.trim() ? resolvePath(values.launcher) : undefined);
   } catch (error) {
     return {ok: false, message: (error as Error).message, fix: (error as {fix?: string}).fix};
   }
@@ -203,10 +203,10 @@ export async function checkLaunch(era: Era, values: Record<string, string>, sysR
       fix: `give the ${era.launcherFile} of ${era.id} (${era.when}), or run first-time setup again and choose ${found.era.id} for this launcher`,
     };
   }
-  const volumes = Object.fromEntries(era.volumes.flatMap((spec) => (values[`volume:${spec.role}`]?.trim() ? [[spec.role, values[`volume:${spec.role}`]!.trim()]] : [])));
+  const volumes = Object.fromEntries(era.volumes.flatMap((spec) => (values[`volume:${spec.role}`]?.trim() ? [[spec.role, resolvePath(values[`volume:${spec.role}`]!)]] : [])));
   const input: LaunchInput = {};
   for (const key of ['hostname', 'minerSs58', 'minerSeed', 'networkType', 'netIface', 'vmIp', 'vmGateway', 'vmDns', 'sshPort', 'image', 'vcpus', 'mem'] as const) {
-    if (values[key] !== undefined) input[key] = values[key];
+    if (values[key] !== undefined) input[key] = key === 'image' && values[key].trim() ? resolvePath(values[key]) : values[key];
   }
   const check = adapterFor(era).checkFields({...input, cacheVolume: volumes.cache, volumes}, sysRoot);
   if (!check.ok) return {ok: false, message: check.errors.map((e) => `${e.flag}: ${e.message}`).join('; '), fix: check.errors[0]?.fix};

@@ -41,8 +41,8 @@ export const validateVolumePath = (value: string): Validation =>
 /** An existing volume file. */
 export const validateExistingVolume = (value: string): Validation =>
   wrap(() => {
-    if (!value) throw new UsageError('give the path of the volume file');
-    const path = resolve(value);
+    if (!value.trim()) throw new UsageError('give the path of the volume file');
+    const path = resolvePath(value);
     if (!existsSync(path)) throw new UsageError(`${path} does not exist`, 'check the path');
     const st = lstatSync(path);
     if (st.isSymbolicLink()) throw new UsageError(`${path} is a symbolic link`, 'give the real path');
@@ -56,6 +56,19 @@ export const fromField = (r: {ok: true} | {ok: false; message: string; fix?: str
 export function expandHome(value: string): string {
   const v = value.trim();
   return v === '~' || v.startsWith('~/') ? homedir() + v.slice(1) : v;
+}
+
+/** A path as typed, made absolute the way the wizard will use it (`~` expanded, relative to here). */
+export function resolvePath(value: string): string {
+  return resolve(expandHome(value));
+}
+
+/** The path the wizard will use, shown under a path field when it differs from what was typed. */
+export function resolvedHint(fallback?: string) {
+  return (value: string): string | undefined => {
+    const v = value.trim();
+    return v && resolvePath(v) !== v ? `that is ${resolvePath(v)}` : fallback;
+  };
 }
 
 /** Where the set goes: a directory, or a name that does not exist yet (it is created when the set is prepared). */
