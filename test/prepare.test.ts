@@ -112,6 +112,13 @@ describe('prepare', () => {
     expect(r.stderr).toMatch(/fix: tdx-wizard relabel .*storage-m2\.qcow2 --role storage/);
     expect(snapshot(d)).toEqual(before);
   });
+  it('a reused volume smaller than the size asked is named, with how to grow it, not silently reused', () => {
+    const d = fresh('smaller');
+    makeVolume(d, 'cache-m5.qcow2', {fs: 'ext4', label: 'tdx-cache'});
+    const r = runCli(['prepare', '--era', 'E1', '--dir', d, '--hostname', 'm5', '--cache-size', '200G', '--force-small'], {env});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/reuse .*cache-m5\.qcow2 .*smaller than the 200G asked: reused as it is \(to grow it: tdx-wizard resize \S*cache-m5\.qcow2 200G\)/);
+  });
   it('bad input: exit 2, a message and a fix, nothing on disk', () => {
     const d = fresh('bad');
     const cases: Array<[string[], RegExp]> = [

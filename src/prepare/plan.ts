@@ -9,10 +9,11 @@ import type {ContainerFormat, Era, Fs, Role, VolumeSpec} from '../era/eras.js';
 import {imagesUse, type UseReport} from '../attach/holders.js';
 import {volumeFile} from '../volume/set.js';
 import {inspectVolume, type Inspection} from '../volume/inspect.js';
-import {checkVolumeSize, parseSize, sizeArg} from '../volume/size.js';
+import {checkVolumeSize, formatBytes, parseSize, sizeArg} from '../volume/size.js';
 
 export type Action =
-  | {kind: 'reuse'; spec: VolumeSpec; path: string; inspection: Inspection}
+  /** `smaller`: the volume is smaller than the size asked (or the era's default): named, reused as it is. */
+  | {kind: 'reuse'; spec: VolumeSpec; path: string; inspection: Inspection; smaller?: {wanted: string; fix: string}}
   | {kind: 'create'; spec: VolumeSpec; path: string; sizeBytes: number; format: ContainerFormat; fs: Fs}
   | {kind: 'refuse'; spec: VolumeSpec; path: string; inspection: Inspection}
   /** A config volume the guest accepts but whose files differ from the values given: rewritten in place. */
@@ -60,7 +61,13 @@ async function planOne(input: PlanInput, spec: VolumeSpec, file: {path: string; 
   const preferred = file.path;
   if (file.exists) {
     const inspection = await inspectVolume(preferred, {era: input.era, spec}, use.get(preferred));
-    return inspection.accepted ? {kind: 'reuse', spec, path: preferred, inspection} : {kind: 'refuse', spec, path: preferred, inspection};
+    if (!inspection.accepted) return {kind: 'refuse', spec, path: preferred, inspection};
+    // Reused as it is, but never silently when it is smaller than what was asked.
+    const wanted = input.sizes[spec.role] ?? spec.defaultSize;
+    const smaller = !isConfig && inspection.virtualSize !== undefined && inspection.virtualSize < parseSize(wanted);
+    return smaller
+      ? {kind: 'reuse', spec, path: preferred, inspection, smaller: {wanted: `${wanted}${input.sizes[spec.role] ? ' asked' : ` (the ${input.era.id} default)`}`, fix: `tdx-wizard resize ${preferred} ${wanted}`}}
+      : {kind: 'reuse', spec, path: preferred, inspection};
   }
   const format = chooseFormat(spec, preferred, isConfig ? undefined : input.format);
   const sizeText = input.sizes[spec.role] ?? spec.defaultSize;
@@ -83,7 +90,7 @@ export function refusals(plan: Plan): UsageError | undefined {
 export function describeAction(action: Action): string {
   switch (action.kind) {
     case 'reuse':
-      return `${action.spec.role.padEnd(10)} reuse   ${action.path} (${action.inspection.reason})`;
+      return `${action.spec.role.padEnd(10)} reuse   ${action.path} (${action.inspection.reason})${action.smaller ? `; it is ${formatBytes(action.inspection.virtualSize!)}, smaller than the ${action.smaller.wanted}: reused as it is (to grow it: ${action.smaller.fix})` : ''}`;
     case 'create':
       return `${action.spec.role.padEnd(10)} create  ${action.path} (${sizeArg(action.sizeBytes)}, ${action.format}, ${action.fs} labelled "${action.spec.label}")`;
     case 'refuse':

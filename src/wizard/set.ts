@@ -103,7 +103,8 @@ export function setRows(plan: Plan): SetRow[] {
     if (a.kind === 'create') return {role: a.spec.role, file, size: sizeArg(a.sizeBytes), format: a.format, fs: `${a.fs} "${a.spec.label}"`, status: 'create'};
     const i = a.inspection;
     const fs = i.filesystem === 'crypto_LUKS' ? 'LUKS' : (i.filesystem ?? '-');
-    return {role: a.spec.role, file, size: i.virtualSize !== undefined ? formatBytes(i.virtualSize) : '-', format: i.format ?? '-', fs: `${fs}${i.label ? ` "${i.label}"` : ''}`, status: a.kind === 'reuse' ? 'reuse' : 'problem'};
+    const size = i.virtualSize !== undefined ? `${formatBytes(i.virtualSize)}${a.kind === 'reuse' && a.smaller ? `, not ${a.smaller.wanted}` : ''}` : '-';
+    return {role: a.spec.role, file, size, format: i.format ?? '-', fs: `${fs}${i.label ? ` "${i.label}"` : ''}`, status: a.kind === 'reuse' ? 'reuse' : 'problem'};
   });
 }
 
