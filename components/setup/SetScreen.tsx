@@ -12,7 +12,7 @@ import type {Plan} from '../../src/prepare/plan.js';
 import {checkSs58, DEFAULT_DNS, DEFAULT_GATEWAY, DEFAULT_VM_IP} from '../../src/config-volume/values.js';
 import {validateHostname, validateIpv4, validateVmIp} from '../../src/vm/fields.js';
 import {freshName, type ConfigInput, type SetInput} from '../../src/wizard/set.js';
-import {expandHome, fromField, validateSeedFile, validateSetDir, validateSetSize} from '../../src/wizard/validators.js';
+import {expandHome, fromField, resolvePath, validateSeedFile, validateSetDir, validateSetSize} from '../../src/wizard/validators.js';
 import {Form, type FieldSpec} from '../Form.js';
 import {Menu} from '../Menu.js';
 import type {Screen, ScreenProps} from '../screens.js';
@@ -41,6 +41,13 @@ function firstDraft(settings: ScreenProps['controller']['settings']): SetDraft {
     paths: {},
     config: {minerSs58: settings.get('minerSs58'), vmIp: settings.get('vmIp') ?? DEFAULT_VM_IP, vmGateway: settings.get('vmGateway') ?? DEFAULT_GATEWAY, vmDns: settings.get('vmDns') ?? DEFAULT_DNS},
   };
+}
+
+/** Under the directory field: the path as the wizard will use it, and whether it is made (only once the set's review is confirmed). */
+function dirHint(value: string): string {
+  const path = resolvePath(value || '.');
+  const where = path === value.trim() ? '' : `${path}: `;
+  return existsSync(path) ? `${where}where the volumes go (or are already)` : `${where}made when you confirm the set's review (not before)`;
 }
 
 export function SetScreen({controller, go, size, setEditing, draft: given}: ScreenProps & {draft?: SetDraft}) {
@@ -103,7 +110,7 @@ export function SetScreen({controller, go, size, setEditing, draft: given}: Scre
       const era = findEra(eraId);
       return form(
         [
-          {name: 'dir', label: 'Directory', initial: draft.dir, validate: validateSetDir, hint: existsSync(resolve(expandHome(draft.dir))) ? 'where the volumes go (or are already)' : 'it is made when the set is prepared'},
+          {name: 'dir', label: 'Directory', initial: draft.dir, validate: validateSetDir, hint: dirHint},
           {name: 'hostname', label: 'Hostname', initial: draft.hostname, validate: (v) => fromField(validateHostname(v)), hint: "the VM's name; the files are named after it"},
         ],
         (v) => update({stage: 'table', dir: v.dir!, hostname: v.hostname!.trim()}),
