@@ -6,6 +6,7 @@ import type {Era} from '../src/era/eras.js';
 import {shellLine} from '../src/runner/mask.js';
 import type {Invocation} from '../src/vm/adapters/index.js';
 import type {VmStatus} from '../src/vm/launcher.js';
+import {hintAction} from './hintScreen.js';
 import {Menu} from './Menu.js';
 import type {ScreenProps} from './screens.js';
 import {TypedConfirm} from './TypedConfirm.js';
@@ -52,6 +53,8 @@ export function VmScreen({controller, go, size, setEditing}: ScreenProps) {
   }
   const running = status?.running;
   const cause = status?.markers.cause;
+  // The hint's fix as a menu item: its screen with the volume filled in.
+  const fix = cause ? hintAction(cause.hint, controller.settingsLoaded ? controller.settings.store : undefined) : undefined;
   const head = !status
     ? 'reading the pid file...'
     : running
@@ -74,6 +77,7 @@ export function VmScreen({controller, go, size, setEditing}: ScreenProps) {
           items={[
             {value: 'launch', label: 'Launch the VM', disabled: Boolean(running), why: 'a VM is running: stop it first'},
             {value: 'stop', label: 'Stop the VM', destructive: true, disabled: !running, why: status ? 'no VM is running' : 'reading the status...'},
+            ...(fix ? [{value: 'fix', label: `Fix it: ${fix.label}`}] : []),
             {value: 'log', label: 'Tail the serial log'},
             {value: 'refresh', label: 'Refresh'},
             {value: 'back', label: 'Back'},
@@ -82,6 +86,7 @@ export function VmScreen({controller, go, size, setEditing}: ScreenProps) {
           onSelect={(item) => {
             if (item.value === 'launch') go({name: 'launch'});
             else if (item.value === 'stop') askStop();
+            else if (item.value === 'fix' && fix) go(fix.screen);
             else if (item.value === 'log') go({name: 'log', back: {name: 'vm'}});
             else if (item.value === 'refresh') refresh();
             else go({name: 'menu'});

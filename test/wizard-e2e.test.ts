@@ -394,6 +394,40 @@ describe('the wizard in a terminal', () => {
     expect(existsSync(env.TDX_WIZARD_PID_FILE!)).toBe(false);
   }, 60_000);
 
+  it('a hint that names a wizard action opens it from the VM screen, with the volume filled in', async () => {
+    const dir = workDir('hint-action');
+    copyFileSync('test/fixtures/run-tdx.sh', join(dir, 'run-tdx.sh'));
+    const env = envFor(dir, {FAKE_TDX_SCENARIO: 'wrong-label'});
+    guestImage(dir);
+    const volume = makeVolume(dir, 'cache.qcow2', {fs: 'ext4', label: 'models'});
+    const started = spawnSync(join(dir, 'run-tdx.sh'), ['--network-type', 'user', '--vm-ip', '10.0.0.2', '--vm-gateway', '10.0.0.1', '--hostname', 'h', '--miner-ss58', SS58, '--miner-seed', SEED, '--cache-volume', volume], {
+      cwd: dir,
+      env: {...process.env, ...env},
+      encoding: 'utf8',
+    });
+    expect(started.status, started.stderr).toBe(0);
+    mkdirSync(join(dir, 'config'), {recursive: true});
+    writeFileSync(join(dir, 'config', 'config.json'), JSON.stringify({launcherPath: join(dir, 'run-tdx.sh'), volumePath: volume}), {mode: 0o600});
+    await waitFor('the stand-in guest to power off', () => readFileSync(env.TDX_WIZARD_SERIAL_LOG!, 'utf8').includes('Power down'), 20_000);
+
+    run = startPty([CLI], {cwd: dir, env, cols: 110, rows: 30});
+    await run.waitFor('First-time setup');
+    for (let i = 0; i < 4; i++) await run.press('Down');
+    await run.waitFor(/❯ Launch \/ status \/ stop the VM/);
+    await run.press('Enter');
+    await run.waitFor(/wrong label/i);
+    await run.waitFor(`Fix it: relabel the cache volume ${volume}`);
+    await run.waitFor(/❯ Launch the VM/);
+    await run.press('Down'); // past Stop, which cannot be chosen: no VM runs
+    await run.waitFor(/❯ Fix it/);
+    await run.press('Enter');
+    await run.waitFor(`❯ Volume file ${volume}`); // the relabel screen, the volume filled in
+    await run.press('Enter');
+    await run.waitFor(/labelled "models"/);
+    await run.press('C-c');
+    expect(await run.exited()).toBe(130);
+  }, 60_000);
+
   it('Ctrl+C during a running command asks first, then cancels: the child is gone, the volume untouched, exit 130', async () => {
     const dir = workDir('cancel');
     const env = envFor(dir);

@@ -1,6 +1,7 @@
 // The hint catalogue (assets/hints.json) applied to lines: which known message a line is, and
 // what the last telling line of a boot says about why the VM stopped.
 import stripAnsi from 'strip-ansi';
+import type {Role} from '../era/eras.js';
 import catalogue from '../../assets/hints.json' with {type: 'json'};
 
 export type HintSource = 'serial' | 'launcher' | 'tool';
@@ -17,7 +18,13 @@ export interface Hint {
   action: string;
   /** The line says that something failed or stopped, not why: the cause is an earlier line. */
   generic?: boolean;
+  /** The wizard screen that fixes it, opened with the volume of `role` (default: the cache volume) filled in. */
+  wizard?: HintScreen;
+  role?: Role;
 }
+
+export type HintScreen = 'relabel' | 'set' | 'vm' | 'checks';
+const SCREENS: readonly string[] = ['relabel', 'set', 'vm', 'checks'];
 
 export interface HintMatch {
   hint: Hint;
@@ -35,7 +42,7 @@ function load(): Array<{hint: Hint; re: RegExp}> {
   return (catalogue.hints as unknown[]).map((raw, i) => {
     const h = raw as Hint;
     // A broken entry is a packaging bug: fail loudly at load time, not silently at match time.
-    if (!h.id || !h.pattern || !h.title || !SOURCES.includes(h.source) || !SEVERITIES.includes(h.severity)) {
+    if (!h.id || !h.pattern || !h.title || !SOURCES.includes(h.source) || !SEVERITIES.includes(h.severity) || (h.wizard !== undefined && !SCREENS.includes(h.wizard))) {
       throw new Error(`assets/hints.json entry ${i} (${h.id ?? 'no id'}) is incomplete`);
     }
     return {hint: {...h, action: h.action ?? ''}, re: new RegExp(h.pattern)};
