@@ -69,6 +69,17 @@ function guestImage(dir: string): void {
   writeFileSync(join(dir, 'guest-tools', 'image', 'tdx-guest-ubuntu-24.04-final.qcow2'), 'stand-in');
 }
 
+/** The stand-in E1 launcher run by hand in `dir` (as an operator would have), and remembered as the wizard's launcher. */
+function launchStandIn(dir: string, env: NodeJS.ProcessEnv, volume: string, settings: Record<string, string> = {}): void {
+  copyFileSync('test/fixtures/run-tdx.sh', join(dir, 'run-tdx.sh'));
+  guestImage(dir);
+  const args = ['--network-type', 'user', '--vm-ip', '10.0.0.2', '--vm-gateway', '10.0.0.1', '--hostname', 'h', '--miner-ss58', SS58, '--miner-seed', SEED, '--cache-volume', volume];
+  const started = spawnSync(join(dir, 'run-tdx.sh'), args, {cwd: dir, env: {...process.env, ...env}, encoding: 'utf8'});
+  expect(started.status, started.stderr).toBe(0);
+  mkdirSync(join(dir, 'config'), {recursive: true});
+  writeFileSync(join(dir, 'config', 'config.json'), JSON.stringify({launcherPath: join(dir, 'run-tdx.sh'), ...settings}), {mode: 0o600});
+}
+
 beforeAll(() => {
   requireTools('qemu-img', 'mkfs.ext4', 'qemu-storage-daemon', 'e2fsck', 'resize2fs');
   tmp = tempDir('tdxw-e2e-');
@@ -349,18 +360,8 @@ describe('the wizard in a terminal', () => {
 
   it('a destructive step waits for the typed name: stopping the VM', async () => {
     const dir = workDir('stop');
-    copyFileSync('test/fixtures/run-tdx.sh', join(dir, 'run-tdx.sh'));
     const env = envFor(dir);
-    guestImage(dir);
-    const volume = makeVolume(dir, 'cache.qcow2', {fs: 'ext4', label: 'tdx-cache'});
-    const started = spawnSync(join(dir, 'run-tdx.sh'), ['--network-type', 'user', '--vm-ip', '10.0.0.2', '--vm-gateway', '10.0.0.1', '--hostname', 'h', '--miner-ss58', SS58, '--miner-seed', SEED, '--cache-volume', volume], {
-      cwd: dir,
-      env: {...process.env, ...env},
-      encoding: 'utf8',
-    });
-    expect(started.status, started.stderr).toBe(0);
-    mkdirSync(join(dir, 'config'), {recursive: true});
-    writeFileSync(join(dir, 'config', 'config.json'), JSON.stringify({launcherPath: join(dir, 'run-tdx.sh')}), {mode: 0o600});
+    launchStandIn(dir, env, makeVolume(dir, 'cache.qcow2', {fs: 'ext4', label: 'tdx-cache'}));
     const pid = Number(readFileSync(env.TDX_WIZARD_PID_FILE!, 'utf8'));
 
     run = startPty([CLI], {cwd: dir, env, cols: 100, rows: 30});
@@ -396,18 +397,9 @@ describe('the wizard in a terminal', () => {
 
   it('a hint that names a wizard action opens it from the VM screen, with the volume filled in', async () => {
     const dir = workDir('hint-action');
-    copyFileSync('test/fixtures/run-tdx.sh', join(dir, 'run-tdx.sh'));
     const env = envFor(dir, {FAKE_TDX_SCENARIO: 'wrong-label'});
-    guestImage(dir);
     const volume = makeVolume(dir, 'cache.qcow2', {fs: 'ext4', label: 'models'});
-    const started = spawnSync(join(dir, 'run-tdx.sh'), ['--network-type', 'user', '--vm-ip', '10.0.0.2', '--vm-gateway', '10.0.0.1', '--hostname', 'h', '--miner-ss58', SS58, '--miner-seed', SEED, '--cache-volume', volume], {
-      cwd: dir,
-      env: {...process.env, ...env},
-      encoding: 'utf8',
-    });
-    expect(started.status, started.stderr).toBe(0);
-    mkdirSync(join(dir, 'config'), {recursive: true});
-    writeFileSync(join(dir, 'config', 'config.json'), JSON.stringify({launcherPath: join(dir, 'run-tdx.sh'), volumePath: volume}), {mode: 0o600});
+    launchStandIn(dir, env, volume, {volumePath: volume});
     await waitFor('the stand-in guest to power off', () => readFileSync(env.TDX_WIZARD_SERIAL_LOG!, 'utf8').includes('Power down'), 20_000);
 
     run = startPty([CLI], {cwd: dir, env, cols: 110, rows: 30});
