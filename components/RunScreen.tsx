@@ -43,12 +43,17 @@ export function RunScreen({controller, go, size, screen}: RunProps) {
   // output pane gives up rows for them.
   const statusRows = wrappedRows(status.text, size.width, 4);
   const fixRows = fix ? wrappedRows(fix, size.width, 4, 'fix: ') : [];
-  const paneHeight = Math.max(3, size.height - 1 - statusRows.length - fixRows.length);
+  const summary = outcome?.ok ? (screen.summary ?? []) : [];
+  const summaryRows = summary.flatMap((line) => wrappedRows(line, size.width, 4));
+  const paneHeight = Math.max(3, size.height - 1 - statusRows.length - fixRows.length - summaryRows.length);
   return (
     <Box flexDirection="column" width={size.width} height={size.height}>
       <OutputPane store={controller.store} width={size.width} height={paneHeight} />
       <Wrapped text={status.text} width={size.width} maxRows={4} toneName={status.tone} />
       {fix ? <Wrapped text={fix} lead="fix: " width={size.width} maxRows={4} toneName="info" /> : null}
+      {summary.map((line, k) => (
+        <Wrapped key={k} text={line} width={size.width} maxRows={4} toneName={k === 0 ? undefined : 'info'} />
+      ))}
       <Text {...tone('muted')}>{fit(hint, size.width)}</Text>
     </Box>
   );

@@ -18,7 +18,7 @@ export type Screen =
   | {name: 'checks'; setup?: boolean}
   | {name: 'era'}
   | {name: 'set'; draft?: SetDraft}
-  | {name: 'run'; title: string; action: () => Promise<ActionOutcome>; next?: Screen; back: Screen; changesDisk?: boolean; setupStage?: SetupStage}
+  | {name: 'run'; title: string; action: () => Promise<ActionOutcome>; next?: Screen; back: Screen; changesDisk?: boolean; setupStage?: SetupStage; summary?: string[]}
   | {name: 'relabel'; path?: string}
   | {name: 'grow'; path?: string}
   | {name: 'nbd'}

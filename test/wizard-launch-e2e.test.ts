@@ -136,6 +136,10 @@ describe('first-time setup for E4, to a running VM and back', () => {
 
     await run.waitFor(/✔ done: the VM runs as pid \d+/, 60_000);
     const pid = Number(/the VM runs as pid (\d+)/.exec(run.screen())![1]);
+    // First-time setup ends with what was done and what to watch next.
+    await run.waitFor('Done: the E4 volume set');
+    expect(flat()).toContain('cache-miner-01.qcow2, storage-miner-01.qcow2, config-miner-01.qcow2; the VM launched'); // (the step list beside it interleaves a flattened screen)
+    expect(flat()).toMatch(/Next: Enter opens the serial log.*Later: tdx-wizard status .*tdx-wizard stop/);
     expect(readPid()).toBe(pid);
     expect(processAlive(pid)).toBe(true);
     expect(readFileSync(join(bin(), 'qemu-cwd'), 'utf8').trim()).toBe(scripts());

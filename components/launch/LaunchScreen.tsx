@@ -2,8 +2,11 @@
 // set's volumes and only the options that launcher takes), in two short pages, then the review
 // (LaunchReview) before anything runs. A seed, where a launcher takes one, lives only in this
 // screen's memory.
+import {basename, dirname} from 'node:path';
 import {useEffect, useRef, useState} from 'react';
 import {Box, Text} from 'ink';
+import type {Era} from '../../src/era/eras.js';
+import {volumesOf} from '../../src/vm/adapters/index.js';
 import type {LaunchFields} from '../../src/vm/fields.js';
 import type {LaunchForm} from '../../src/wizard/launch.js';
 import type {LaunchReview as Review} from '../../src/wizard/launch-review.js';
@@ -14,6 +17,18 @@ import {fit, tone} from '../theme.js';
 import {LaunchReview} from './LaunchReview.js';
 
 type Checked = {launcher: string; fields: LaunchFields; notes: string[]; review: Review};
+
+/** What first-time setup did, and what to watch next, said once the launch has started the VM. */
+export function setupSummary(era: Era, launcher: string, fields: LaunchFields): string[] {
+  const paths = Object.values(volumesOf(fields)).filter((p): p is string => Boolean(p));
+  const dirs = [...new Set(paths.map((p) => dirname(p)))];
+  const files = dirs.length === 1 ? `${dirs[0]}: ${paths.map((p) => basename(p)).join(', ')}` : paths.join(', ');
+  return [
+    `Done: the ${era.id} volume set in ${files}; the VM launched by ${basename(launcher)}.`,
+    'Next: Enter opens the serial log, watched until the guest has found its volumes or powered off, with the fix for any line that says why.',
+    'Later: tdx-wizard status (or this wizard\'s "Launch / status / stop the VM") says whether it runs; tdx-wizard stop, or the typed stop there, stops it; tdx-wizard logs --follow tails the log.',
+  ];
+}
 
 export function LaunchScreen({controller, go, size, setEditing, setup}: ScreenProps & {setup: boolean}) {
   const [form, setForm] = useState<LaunchForm>();
@@ -74,6 +89,8 @@ export function LaunchScreen({controller, go, size, setEditing, setup}: ScreenPr
               }),
             // The boot in the serial log; from there Esc leads to the VM (status, the typed stop).
             next: {name: 'log', back: {name: 'vm'}, afterLaunch: true, setup},
+            // First-time setup ends with what was done and what to watch next.
+            ...(setup ? {summary: setupSummary(era, checked.launcher, checked.fields)} : {}),
             back: {name: 'launch', setup},
           })
         }
