@@ -78,6 +78,10 @@ describe('volumes: every volume found, judged as inspect judges it', () => {
       expect(here.warning).toMatch(/can still grow by 5\.00 GiB, but it has .* free: when it fills up, their guests get I\/O errors \(cache-big\.qcow2\)/);
       const plain = runCli(['volumes', '--dir', mnt], {env});
       expect(plain.stderr).toContain(`warning: the thin volumes on the filesystem of ${mnt}`);
+      // check says the same, as one of its rows.
+      const checked = runCli(['check', '--json', '--dir', mnt], {env});
+      const capacityRow = checked.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.type === 'result')?.checks?.find((c: {id: string}) => c.id === 'capacity');
+      expect(capacityRow, checked.stdout.slice(-2000)).toMatchObject({status: 'warn', summary: expect.stringContaining('cache-big.qcow2')});
     } finally {
       sh('umount', [mnt]);
     }
