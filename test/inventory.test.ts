@@ -3,7 +3,8 @@
 import {copyFileSync, mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {runCli} from './helpers/cli.js';
+import {CLI, runCli} from './helpers/cli.js';
+import {startPty} from './helpers/pty.js';
 import {requireTools, sh, tempDir} from './helpers/tools.js';
 import {holdImage, makeVolume} from './helpers/volumes.js';
 
@@ -97,4 +98,35 @@ describe('volumes: every volume found, judged as inspect judges it', () => {
       expect(r.stderr).toMatch(/fix: /);
     }
   });
+});
+
+describe('the wizard\'s volumes screen', () => {
+  it('lists what the inventory finds, refused volumes first with their reason in full; Enter on a wrong label opens the relabel screen with it', async () => {
+    const dir = join(tmp.path, 'screen');
+    mkdirSync(dir);
+    makeVolume(dir, 'cache-s1.qcow2', {fs: 'ext4', label: 'tdx-cache'});
+    const wrong = makeVolume(dir, 'cache-s2.qcow2', {fs: 'ext4', label: 'models'});
+    const config = join(tmp.path, 'screen-config');
+    mkdirSync(config);
+    writeFileSync(join(config, 'config.json'), JSON.stringify({volumeDir: dir}), {mode: 0o600});
+    const run = startPty([CLI], {cwd: dir, env: {...env, TDX_WIZARD_CONFIG_DIR: config}, cols: 100, rows: 30});
+    try {
+      await run.waitFor('First-time setup');
+      for (let i = 0; i < 7; i++) await run.press('Down');
+      await run.waitFor(/❯ Volumes on this host/);
+      await run.press('Enter');
+      await run.waitFor(/2 volumes, 1 a guest would refuse/);
+      const screen = run.screen();
+      expect(screen.indexOf('cache-s2.qcow2')).toBeLessThan(screen.indexOf('cache-s1.qcow2')); // refused first
+      expect(screen).toMatch(/wrong-label for E4: .*"models"/); // the first refused one, in full below
+      await run.press('Down');
+      await run.waitFor(/❯ ✖ .*cache-s2\.qcow2/);
+      await run.press('Enter');
+      await run.waitFor(`❯ Volume file ${wrong}`);
+      await run.press('C-c');
+      expect(await run.exited()).toBe(130);
+    } finally {
+      run.kill();
+    }
+  }, 60_000);
 });
