@@ -55,6 +55,8 @@ beforeAll(async () => {
   makeVolume(join(root, 'volumes'), 'cache-h.raw', {fs: 'ext4', label: 'tdx-cache', size: '64M', format: 'raw'});
   makeVolume(join(root, 'volumes'), 'storage-h.raw', {fs: 'ext4', label: 'storage', size: '64M', format: 'raw'});
   configVolume(join(root, 'volumes'), 'config-h.qcow2', {hostname: 'h'});
+  // Upstream's config.yaml: chutes-cvm's Step 1 signs its attestation check with the keys in it.
+  writeFileSync(join(root, 'config.yaml'), `vm:\n  hostname: "h"\nminer:\n  ss58: "${VALID_SS58}"\n  seed: "${SEED}"\n`, {mode: 0o600});
   mkdirSync(join(sys(), 'module/kvm_intel/parameters'), {recursive: true});
   setTdx('Y');
   env = {
@@ -64,6 +66,7 @@ beforeAll(async () => {
     TDX_WIZARD_SYS_ROOT: sys(),
     CVM_STANDIN_SYS: sys(),
     CHUTES_CVM_FIRMWARE_DIR: join(root, 'firmware'),
+    CHUTES_CVM_CONFIG: join(root, 'config.yaml'),
     // The seed as an operator gives it: the wizard's variable, read once and dropped.
     TDX_MINER_SEED: SEED,
     TDX_WIZARD_PID_FILE: '',
@@ -224,6 +227,24 @@ describe.sequential('what chutes-cvm would refuse or do wrong is refused before 
     args[args.indexOf('--storage-volume') + 1] = vol('storage-h.qcow2');
     const out = await refused(args, /the storage volume .*storage-h\.qcow2 does not exist, and chutes-cvm never makes a \.qcow2 volume/);
     expect(out.stderr).toMatch(/tdx-wizard create .*storage-h\.raw --role storage --era E6/);
+  });
+
+  it('no miner keys in the config file chutes-cvm\'s attestation check signs with (Step 1), unless -- --force', async () => {
+    const missing = join(root, 'no-config.yaml');
+    rmSync(join(bin(), 'cvm-argv'), {force: true});
+    const out = await cli(LAUNCH(), {CHUTES_CVM_CONFIG: missing});
+    expect(out.code, out.stderr).toBe(2);
+    expect(out.stderr).toContain(`chutes-cvm's Step 1 signs its attestation check with the miner keys of its config file ${missing} ($CHUTES_CVM_CONFIG), and it does not exist: it would refuse to launch`);
+    expect(out.stderr).toMatch(/fix: keep upstream's config\.yaml with miner\.ss58 and miner\.seed .* -- --force/);
+    expect(existsSync(join(bin(), 'cvm-argv'))).toBe(false);
+    // chutes-cvm itself, without that refusal in front of it, stops at the same place (nothing changed yet).
+    const own = spawnSync(ns.enter[0]!, [...ns.enter.slice(1), cvm(), 'guest', 'launch', '--hostname', 'h', '--miner-ss58', VALID_SS58, '--base-image', imageSet()], {env: {...process.env, ...env, CHUTES_CVM_CONFIG: missing, CHUTES_CVM_MINER__SEED: SEED}, encoding: 'utf8'});
+    expect(own.status).toBe(1);
+    expect(own.stderr).toMatch(/Refusing to launch: the VM would boot but fail attestation/);
+    expect(own.stdout).not.toMatch(/Step 2/);
+    const forced = await cli(['--dry-run', ...LAUNCH(), '--', '--force'], {CHUTES_CVM_CONFIG: missing});
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toMatch(/--network-type tap --force$/m);
   });
 
   it('no hostname, hotkey or seed: chutes-cvm needs them for the config volume', async () => {

@@ -5,8 +5,9 @@
 // it on sudo's command line itself (`sudo HOSTNAME=… MINER_SEED=… volumes/create-config.sh VOL`),
 // which the wizard cannot prevent and says once before launching. What chutes-cvm would refuse
 // or do wrong is refused first: a chutes-td QEMU running, TDX off as it checks it, an image set it
-// cannot verify, a .qcow2 volume that is not there (it never makes one), a relative volume path
-// (taken from its package's scripts directory).
+// cannot verify, no miner keys in the config file its attestation check signs with, a .qcow2
+// volume that is not there (it never makes one), a relative volume path (taken from its package's
+// scripts directory).
 import {existsSync} from 'node:fs';
 import {readFile} from 'node:fs/promises';
 import {basename, join} from 'node:path';
@@ -58,6 +59,36 @@ function runningTd(): Refusal[] {
   }));
 }
 
+/** The miner.ss58 and miner.seed of a config.yaml, as far as a line reader can tell (never the values). */
+function minerKeysIn(text: string): {ss58: boolean; seed: boolean} {
+  const found = {ss58: false, seed: false};
+  let inMiner = false;
+  for (const line of text.split('\n')) {
+    if (/^\S/.test(line)) inMiner = /^miner:\s*(#.*)?$/.test(line);
+    const m = inMiner ? /^\s+(ss58|seed):\s*(.*?)\s*(#.*)?$/.exec(line) : null;
+    if (m && m[2] && m[2] !== '""' && m[2] !== "''") found[m[1] as 'ss58' | 'seed'] = true;
+  }
+  return found;
+}
+
+/**
+ * chutes-cvm's Step 1 asks the API whether this host can attest the image, signing with the miner
+ * keys it reads from its config file ($CHUTES_CVM_CONFIG, else ./config.yaml where it runs), not
+ * from the environment; without them it refuses to launch unless given --force.
+ */
+async function attestationKeys(fields: LaunchFields): Promise<Refusal[]> {
+  if (fields.extra.includes('--force')) return [];
+  const path = process.env.CHUTES_CVM_CONFIG || join(process.cwd(), 'config.yaml');
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => error);
+  const keys = typeof text === 'string' ? minerKeysIn(text) : undefined;
+  if (keys?.ss58 && keys.seed) return [];
+  const said = typeof text === 'string' ? `it has no ${[keys?.ss58 ? '' : 'miner.ss58', keys?.seed ? '' : 'miner.seed'].filter(Boolean).join(' or ')}` : text.code === 'ENOENT' ? 'it does not exist' : `unreadable: ${text.message}`;
+  return [{
+    text: `chutes-cvm's Step 1 signs its attestation check with the miner keys of its config file ${path}${process.env.CHUTES_CVM_CONFIG ? ' ($CHUTES_CVM_CONFIG)' : ''}, and ${said}: it would refuse to launch ("Refusing to launch: the VM would boot but fail attestation")`,
+    fix: `keep upstream's config.yaml with miner.ss58 and miner.seed (chutes-cvm config init; mode 0600) at ${path}, or name it with CHUTES_CVM_CONFIG=PATH; or skip that check with: tdx-wizard launch … -- --force (a VM this host cannot attest then fails attestation)`,
+  }];
+}
+
 /** The .qcow2 data volumes that are not there: chutes-cvm never makes one (it makes only raw volumes). */
 function missingQcow2(fields: LaunchFields, era: Era): Array<Refusal & {path: string}> {
   const paths = volumesOf(fields);
@@ -104,6 +135,7 @@ export const chutesCvm: LauncherAdapter = {
       ...runningTd(),
       ...refusals([...(tdx ? [tdx] : []), ...(await launchChecks(launcher, fields, era, ctx))]),
       ...imageSetProblems(fields.image ?? DEFAULT_IMAGE_SET),
+      ...(await attestationKeys(fields)),
     ];
   },
   async checkVolumes(fields, era) {
