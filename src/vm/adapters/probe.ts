@@ -85,7 +85,9 @@ export function qemusNamed(name: string, proc = '/proc'): Array<{pid: number; ar
     }
     const line = argv.join(' ');
     if (!/qemu-system|qemu-kvm/.test(line) || !line.includes(name)) continue;
-    if (own && mountNs(proc, pid) !== own) continue;
+    // A namespace that cannot be read (another user's process, for a wizard not run as root) counts.
+    const ns = own ? mountNs(proc, pid) : undefined;
+    if (ns && ns !== own) continue;
     found.push({pid: Number(pid), argv});
   }
   return found;
