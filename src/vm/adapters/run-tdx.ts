@@ -2,6 +2,7 @@
 // writes a cloud-init ISO), one cache volume checked as the guest will, QEMU unnamed.
 import {launcherArgs} from '../launcher-args.js';
 import {checkLaunchFields, type LaunchFields} from '../fields.js';
+import {confirmStarted} from './confirm.js';
 import {probeVm, stopAndConfirm} from './probe.js';
 import type {LauncherAdapter} from './types.js';
 
@@ -29,8 +30,8 @@ export const runTdx: LauncherAdapter = {
     if (verdict.accepted) return {verdict, problems: []};
     return {verdict, problems: [{text: `the guest would reject ${fields.cacheVolume} and power itself off: ${verdict.reason}`, fix: verdict.fix ?? `tdx-wizard inspect ${fields.cacheVolume}`}]};
   },
-  // As before the adapters: the pid, when the pid file names a live process; no pid is no error.
-  confirmLaunch: () => probeVm(),
+  // Any live pid counts (QEMU unnamed); a guest that has already powered itself off is reported by `logs`.
+  confirmLaunch: (result, launcher, serialLines) => confirmStarted(probeVm(), result, launcher, serialLines, {stoppedIsLaunched: true}),
   // The stand-in and the real launch.sh start QEMU without -name: any live pid counts.
   status: () => probeVm(),
   stopInvocation: (launcher) => ({cmd: launcher, args: ['--clean'], secrets: [], title: 'Stop the TDX VM (launcher --clean)'}),
