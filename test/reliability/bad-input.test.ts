@@ -235,6 +235,8 @@ const CASES: Array<[string, Arg[] | (() => Arg[]), RegExp]> = [
   ['a misspelt command', () => ['verfy', 'x.qcow2'], /fix: did you mean: tdx-wizard verify\?/],
   ['an unknown option of a command', () => ['create', '--bogus', p('x.qcow2')], /unknown option '--bogus'\n\s+fix: tdx-wizard create --help/],
   ['too many arguments', () => ['eras', 'one', 'two'], /too many arguments for 'eras'[\s\S]*fix: tdx-wizard eras --help/],
+  ['create: a 240-byte file name (its work directory would pass 255)', () => ['create', p(`${'v'.repeat(234)}.qcow2`), '200G'], /the file name is 240 bytes long; at most 235/],
+  ['create: a 300-byte file name', () => ['create', p(`${'v'.repeat(294)}.qcow2`), '200G'], /the file name is 300 bytes long/],
   ['status --lines abc', () => ['status', '--lines', 'abc'], /--lines abc is not a whole number/],
   ['status --lines -1', () => ['status', '--lines=-1'], /--lines -1 is not a whole number/],
 ];
