@@ -71,6 +71,24 @@ program.action(async () => {
   process.exitCode = await startWizard(program.opts());
 });
 
+// A flag given twice with two values is refused: the last one must not silently win.
+program.hook('preAction', (_program, command) => {
+  const takesValue = new Set([...program.options, ...command.options].filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short].filter((f): f is string => Boolean(f))));
+  const repeatable = new Set(['--dir']); // collected on purpose (volumes --dir A --dir B)
+  const seen = new Map<string, string>();
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length && args[i] !== '--'; i++) {
+    const [flag, inline] = args[i]!.split(/=(.*)/s) as [string, string | undefined];
+    if (!takesValue.has(flag) || repeatable.has(flag)) continue;
+    const value = inline ?? args[++i] ?? '';
+    const before = seen.get(flag);
+    if (before !== undefined && before !== value) {
+      program.error(`error: ${flag} was given twice, as "${before}" and as "${value}"\n  fix: give ${flag} once, with the value you mean`, {code: 'tdx.repeatedOption', exitCode: 2});
+    }
+    seen.set(flag, value);
+  }
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
@@ -88,6 +106,7 @@ try {
  */
 function withFix(text: string): string {
   const message = text.trimEnd();
+  if (/\n\s*fix: /.test(message)) return `${message}\n`; // ours, with its own fix
   const word = commandWord(process.argv.slice(2));
   const unknown = /unknown command '([^']+)'/.exec(message)?.[1];
   const known = [...Object.keys(commands), 'verify'];

@@ -17,6 +17,7 @@ import {checkLabel} from '../volume/label.js';
 import {checkVolumeSize, formatBytes, parseSize, sizeArg} from '../volume/size.js';
 import {checkSpace} from '../volume/space.js';
 import {checkTarget} from '../volume/target.js';
+import {checkScratchOverride} from '../volume/scratch.js';
 import {stepEnv} from '../cli/step-env.js';
 import {requireRoot} from '../cli/root.js';
 
@@ -70,6 +71,7 @@ async function create(ctx: CliContext, pathArg: string, sizeInput: string | unde
   // What a run killed with SIGKILL left for this target (its work directory, the empty reserved file).
   for (const note of await reclaimCreateLeftovers(runner, pathArg)) reporter.warn(note);
   for (const note of await reclaimFuseLeftovers(runner)) reporter.warn(note);
+  checkScratchOverride();
   const target = checkTarget(pathArg, format);
   const space = await checkSpace(target.dir, sizeBytes, method, fs);
   if (space.error) throw new UsageError(space.error.message, space.error.fix);

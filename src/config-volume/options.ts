@@ -1,10 +1,9 @@
 // The config volume's values as typed on a command line (config-volume, prepare): the secrets
 // read from files or stdin (never an argument) and registered with the runner at once, then every
 // value checked by the guest's rules. All wrong values are named together, as one UsageError.
-import {readFileSync} from 'node:fs';
 import type {CliContext} from '../cli/context.js';
 import {UsageError} from '../errors.js';
-import {readSeedFile} from '../vm/launcher.js';
+import {readAtMost, readSeedFile, SEED_FILE_MAX} from '../vm/launcher.js';
 import {checkConfigValues, type ConfigValues} from './values.js';
 
 /** A secret from a file (its mode checked) or, for "-", from stdin; trimmed as the guest trims it. */
@@ -15,7 +14,7 @@ function readSecret(ctx: CliContext, path: string, flag: string): string {
     return file.seed;
   }
   if (process.stdin.isTTY) throw new UsageError(`${flag} - reads stdin, which is a terminal here`, `pipe it in (e.g. ${flag} - < FILE) or give the file: ${flag} FILE`);
-  return readFileSync(0, 'utf8').trim();
+  return readAtMost(0, SEED_FILE_MAX).trim();
 }
 
 /** `opts` as commander gives them (minerSs58, minerSeedFile, vmIp, …); `hostname` when another option names it. */

@@ -1,7 +1,7 @@
 // The upstream launcher (run-tdx.sh): where it is, the argv built from the launch fields, and the
 // VM's state read from the pid file and /proc. The launcher's own --status cannot be trusted: the
 // pid file is root's and 0600, so for anyone else it reports a running VM as stopped (§1.1).
-import {accessSync, constants, readFileSync, statSync} from 'node:fs';
+import {accessSync, closeSync, constants, openSync, readSync, statSync} from 'node:fs';
 import {resolve} from 'node:path';
 import {StepError, UsageError} from '../errors.js';
 import {pidFile, serialLog} from '../paths.js';
@@ -209,6 +209,26 @@ export async function stopVm(runner: Runner, launcher: string, signal?: AbortSig
 }
 
 /** The seed from a file; a file others can read is worth a warning, not a refusal. */
+/** A seed file holds 64 hex characters, perhaps 0x and a newline or two: anything past this is not one. */
+export const SEED_FILE_MAX = 4096;
+
+/** At most `limit` bytes of a file or an open descriptor (stdin): a multi-gigabyte file is never read whole. */
+export function readAtMost(file: string | number, limit: number): string {
+  const fd = typeof file === 'number' ? file : openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0 || (length += n) > limit) break;
+    }
+    if (length > limit) throw new UsageError(`more than ${limit} bytes were given where a seed (64 hex characters) was expected`, 'give only the seed: 64 hex characters and a newline');
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    if (typeof file !== 'number') closeSync(fd);
+  }
+}
+
 export function readSeedFile(path: string): {seed: string; warning?: string} {
   const abs = resolve(path);
   let st;
@@ -218,7 +238,8 @@ export function readSeedFile(path: string): {seed: string; warning?: string} {
     throw new UsageError(`the miner seed file ${abs} does not exist`, 'give the file that holds the 64 hex characters of the seed');
   }
   if (!st.isFile()) throw new UsageError(`the miner seed file ${abs} is not a regular file`, 'give the file that holds the seed');
-  const seed = readFileSync(abs, 'utf8').trim();
+  if (st.size > SEED_FILE_MAX) throw new UsageError(`the miner seed file ${abs} is ${st.size} bytes long; a seed is 64 hex characters`, 'give the file that holds only the seed (64 hex characters and a newline)');
+  const seed = readAtMost(abs, SEED_FILE_MAX).trim();
   const mode = st.mode & 0o777;
   const warning = mode & 0o077 ? `the miner seed file ${abs} can be read by ${mode & 0o007 ? 'every user' : 'its group'} (mode ${mode.toString(8).padStart(4, '0')})` : undefined;
   return warning ? {seed, warning} : {seed};

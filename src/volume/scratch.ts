@@ -9,10 +9,11 @@
 // mkfs.xfs zeroes its log (2 GiB for 5000G) with fallocate(ZERO_RANGE), which tmpfs does not
 // have, so it writes the zeros instead: 6 s and 2 GiB of memory, where a disk file takes 15 ms.
 // TDX_WIZARD_SCRATCH_DIR overrides the choice: a directory, or empty for the work directory.
-import {readFileSync} from 'node:fs';
+import {readFileSync, statSync} from 'node:fs';
 import {readdir, rm, statfs} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {Fs} from '../era/eras.js';
+import {UsageError} from '../errors.js';
 import type {Runner} from '../runner/runner.js';
 import {offlineScratchBytes} from './space.js';
 
@@ -51,6 +52,19 @@ function memAvailable(): number {
 export function scratchBases(): string[] {
   const override = process.env.TDX_WIZARD_SCRATCH_DIR;
   return [...new Set([SHM, ...(override ? [override] : [])])];
+}
+
+/** TDX_WIZARD_SCRATCH_DIR, when set, must be a directory: checked before anything is made. */
+export function checkScratchOverride(env: NodeJS.ProcessEnv = process.env): void {
+  const dir = env.TDX_WIZARD_SCRATCH_DIR;
+  if (!dir) return;
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new UsageError(`TDX_WIZARD_SCRATCH_DIR is ${dir}, which does not exist`, 'point it at an existing directory, set it empty to work beside the volume, or unset it');
+  }
+  if (!isDir) throw new UsageError(`TDX_WIZARD_SCRATCH_DIR is ${dir}, which is not a directory`, 'point it at a directory, or unset it');
 }
 
 /** The directory to make the raw file's private directory in, or undefined for the work directory. */

@@ -1,8 +1,8 @@
 // Bad input, across every command and field: exit code 2, a message that says what is wrong, a fix
-// (a "fix:" line, or commander's pointer to --help for a malformed command line), and the file
+// (a "fix:" line, commander's errors included) and the file
 // system unchanged (a snapshot of the whole test tree, state and settings included, before and
 // after). Raw bytes (non-UTF-8 paths) are passed byte for byte through bash.
-import {mkdirSync, symlinkSync, writeFileSync} from 'node:fs';
+import {chmodSync, mkdirSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {snapshot} from '../helpers/cli.js';
@@ -37,6 +37,8 @@ beforeAll(() => {
   writeFileSync(join(d, 'seed-nonhex'), `${TEST_SEED.slice(0, 63)}g\n`, {mode: 0o600});
   writeFileSync(join(d, 'seed-empty'), '', {mode: 0o600});
   writeFileSync(join(d, 'seed-ok'), `${TEST_SEED}\n`, {mode: 0o600});
+  sh('truncate', ['-s', '4G', join(d, 'seed-huge')]); // sparse: 4 GiB that must never be read whole
+  chmodSync(join(d, 'seed-huge'), 0o600);
   mkdirSync(join(d, 'seed-dir'));
   writeFileSync(join(d, 'not-exec.sh'), '#!/bin/sh\n', {mode: 0o644});
   writeFileSync(join(d, 'guest.qcow2'), '');
@@ -83,7 +85,7 @@ function launch(change: Record<string, string | null> = {}, extra: string[] = []
   return ['launch', ...Object.entries(fields).flatMap(([k, v]) => (v === null ? [] : [k, v])), ...extra];
 }
 
-const CASES: Array<[string, Arg[] | (() => Arg[]), RegExp]> = [
+const CASES: Array<[string, Arg[] | (() => Arg[]), RegExp, NodeJS.ProcessEnv?]> = [
   // create: sizes
   ['create: size 0', () => ['create', p('a.qcow2'), '0'], /size "0" is zero/],
   ['create: negative size', () => ['create', p('a.qcow2'), '--', '-5G'], /size "-5G" is negative/],
@@ -237,6 +239,10 @@ const CASES: Array<[string, Arg[] | (() => Arg[]), RegExp]> = [
   ['too many arguments', () => ['eras', 'one', 'two'], /too many arguments for 'eras'[\s\S]*fix: tdx-wizard eras --help/],
   ['create: a 240-byte file name (its work directory would pass 255)', () => ['create', p(`${'v'.repeat(234)}.qcow2`), '200G'], /the file name is 240 bytes long; at most 235/],
   ['create: a 300-byte file name', () => ['create', p(`${'v'.repeat(294)}.qcow2`), '200G'], /the file name is 300 bytes long/],
+  ['a flag given twice with two values', () => ['create', p('twice.qcow2'), '200G', '--role', 'cache', '--role', 'storage'], /--role was given twice, as "cache" and as "storage"/],
+  ['a flag given twice, once with =', () => ['create', p('twice.qcow2'), '200G', '--role=cache', '--role', 'storage'], /--role was given twice/],
+  ['config-volume: a 4 GiB seed file (never read whole)', () => ['config-volume', p('c.qcow2'), '--hostname', 'h', '--miner-ss58', TEST_SS58, '--miner-seed-file', p('seed-huge'), '--vm-ip', '192.168.100.2', '--vm-gateway', '192.168.100.1'], /is 4294967296 bytes long; a seed is 64 hex characters/],
+  ['create: TDX_WIZARD_SCRATCH_DIR that does not exist', () => ['create', p('scratch.qcow2'), '200G'], /TDX_WIZARD_SCRATCH_DIR is \/nonexistent, which does not exist/, {TDX_WIZARD_SCRATCH_DIR: '/nonexistent'}],
   ['status --lines abc', () => ['status', '--lines', 'abc'], /--lines abc is not a whole number/],
   ['status --lines -1', () => ['status', '--lines=-1'], /--lines -1 is not a whole number/],
 ];
@@ -246,10 +252,10 @@ const HINT = /\n\s*fix: \S/;
 
 describe(`bad input: ${CASES.length} cases, each exit 2 with what is wrong and how to fix it, nothing changed`, () => {
   it('the corpus has at least 80 cases', () => expect(CASES.length).toBeGreaterThanOrEqual(80));
-  for (const [name, args, what] of CASES) {
+  for (const [name, args, what, extraEnv] of CASES) {
     it(name, () => {
       const before = snapshot(tmp.path);
-      const r = runCliBytes(typeof args === 'function' ? args() : args, {env});
+      const r = runCliBytes(typeof args === 'function' ? args() : args, {env: {...env, ...extraEnv}});
       const said = r.stderr + r.stdout;
       expect(r.code, said).toBe(2);
       expect(said).toMatch(what);
