@@ -13,5 +13,7 @@ export async function volumeBeforeWrite(ctx: CliContext, path: string, expect?: 
   for (const note of await reclaimFuseLeftovers(ctx.runner)) ctx.reporter.warn(note);
   const before = await inspectVolume(path, expect);
   if (before.verdict === 'unreadable') throw new UsageError(before.reason, before.fix);
+  // Its name says qcow2 and QEMU would read it so: writing to it as it is would only hide that.
+  if (before.format === 'raw' && /\.qcow2$/i.test(path)) throw new UsageError(`${path} is a raw file named .qcow2`, before.fix);
   return before;
 }

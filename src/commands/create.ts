@@ -68,10 +68,9 @@ async function create(ctx: CliContext, pathArg: string, sizeInput: string | unde
   // Every input is checked before anything is touched.
   const {era, spec, label, warnings: labelWarnings, format, fs, method, sizeBytes} = chooseKind(pathArg, sizeInput, opts);
   if (method === 'nbd' && !runner.dryRun) requireRoot('create --method nbd', 'it connects the image to /dev/nbdN with qemu-nbd, and only root may open NBD devices', 'sudo tdx-wizard create --method nbd ..., or leave out --method nbd: the offline method needs no root');
+  checkScratchOverride();
   // What a run killed with SIGKILL left for this target (its work directory, the empty reserved file).
   for (const note of await reclaimCreateLeftovers(runner, pathArg)) reporter.warn(note);
-  for (const note of await reclaimFuseLeftovers(runner)) reporter.warn(note);
-  checkScratchOverride();
   const target = checkTarget(pathArg, format);
   const space = await checkSpace(target.dir, sizeBytes, method, fs);
   if (space.error) throw new UsageError(space.error.message, space.error.fix);
@@ -83,6 +82,8 @@ async function create(ctx: CliContext, pathArg: string, sizeInput: string | unde
     if (!createParent) throw new UsageError(`${target.dir} does not exist`, 'create it first, or pass --create-parent');
   }
 
+  // Other runs' leftovers only once the input is accepted: a refused command changes nothing.
+  for (const note of await reclaimFuseLeftovers(runner)) reporter.warn(note);
   const job: CreateJob = {target, sizeBytes, label, format, fs, method, createParent};
   const flow = createFlow(job);
   await runFlow(flow, job, stepEnv(ctx));

@@ -16,7 +16,7 @@ import {rememberedEra} from '../era/remembered.js';
 import {adapterFor, volumesOf, type LaunchInputAll, type OptionKey} from '../vm/adapters/index.js';
 import {actionFor, type HintMatch} from '../vm/hints.js';
 import {launchEra, refuseForeign, refuseMissing, VOLUME_OPTIONS} from '../vm/launch-era.js';
-import {launchVm, readSeedFile} from '../vm/launcher.js';
+import {launchTimeoutMs, launchVm, readSeedFile} from '../vm/launcher.js';
 import {findLauncher, rememberLaunch} from '../vm/launcher-path.js';
 
 export interface LaunchDeps {
@@ -54,6 +54,7 @@ const OPTION_KEYS: readonly OptionKey[] = ['hostname', 'minerSs58', 'minerSeedFi
 
 async function launch(ctx: CliContext, extra: string[], opts: Record<string, unknown>, deps: LaunchDeps): Promise<number> {
   const {reporter, runner} = ctx;
+  launchTimeoutMs(); // a wrong TDX_WIZARD_LAUNCH_TIMEOUT is bad input, said before anything else
   const str = (key: string) => (opts[key] === undefined ? undefined : String(opts[key]));
   const settingsNotice = (text: string) => reporter.warn(text, 'nothing to fix for this run; the broken file is kept for you to look at, delete it when done');
   const launcher = findLauncher(str('launcher'), process.cwd(), settingsNotice);

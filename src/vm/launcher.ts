@@ -196,8 +196,10 @@ function refuseAll(problems: Array<{text: string; fix?: string}>, summary: strin
 
 /** How long the launcher may take to start the VM (it returns once QEMU has daemonised). */
 export function launchTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  const seconds = Number(env.TDX_WIZARD_LAUNCH_TIMEOUT);
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 15 * 60_000;
+  const value = env.TDX_WIZARD_LAUNCH_TIMEOUT;
+  if (value === undefined || value === '') return 15 * 60_000;
+  if (!/^\d+$/.test(value.trim()) || Number(value) <= 0) throw new UsageError(`TDX_WIZARD_LAUNCH_TIMEOUT is "${value}", not a number of seconds`, 'set it to whole seconds (e.g. 1800), or unset it for the default 900');
+  return Number(value) * 1000;
 }
 
 /**

@@ -243,6 +243,9 @@ const CASES: Array<[string, Arg[] | (() => Arg[]), RegExp, NodeJS.ProcessEnv?]> 
   ['a flag given twice, once with =', () => ['create', p('twice.qcow2'), '200G', '--role=cache', '--role', 'storage'], /--role was given twice/],
   ['config-volume: a 4 GiB seed file (never read whole)', () => ['config-volume', p('c.qcow2'), '--hostname', 'h', '--miner-ss58', TEST_SS58, '--miner-seed-file', p('seed-huge'), '--vm-ip', '192.168.100.2', '--vm-gateway', '192.168.100.1'], /is 4294967296 bytes long; a seed is 64 hex characters/],
   ['create: TDX_WIZARD_SCRATCH_DIR that does not exist', () => ['create', p('scratch.qcow2'), '200G'], /TDX_WIZARD_SCRATCH_DIR is \/nonexistent, which does not exist/, {TDX_WIZARD_SCRATCH_DIR: '/nonexistent'}],
+  ['relabel: a raw file named .qcow2', () => ['relabel', p('raw-named.qcow2'), '--yes'], /raw-named\.qcow2 is a raw file named \.qcow2/],
+  ['resize: a raw file named .qcow2', () => ['resize', p('raw-named.qcow2'), '+1G', '--yes'], /raw-named\.qcow2 is a raw file named \.qcow2/],
+  ['launch: TDX_WIZARD_LAUNCH_TIMEOUT=abc', () => ['launch', '--launcher', STANDIN_LAUNCHER], /TDX_WIZARD_LAUNCH_TIMEOUT is "abc", not a number of seconds/, {TDX_WIZARD_LAUNCH_TIMEOUT: 'abc'}],
   ['status --lines abc', () => ['status', '--lines', 'abc'], /--lines abc is not a whole number/],
   ['status --lines -1', () => ['status', '--lines=-1'], /--lines -1 is not a whole number/],
 ];
