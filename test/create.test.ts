@@ -350,3 +350,21 @@ describe('create cleans up after failures and cancellation', () => {
     });
   }
 });
+
+describe('create --method nbd on a host without the nbd module', () => {
+  it('says so before anything is written: exit 2, no file at the name', async () => {
+    const {FakeHost, FAKE_BIN} = await import('./helpers/fake-host.js');
+    const host = new FakeHost({module: 'missing', devices: 0});
+    try {
+      const path = join(tmp.path, 'nbd-no-module.qcow2');
+      const r = runCli(['create', '--method', 'nbd', path, '5000G'], {env: {...env, ...host.env, FAKE_MODPROBE: 'missing', PATH: `${FAKE_BIN}:${process.env.PATH}`}});
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/this kernel has no nbd module .*nothing was made/);
+      expect(r.stderr).toMatch(/fix: leave out --method nbd/);
+      expect(existsSync(path)).toBe(false);
+      expect(host.log().some((l) => l.startsWith('qemu-img') || l.includes('qemu-nbd'))).toBe(false);
+    } finally {
+      await host.remove();
+    }
+  });
+});

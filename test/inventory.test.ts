@@ -109,7 +109,8 @@ describe('the wizard\'s volumes screen', () => {
     const config = join(tmp.path, 'screen-config');
     mkdirSync(config);
     writeFileSync(join(config, 'config.json'), JSON.stringify({volumeDir: dir}), {mode: 0o600});
-    const run = startPty([CLI], {cwd: dir, env: {...env, TDX_WIZARD_CONFIG_DIR: config}, cols: 100, rows: 30});
+    // A layout of its own: the first test left a volume in the shared one.
+    const run = startPty([CLI], {cwd: dir, env: {...env, TDX_WIZARD_CONFIG_DIR: config, TDX_WIZARD_LAYOUT_ROOT: join(tmp.path, 'screen-layout')}, cols: 100, rows: 30});
     try {
       await run.waitFor('First-time setup');
       for (let i = 0; i < 7; i++) await run.press('Down');

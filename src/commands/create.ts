@@ -17,6 +17,9 @@ import {checkLabel} from '../volume/label.js';
 import {checkVolumeSize, formatBytes, parseSize, sizeArg} from '../volume/size.js';
 import {checkSpace} from '../volume/space.js';
 import {checkTarget} from '../volume/target.js';
+import {hostRoots} from '../host/roots.js';
+import {nbdLoadable} from '../host/kernel-checks.js';
+import {readModule} from '../nbd/load.js';
 import {checkScratchOverride} from '../volume/scratch.js';
 import {stepEnv} from '../cli/step-env.js';
 import {requireRoot} from '../cli/root.js';
@@ -62,6 +65,13 @@ function chooseKind(pathArg: string, sizeInput: string | undefined, opts: Record
   return {era, spec, label, warnings, format, fs, method, sizeBytes};
 }
 
+/** --method nbd needs the nbd module: said before anything is written (it made a 5000G qcow2 first, then failed). */
+async function requireNbdModule(runner: CliContext['runner']): Promise<void> {
+  if ((await readModule(hostRoots())).loaded) return;
+  const {loadable, said} = await nbdLoadable(runner);
+  if (!loadable) throw new UsageError(`this kernel has no nbd module (modprobe -n nbd: ${said}): --method nbd cannot attach the volume, and nothing was made`, 'leave out --method nbd: the offline method makes the same volume without NBD or root');
+}
+
 async function create(ctx: CliContext, pathArg: string, sizeInput: string | undefined, opts: Record<string, unknown>): Promise<number> {
   const {reporter, runner} = ctx;
   runner.preload();
@@ -72,6 +82,7 @@ async function create(ctx: CliContext, pathArg: string, sizeInput: string | unde
   // What a run killed with SIGKILL left for this target (its work directory, the empty reserved file).
   for (const note of await reclaimCreateLeftovers(runner, pathArg)) reporter.warn(note);
   const target = checkTarget(pathArg, format);
+  if (method === 'nbd' && !runner.dryRun) await requireNbdModule(runner);
   const space = await checkSpace(target.dir, sizeBytes, method, fs);
   if (space.error) throw new UsageError(space.error.message, space.error.fix);
   for (const warning of [...labelWarnings, ...target.warnings, ...space.warnings]) reporter.warn(warning);

@@ -11,6 +11,12 @@ import type {Runner} from '../runner/runner.js';
 import {check, type Check} from './check-types.js';
 import type {Roots} from './roots.js';
 
+/** Whether `modprobe nbd` would work (a dry run through the runner), and what modprobe said. */
+export async function nbdLoadable(runner: Runner, signal?: AbortSignal): Promise<{loadable: boolean; said: string}> {
+  const dry = await runner.run({cmd: 'modprobe', args: ['-n', '-v', 'nbd'], title: 'Can nbd be loaded? (modprobe dry run)', capture: true, check: false, timeoutMs: 10_000}, {signal});
+  return {loadable: dry.exitCode === 0, said: [...dry.stdout.split('\n'), ...dry.tail].map((l) => l.trim()).find(Boolean) ?? `exit code ${dry.exitCode}`};
+}
+
 export async function nbdCheck(runner: Runner, roots: Roots, signal?: AbortSignal): Promise<Check> {
   const title = 'nbd kernel module (only for tdx-wizard nbd ...; volumes can go through FUSE without it)';
   const params = join(roots.sys, 'module', 'nbd', 'parameters');
@@ -28,10 +34,9 @@ export async function nbdCheck(runner: Runner, roots: Roots, signal?: AbortSigna
   }
   const absent = {source: join(roots.sys, 'module', 'nbd'), said: 'absent: not loaded'};
   try {
-    const dry = await runner.run({cmd: 'modprobe', args: ['-n', '-v', 'nbd'], title: 'Can nbd be loaded? (modprobe dry run)', capture: true, check: false, timeoutMs: 10_000}, {signal});
-    const said = [...dry.stdout.split('\n'), ...dry.tail].map((l) => l.trim()).find(Boolean) ?? `exit code ${dry.exitCode}`;
+    const {loadable, said} = await nbdLoadable(runner, signal);
     const evidence = [absent, {source: 'modprobe -n -v nbd', said}];
-    if (dry.exitCode === 0) return check('nbd', title, 'warn', 'not loaded, but loadable', evidence, ['modprobe', 'nbd', 'max_part=8']);
+    if (loadable) return check('nbd', title, 'warn', 'not loaded, but loadable', evidence, ['modprobe', 'nbd', 'max_part=8']);
     return check('nbd', title, 'warn', 'this kernel has no nbd module; the wizard attaches volumes through FUSE instead', evidence, 'apt-get install linux-modules-extra-$(uname -r)   (Ubuntu; Debian kernels include nbd)');
   } catch (error) {
     if (!(error instanceof StepError)) throw error;
