@@ -97,6 +97,7 @@ export const PACKAGE_OF: Record<string, string> = {
   modprobe: 'kmod',
   fusermount3: 'fuse3',
   'mkfs.xfs': 'xfsprogs',
+  xfs_repair: 'xfsprogs',
   tmux: 'tmux',
 };
 
