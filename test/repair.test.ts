@@ -1,7 +1,7 @@
 // Damaged and corrupt images are never "ready", and `tdx-wizard repair` mends them: an ext4 damaged
 // with debugfs, an XFS damaged with xfs_db, a qcow2 with qemu's corrupt bit, an image held by a
 // running qemu-storage-daemon, a wrong typed name and a LUKS2 volume. Real volumes, real tools.
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {spawnSync} from 'node:child_process';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -9,6 +9,7 @@ import {runCli} from './helpers/cli.js';
 import {requireTools, sh, tempDir} from './helpers/tools.js';
 import {damagedExt4, holdWithStorageDaemon, makeVolume, randomData, readData, sha256} from './helpers/volumes.js';
 import {IN_USE_EXIT} from '../src/errors.js';
+import {alive, blockingTool, readyPid, release, SIGNAL_EXIT, sleep, startGroup, waitFor} from './helpers/reliability.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let env: NodeJS.ProcessEnv;
@@ -93,6 +94,29 @@ describe('an ext4 volume damaged with debugfs', () => {
     expect(r.stdout).toMatch(/plan: Repair vol\.qcow2; nothing was run/);
     expect(r.stdout).toMatch(/qemu-img check -f qcow2 -- .*vol\.qcow2[\s\S]*qemu-storage-daemon[\s\S]*e2fsck -f -y /);
     expect(fileSum(path)).toBe(before);
+  });
+});
+
+describe('e2fsck is never signalled during a repair', () => {
+  it('Ctrl+C to the CLI\'s process group while e2fsck -f -y runs: it finishes, then the CLI stops with 130; the filesystem is clean', async () => {
+    const dir = caseDir();
+    const data = randomData();
+    const path = damagedExt4(dir, 'vol.qcow2', data);
+    const bin = join(dir, 'bin');
+    const ready = join(bin, 'ready');
+    blockingTool(bin, 'e2fsck', ready, {maxWaitMs: 30_000});
+    const run = startGroup(['repair', '--confirm', 'vol.qcow2', path], {...env, PATH: `${bin}:${process.env.PATH}`});
+    await waitFor('e2fsck to start', () => existsSync(ready) || run.child.exitCode !== null, 45_000);
+    expect(run.child.exitCode, run.output()).toBeNull();
+    const toolPid = readyPid(ready);
+    process.kill(-run.child.pid!, 'SIGINT');
+    await sleep(800);
+    expect(alive(toolPid), run.output()).toBe(true);
+    expect(run.output()).toMatch(/e2fsck .*must not be interrupted.*stops right after it/s);
+    release(ready);
+    expect((await run.done).code, run.output()).toBe(SIGNAL_EXIT.SIGINT);
+    expect(fsckReadOnly(path, 'ext4')).toBe(0);
+    expect(sha256(readData(path))).toBe(sha256(data));
   });
 });
 
