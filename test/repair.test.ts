@@ -7,7 +7,7 @@ import {spawnSync} from 'node:child_process';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {runCli} from './helpers/cli.js';
 import {requireTools, sh, tempDir} from './helpers/tools.js';
-import {damagedExt4, holdWithStorageDaemon, makeVolume, randomData, readData, sha256} from './helpers/volumes.js';
+import {damagedExt4, holdWithStorageDaemon, setCorruptBit, makeVolume, randomData, readData, sha256} from './helpers/volumes.js';
 import {IN_USE_EXIT} from '../src/errors.js';
 import {alive, blockingTool, readyPid, release, SIGNAL_EXIT, sleep, startGroup, waitFor} from './helpers/reliability.js';
 
@@ -45,13 +45,6 @@ function fsckReadOnly(path: string, fs: 'ext4' | 'xfs'): number {
   } finally {
     rmSync(raw);
   }
-}
-
-/** Sets qemu's corrupt bit: incompatible feature bit 1, in the last byte of the 8-byte field at offset 72. */
-function setCorruptBit(path: string): void {
-  const bytes = readFileSync(path);
-  bytes[79] = bytes[79]! | 0x02;
-  writeFileSync(path, bytes);
 }
 
 describe('an ext4 volume damaged with debugfs', () => {

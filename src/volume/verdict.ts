@@ -25,6 +25,9 @@ export interface VolumeVerdict {
   fix?: string;
 }
 
+/** Verdicts QEMU itself acts on before the guest runs: it fails to start instead of the guest powering off. */
+export const QEMU_REFUSES: readonly Verdict[] = ['in-use', 'corrupt-image'];
+
 /** The verdicts `tdx-wizard repair` mends: the wizard offers it wherever one is found. */
 export const DAMAGED: readonly Verdict[] = ['fs-errors', 'corrupt-image'];
 

@@ -151,3 +151,10 @@ export function damagedExt4(dir: string, name: string, data: Buffer): string {
   rmSync(raw);
   return path;
 }
+
+/** Sets qemu's corrupt bit: incompatible feature bit 1, in the last byte of the 8-byte field at offset 72. */
+export function setCorruptBit(path: string): void {
+  const bytes = readFileSync(path);
+  bytes[79] = bytes[79]! | 0x02;
+  writeFileSync(path, bytes);
+}
