@@ -185,6 +185,22 @@ describe('an image held by a running qemu-storage-daemon', () => {
   });
 });
 
+describe('a set with a member held by another process', () => {
+  it(`verify of the set: not ok, that member in-use, exit ${IN_USE_EXIT} as for one volume`, async () => {
+    const dir = caseDir();
+    const path = makeVolume(dir, 'cache-h.qcow2', {fs: 'ext4', label: 'tdx-cache', size: '64M'});
+    expect(runCli(['verify', '--era', 'E1', '--dir', dir, '--hostname', 'h'], {env}).code).toBe(0);
+    const holder = await holdWithStorageDaemon(path);
+    try {
+      const v = result(['verify', '--era', 'E1', '--dir', dir, '--hostname', 'h']);
+      expect(v.code, v.stderr).toBe(IN_USE_EXIT);
+      expect(v.r).toMatchObject({ok: false, volumes: [{role: 'cache', verdict: 'in-use', accepted: false}]});
+    } finally {
+      await holder.release();
+    }
+  });
+});
+
 describe('a LUKS2 volume', () => {
   it('is refused (its filesystem is the guest\'s, inside the encryption), exit 2, unchanged', () => {
     for (const label of ['tdx-cache', 'other']) {
