@@ -9,7 +9,7 @@ import {runCli} from './helpers/cli.js';
 import {requireTools, sh, tempDir} from './helpers/tools.js';
 import {damagedExt4, holdWithStorageDaemon, setCorruptBit, makeVolume, randomData, readData, sha256} from './helpers/volumes.js';
 import {IN_USE_EXIT} from '../src/errors.js';
-import {alive, blockingTool, readyPid, release, SIGNAL_EXIT, sleep, startGroup, waitFor} from './helpers/reliability.js';
+import {alive, blockingTool, failingTool, mountsUnder, readyPid, release, SIGNAL_EXIT, sleep, startGroup, waitFor} from './helpers/reliability.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let env: NodeJS.ProcessEnv;
@@ -110,6 +110,21 @@ describe('e2fsck is never signalled during a repair', () => {
     expect((await run.done).code, run.output()).toBe(SIGNAL_EXIT.SIGINT);
     expect(fsckReadOnly(path, 'ext4')).toBe(0);
     expect(sha256(readData(path))).toBe(sha256(data));
+  });
+});
+
+describe('a repair that cannot fix everything', () => {
+  it('e2fsck exit 4 (errors left uncorrected): exit 1 with what it means and the fix, the attach undone, verify still fs-errors', () => {
+    const dir = caseDir();
+    const path = damagedExt4(dir, 'vol.qcow2', randomData());
+    const bin = join(dir, 'bin');
+    failingTool(bin, 'e2fsck', 'vol: ********** WARNING: Filesystem still has errors **********', {code: 4});
+    const r = runCli(['repair', '--confirm', 'vol.qcow2', path], {env: {...env, PATH: `${bin}:${process.env.PATH}`}});
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/e2fsck stopped with exit code 4: errors were left uncorrected/);
+    expect(r.stderr).toMatch(/fix: run tdx-wizard repair .*vol\.qcow2 again/);
+    expect(mountsUnder(dir)).toEqual([]);
+    expect(result(['verify', path])).toMatchObject({code: 1, r: {verdict: 'fs-errors'}});
   });
 });
 
