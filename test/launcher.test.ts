@@ -282,7 +282,7 @@ describe('each way the guest powers itself off', () => {
     ['not-found', 'cache-not-found', /fix: tdx-wizard verify .*cache-volume\.qcow2|tdx-wizard verify <volume>/],
     ['wrong-label', 'cache-wrong-label', /tdx-wizard relabel/],
     ['wrong-fs', 'cache-wrong-filesystem', /tdx-wizard inspect/],
-    ['fsck-failed', 'cache-fsck-failed', /e2fsck -f/],
+    ['fsck-failed', 'cache-fsck-failed', /tdx-wizard repair <volume> \(qemu-img check, then e2fsck -f -y/],
     ['storage-setup-failed', 'storage-missing', /storage-volume/],
     ['luks-sync-failed', 'luks-sync-failed', /validator/],
   ];
