@@ -192,6 +192,8 @@ describe('an image held by a running qemu-storage-daemon', () => {
       const r = runCli(['repair', '--confirm', 'vol.qcow2', path], {env});
       expect(r.code, r.stderr).toBe(IN_USE_EXIT);
       expect(r.stderr).toMatch(who);
+      const j = runCli(['--json', 'repair', '--confirm', 'vol.qcow2', path], {env});
+      expect(j.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.type === 'error')).toMatchObject({kind: 'in-use', exitCode: IN_USE_EXIT});
       expect(r.stderr).not.toMatch(/^\$ (qemu-img check|e2fsck)/m);
       expect(fileSum(path)).toBe(before);
     } finally {
