@@ -172,6 +172,25 @@ describe('a qcow2 with qemu\'s corrupt bit', () => {
   });
 });
 
+describe('a qcow2 with leaked clusters', () => {
+  it('qemu-img check exit 3: repair runs qemu-img check -r all before the filesystem, and the image checks clean after', () => {
+    const dir = caseDir();
+    const data = randomData();
+    const path = makeVolume(dir, 'vol.qcow2', {fs: 'ext4', label: 'tdx-cache', size: '64M', data});
+    // A snapshot raises every cluster's refcount; forgetting it (nb_snapshots, offset 60, set to 0) leaks them.
+    sh('qemu-img', ['snapshot', '-c', 's1', path]);
+    const bytes = readFileSync(path);
+    bytes.writeUInt32BE(0, 60);
+    writeFileSync(path, bytes);
+    expect(spawnSync('qemu-img', ['check', path]).status).toBe(3);
+    const r = result(['repair', '--confirm', 'vol.qcow2', path]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.r).toMatchObject({imageRepair: 'qemu-img check -r all: repaired (leaked clusters (harmless))', check: 'qemu-img check: no errors', verdict: 'ready'});
+    expect(spawnSync('qemu-img', ['check', path]).status).toBe(0);
+    expect(sha256(readData(path))).toBe(sha256(data));
+  });
+});
+
 describe('an image held by a running qemu-storage-daemon', () => {
   it(`verify and inspect say not ready, naming the program and its pid, with exit ${IN_USE_EXIT}; repair is refused with the same code and nothing changes`, async () => {
     const dir = caseDir();
