@@ -13,6 +13,7 @@ import {NbdScreen} from './NbdScreen.js';
 import {LaunchScreen} from './launch/LaunchScreen.js';
 import {LogScreen} from './LogScreen.js';
 import {VmScreen} from './VmScreen.js';
+import {VolumesScreen} from './volumes/VolumesScreen.js';
 
 export type Screen =
   | {name: 'menu'}
@@ -26,7 +27,8 @@ export type Screen =
   | {name: 'nbd'}
   | {name: 'launch'; setup?: boolean}
   | {name: 'log'; back?: Screen; path?: string; afterLaunch?: boolean; setup?: boolean}
-  | {name: 'vm'};
+  | {name: 'vm'}
+  | {name: 'volumes'};
 
 /** First-time setup's stages, in order: the title says where the operator is in the whole flow. */
 const SETUP_STAGES = ['host checks', 'the guest era', 'the volume set', 'launch the VM', 'the boot'] as const;
@@ -66,6 +68,8 @@ export function screenInfo(screen: Screen): ScreenInfo {
       return {title: screen.setup ? setupTitle('the boot', 'the boot in the serial log') : 'serial log', steps: false};
     case 'vm':
       return {title: 'the VM', steps: false};
+    case 'volumes':
+      return {title: 'volumes on this host', steps: false};
   }
 }
 
@@ -103,5 +107,7 @@ export function ScreenView({screen, ...props}: ScreenProps & {screen: Screen}) {
       return <LogScreen key={screen.path ?? ''} {...props} back={screen.back ?? {name: 'menu'}} path={screen.path} afterLaunch={Boolean(screen.afterLaunch)} />;
     case 'vm':
       return <VmScreen {...props} />;
+    case 'volumes':
+      return <VolumesScreen {...props} />;
   }
 }

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 PACKAGES=(qemu-utils qemu-system-common e2fsprogs cryptsetup-bin fuse3 util-linux kmod xfsprogs python3)
-[ "${1:-}" = "--dev" ] && PACKAGES+=(tmux strace bubblewrap python3-yaml fdisk)
+[ "${1:-}" = "--dev" ] && PACKAGES+=(tmux strace bubblewrap python3-yaml python3-jsonschema fdisk)
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq

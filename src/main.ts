@@ -35,6 +35,8 @@ const commands: Record<string, () => Promise<{register(program: Command): void}>
   logs: () => import('./commands/logs.js'),
   eras: () => import('./commands/eras.js'),
   prepare: () => import('./commands/prepare.js'),
+  volumes: () => import('./commands/volumes.js'),
+  'quick-launch-config': () => import('./commands/quick-launch-config.js'),
 };
 const args = process.argv.slice(2);
 const word = commandWord(args);

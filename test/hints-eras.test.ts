@@ -237,7 +237,7 @@ describe('run-td\'s launch judged by it (the adapter\'s one call)', () => {
       const result = {exitCode: 0, stdout: '', tail: [...RUN_TD, qemu, 'Log file: /tmp/tdx-guest-td.log'], durationMs: 1} as unknown as RunResult;
       let error: unknown;
       try {
-        adapterFor(findEra('E4')!).confirmLaunch(result, '/up/host-tools/scripts/run-td');
+        adapterFor(findEra('E4')!).confirmLaunch(result, '/up/host-tools/scripts/run-td', []);
       } catch (e) {
         error = e;
       }

@@ -39,7 +39,7 @@ describe('host checks', () => {
     const launcher = t.host.write('run-tdx.sh', '#!/bin/bash\n# run-tdx.sh — launch Intel-TDX guest, auto-passthrough NVIDIA H200 GPUs and NVSwitches,\n');
     chmodSync(launcher, 0o755);
     const checks = await runChecks(t.runner, {roots: t.host.roots, dir: t.host.root, launcher, euid: 0});
-    expect(checks.map((c) => c.id)).toEqual(['root', ...TOOLS.map((tool) => `tool:${tool.name}`), 'nbd', 'fuse', 'kvm', 'tdx', 'space', 'launcher', 'vm']);
+    expect(checks.map((c) => c.id)).toEqual(['root', ...TOOLS.map((tool) => `tool:${tool.name}`), 'nbd', 'fuse', 'kvm', 'tdx', 'space', 'capacity', 'launcher', 'vm']);
     for (const c of checks.filter((c) => c.id !== 'space')) expect([c.id, c.status]).toEqual([c.id, 'ok']);
     expect(byId(checks, 'tool:qemu-img').summary).toMatch(/^qemu-img version \d+\.\d+/);
     expect(byId(checks, 'tool:mkfs.ext4').evidence).toContainEqual({source: 'mkfs.ext4 -V', said: expect.stringMatching(/^mke2fs \d/)});

@@ -130,3 +130,29 @@ describe('the review', () => {
     expect(r.volumes.map((v) => v.note)).toEqual([`${volumes.cache} does not exist`, `${volumes.storage} does not exist`, `${volumes.config} does not exist`]);
   });
 });
+
+describe('E6 (chutes-cvm): the form asks for the miner (it rebuilds the config volume), the review shows where the seed goes', () => {
+  it('the miner on the first page, the seed masked; the image is the image set\'s directory', () => {
+    expect(names('E6')).toEqual([
+      ['launcher', 'volume:cache', 'volume:storage', 'volume:config', 'hostname', 'minerSs58', 'minerSeed'],
+      ['networkType', 'vmIp', 'vmDns', 'sshPort', 'image'],
+    ]);
+    const image = launchPages(era('E6'), {}, '/nowhere')[1]!.fields.find((f) => f.name === 'image')!;
+    expect(image.label).toBe('Guest image set');
+    expect(image.validate!(tmp.path, {})).toEqual({ok: true});
+    const file = join(tmp.path, 'tdx-guest.qcow2');
+    writeFileSync(file, 'x');
+    expect(image.validate!(file, {})).toMatchObject({ok: false, message: expect.stringMatching(/is a file; chutes-cvm takes the image set's directory/)});
+  });
+
+  it('the review: the seed by its variable, masked, the exposure said, the image set checked', async () => {
+    const volumes = {cache: join(tmp.path, 'cache-h.raw'), storage: join(tmp.path, 'storage-h.raw'), config: join(tmp.path, 'config-h.qcow2')};
+    const fields = {cacheVolume: volumes.cache, volumes, hostname: 'h', minerSs58: 'x', minerSeed: SEED, image: join(tmp.path, 'no-set'), networkType: 'tap' as const, extra: []};
+    const r = await reviewLaunch('/usr/local/bin/chutes-cvm', era('E6'), fields, '/sys', runner());
+    expect(r.command).toMatch(/^CHUTES_CVM_MINER__SEED=\S+ \/usr\/local\/bin\/chutes-cvm guest launch --hostname h --base-image /);
+    expect(r.command).not.toContain(SEED);
+    expect(r.exposure).toMatch(/on sudo's command line/);
+    expect(r.seedNote).toBeUndefined();
+    expect(r.problems.map((p) => p.text).join('\n')).toMatch(/the guest image set .*no-set does not exist/);
+  });
+});

@@ -1,3 +1,4 @@
+import {MASK, maskText} from '../src/runner/mask.js';
 import {existsSync, readFileSync, readdirSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
@@ -64,6 +65,23 @@ describe('runner', () => {
     const error = await runner.run({cmd: 'qemu-img', args: ['--version']}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StepError);
     expect((error as StepError).message).toBe('qemu-img was not found. Install it: apt-get install qemu-utils');
+  });
+
+  it('once it holds a secret, the process leaves its memory out of core dumps (and its children inherit that)', async () => {
+    const runner = new Runner({store: createAppStore()});
+    runner.addSecret('a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90');
+    expect(Number.parseInt(readFileSync('/proc/self/coredump_filter', 'utf8'), 16)).toBe(0);
+    const child = await runner.run({cmd: 'cat', args: ['/proc/self/coredump_filter'], title: 'the filter a child inherits'});
+    expect(Number.parseInt(child.tail.at(-1) ?? '', 16)).toBe(0);
+  });
+
+  it('masks a hex seed in every spelling: any case, with or without 0x (a launcher printed it lower-cased)', () => {
+    const seed = 'A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8F90';
+    const line = `given ${seed}, printed ${seed.toLowerCase()}, as hex 0x${seed.toLowerCase()}, mixed ${seed.slice(0, 32)}${seed.slice(32).toLowerCase()}`;
+    const masked = maskText(line, [seed]);
+    expect(masked).toBe(`given ${MASK}, printed ${MASK}, as hex ${MASK}, mixed ${MASK}`);
+    expect(maskText(`0X${seed}`, [`0x${seed.toLowerCase()}`])).toBe(MASK); // given with 0x, printed with 0X
+    expect(maskText('a password Secret1 and secret1', ['Secret1'])).toBe(`a password ${MASK} and secret1`); // not hex: as given
   });
 
   it('masks secrets in argv, output and the transcript', async () => {

@@ -26,7 +26,7 @@ export interface LaunchDeps {
 export function register(program: Command, deps: LaunchDeps = {verify: verifyVolume}): void {
   program
     .command('launch')
-    .description('launch the TDX VM with its era\'s upstream launcher (run-tdx.sh, run-vm.sh, run-td), after checking every field and volume')
+    .description('launch the TDX VM with its era\'s upstream launcher (run-tdx.sh, run-vm.sh, run-td, chutes-cvm), after checking every field and volume')
     .argument('[extra...]', 'after --: flags passed to the launcher untouched (e.g. -- --gpu-mmio-mb 131072)')
     .option('--launcher <path>', 'the upstream launcher (default: the one remembered, else ./run-tdx.sh, ./run-td or ./host-tools/scripts/run-td)')
     .option('--era <id>', 'the upstream era (E1…E6; default: told from the launcher\'s files, else the one remembered)')
@@ -34,10 +34,10 @@ export function register(program: Command, deps: LaunchDeps = {verify: verifyVol
     .option('--storage-volume <path>', 'the storage volume (labelled storage; E4 and later)')
     .option('--containerd-volume <path>', 'the containerd volume (labelled containerd-cache; E3b only)')
     .option('--config-volume <path>', 'the config volume (labelled tdx-config, qcow2; E2 and later): it holds the hostname, miner keys and network')
-    .option('--hostname <name>', 'the VM hostname (a DNS label; E1)')
-    .option('--miner-ss58 <address>', 'the miner hotkey address (SS58, prefix 42; E1)')
-    .option('--miner-seed-file <path>', 'a file holding the miner seed (64 hex characters; keep it mode 0600; E1)')
-    .option('--miner-seed <hex>', 'the miner seed on the command line: visible to every user in ps, prefer --miner-seed-file (E1)')
+    .option('--hostname <name>', 'the VM hostname (a DNS label; E1, E6)')
+    .option('--miner-ss58 <address>', 'the miner hotkey address (SS58, prefix 42; E1, E6)')
+    .option('--miner-seed-file <path>', 'a file holding the miner seed (64 hex characters; keep it mode 0600; E1, E6)')
+    .option('--miner-seed <hex>', 'the miner seed on the command line: visible to every user in ps, prefer --miner-seed-file (E1, E6)')
     .option('--network-type <type>', 'tap (default), user, or macvtap (E1 only)')
     .option('--net-iface <name>', 'the tap or macvtap interface (run-td: vmtap0 from setup-bridge.sh; run-tdx.sh: vmnet-XXXXXXXX from setup-macvtap.sh)')
     .option('--vm-ip <ip>', 'the VM address (the launcher makes it a /24; E1)')
@@ -122,7 +122,7 @@ async function launch(ctx: CliContext, extra: string[], opts: Record<string, unk
   rememberLaunch(launcher, era.id, settingsNotice);
   const log = serialLog();
   reporter.result(
-    {ok: true, launcher, era: era.id, pid: outcome.pid ?? null, serialLog: log, argv, cwd, verdict},
+    {ok: true, launcher, era: era.id, pid: outcome.pid ?? null, launch: outcome.judged?.state ?? null, serialLog: log, argv, cwd, verdict},
     `VM launched${outcome.pid ? ` (pid ${outcome.pid})` : ''}\n  serial log: ${log}\nnext: tdx-wizard logs --follow   (watch the guest check its volumes)`,
   );
   return 0;

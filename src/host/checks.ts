@@ -1,8 +1,9 @@
 // tdx-wizard check: what this host has and lacks, each finding with its evidence (the command run
 // or the file read, and what it said) and the exact command that fixes it.
-import {constants} from 'node:fs';
+import {constants, existsSync} from 'node:fs';
 import {access, readFile, stat} from 'node:fs/promises';
 import {resolve} from 'node:path';
+import {takeInventory} from '../inventory/inventory.js';
 import {detectEra, type Detection} from '../era/detect.js';
 import {processAlive, processArgv} from '../nbd/proc.js';
 import {defaultLauncherPath} from '../vm/launcher-file.js';
@@ -49,6 +50,7 @@ export async function runChecks(runner: Runner, options: CheckOptions = {}): Pro
     await kvmCheck(roots),
     await tdxCheck(runner, roots, options.signal, tdxLog),
     await spaceCheck(resolve(options.dir ?? '.')),
+    await capacityCheck(resolve(options.dir ?? '.')),
     await launcherCheck(launcher, options.launcher !== undefined, found),
     ...(found ? await eraChecks(found.era, launcher, {runner, roots, env: options.env, searchPath: options.searchPath, signal: options.signal, tdxLog}) : []),
     await vmCheck(roots),
@@ -67,6 +69,17 @@ export function rootCheck(euid: number): Check {
   const evidence = [{source: 'effective user id', said: String(euid)}];
   if (euid === 0) return check('root', 'running as root', 'ok', 'root', evidence);
   return check('root', 'running as root', 'warn', `not root: creating and inspecting volume files works, but these need root: ${NEEDS_ROOT.join('; ')}`, evidence, 'sudo tdx-wizard check');
+}
+
+/** What the thin volumes the wizard can find (tdx-wizard volumes) can still grow to, against each host filesystem's free space. */
+export async function capacityCheck(dir: string): Promise<Check> {
+  const title = 'room for the thin volumes to grow (tdx-wizard volumes lists them)';
+  const inv = await takeInventory(existsSync(dir) ? [dir] : []);
+  const evidence = inv.capacity.map((c) => ({source: `statfs ${c.dir}`, said: `the volumes there can grow by ${formatBytes(c.growBytes)}; ${c.freeBytes !== undefined ? `${formatBytes(c.freeBytes)} free` : 'free space unknown'}`}));
+  if (!inv.entries.length) return check('capacity', title, 'ok', 'no volumes found yet', [{source: 'looked in', said: inv.looked.join(', ') || 'nothing remembered yet'}]);
+  const short = inv.capacity.filter((c) => c.warning);
+  if (!short.length) return check('capacity', title, 'ok', `${inv.entries.length} volume${inv.entries.length === 1 ? '' : 's'}: every host filesystem can hold what its volumes can grow to`, evidence);
+  return check('capacity', title, 'warn', short.map((c) => c.warning!).join('; '), evidence, 'free space on that filesystem, or move a volume to another one (tdx-wizard volumes shows which)');
 }
 
 const MIN_BYTES = 2 ** 30;

@@ -248,7 +248,7 @@ export async function pythonCheck(era: Era, launcher: string, options: EraCheckO
 // --- the TAP interface on its bridge -----------------------------------------------------------
 
 /** The interface of the default route (/proc/net/route), for setup-bridge.sh's --public-iface. */
-async function defaultRouteIface(roots: Roots): Promise<string | undefined> {
+export async function defaultRouteIface(roots: Roots): Promise<string | undefined> {
   const text = await readFile(join(roots.proc, 'net', 'route'), 'utf8').catch(() => '');
   for (const line of text.split('\n').slice(1)) {
     const [iface, destination, , , , , , mask] = line.trim().split(/\s+/);

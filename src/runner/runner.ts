@@ -5,6 +5,7 @@
 //   - can be cancelled (AbortSignal -> SIGTERM, then SIGKILL after a grace period, except for
 //     programs that must never be killed hard, such as qemu-nbd);
 //   - in dry-run mode is recorded as planned and not run at all.
+import {writeFileSync} from 'node:fs';
 import {closeSync} from 'node:fs';
 import {holdStop, rootSignal} from '../cleanup.js';
 import {Cancelled, StepError} from '../errors.js';
@@ -113,6 +114,19 @@ export interface RunnerOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * Once the process holds a secret, a core dump of it must not: /proc/self/coredump_filter 0 leaves
+ * every memory mapping out of the dump (the heap with the seed in it included), and the children
+ * forked from here inherit it. Best effort: where /proc is not writable nothing else changes.
+ */
+function keepSecretsOutOfCoreDumps(): void {
+  try {
+    writeFileSync('/proc/self/coredump_filter', '0');
+  } catch {
+    // not Linux, or /proc read-only: nothing more can be done from inside Node
+  }
+}
+
 export class Runner {
   readonly store: AppStore;
   readonly dryRun: boolean;
@@ -134,7 +148,9 @@ export class Runner {
 
   /** Every value given here is masked wherever the runner records or shows text. */
   addSecret(secret: string): void {
-    if (secret) this.secrets.add(secret);
+    if (!secret) return;
+    this.secrets.add(secret);
+    keepSecretsOutOfCoreDumps();
   }
 
   get runningCount(): number {

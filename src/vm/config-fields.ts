@@ -1,16 +1,25 @@
 // The launch fields of the launchers after E1 (run-vm.sh, run-td, chutes-cvm): only the options the
 // launcher takes (its adapter's `options`) are read and checked; credentials live in the config
-// volume. The volume paths are taken as given (made absolute: run-td runs in its own directory).
+// volume (chutes-cvm rebuilds it at each launch, so it takes them). The volume paths are made
+// absolute: run-td runs in its own directory, and chutes-cvm takes a relative one from its package.
 import {resolve} from 'node:path';
 import type {Role} from '../era/eras.js';
 import type {FieldCheck, LaunchInputAll, OptionKey} from './adapters/types.js';
-import {validateExtraFlags, validateHostname, validateImage, validateIpv4, validateMem, validateMinerSs58, validateNetIface, validateSshPort, validateVcpus, validateVmIp, type FieldError, type FieldResult, type LaunchFields, type LaunchInput, type NetworkType} from './fields.js';
+import {validateExtraFlags, validateHostname, validateImage, validateImageSet, validateMinerSeed, validateIpv4, validateMem, validateMinerSs58, validateNetIface, validateSshPort, validateVcpus, validateVmIp, type FieldError, type FieldResult, type LaunchFields, type LaunchInput, type NetworkType} from './fields.js';
 
-export function checkConfigLaunchFields(input: LaunchInputAll, options: readonly OptionKey[], sysRoot = '/sys'): FieldCheck {
+export interface ConfigFieldRules {
+  /** The options the launcher cannot go without, each with the words that say why. */
+  required?: Partial<Record<OptionKey, string>>;
+  /** What --image names: a disk image file (run-td), or an image-set directory (chutes-cvm). */
+  image?: 'file' | 'image-set';
+}
+
+export function checkConfigLaunchFields(input: LaunchInputAll, options: readonly OptionKey[], sysRoot = '/sys', rules: ConfigFieldRules = {}): FieldCheck {
   const errors: FieldError[] = [];
   const notes: string[] = [];
-  const take = <T>(key: OptionKey & keyof LaunchInput, flag: string, check: (v: string) => FieldResult<T>, required: string | false = false): T | undefined => {
+  const take = <T>(key: OptionKey & keyof LaunchInput, flag: string, check: (v: string) => FieldResult<T>, needed: string | false = false): T | undefined => {
     const raw = input[key];
+    const required = rules.required?.[key] ?? needed;
     if (!options.includes(key)) return undefined;
     if (raw === undefined || raw.trim() === '') {
       if (required) errors.push({flag, message: `${flag} is required ${required}`, fix: `pass ${flag}`});
@@ -31,11 +40,12 @@ export function checkConfigLaunchFields(input: LaunchInputAll, options: readonly
     cacheVolume: volumes.cache ?? '',
     volumes,
     networkType,
-    image: take('image', '--image', validateImage, 'for this launcher (the guest image, tdx-guest.qcow2)'),
+    image: rules.image === 'image-set' ? take('image', '--image', validateImageSet) : take('image', '--image', validateImage, 'for this launcher (the guest image, tdx-guest.qcow2)'),
     netIface: networkType === 'tap' ? take('netIface', '--net-iface', (v) => validateNetIface(v, 'tap', sysRoot), 'for the tap network (setup-bridge.sh makes vmtap0)') : undefined,
     sshPort: take('sshPort', '--ssh-port', validateSshPort),
     hostname: take('hostname', '--hostname', validateHostname),
     minerSs58: take('minerSs58', '--miner-ss58', validateMinerSs58),
+    minerSeed: take('minerSeed', '--miner-seed-file', validateMinerSeed),
     vmIp: take('vmIp', '--vm-ip', validateVmIp),
     vmDns: take('vmDns', '--vm-dns', (v) => validateIpv4(v, 'DNS server')),
     vcpus: take('vcpus', '--vcpus', validateVcpus),

@@ -32,6 +32,21 @@ export const validateCacheVolume = (value: string): FieldResult =>
 
 export const validateImage = (value: string): FieldResult => existingFile(value, 'guest image', 'give the path of the TDX guest image (.qcow2) you downloaded');
 
+/** chutes-cvm (E6) takes the directory of an image set; what it must hold is checked before launch (src/volume/image-set.ts). */
+export function validateImageSet(value: string): FieldResult {
+  const v = value.trim();
+  const fix = 'give the image-set directory chutes-cvm image download made, e.g. /var/lib/chutes/base-images/tdx-guest';
+  if (!v || /[\x00-\x1f\x7f]/.test(v)) return bad('the guest image set path is empty or has control characters', fix);
+  const path = resolve(v);
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return bad(`the guest image set ${path} does not exist`, fix);
+  }
+  return st.isDirectory() ? ok(path) : bad(`the guest image ${path} is a file; chutes-cvm takes the image set's directory (the .qcow2 with its .vmlinuz, .initrd, .cmdline and manifest.json)`, fix);
+}
+
 export function validateHostname(value: string): FieldResult {
   const v = value.trim();
   const fix = 'use 1-63 characters: lower-case letters, digits and "-", not at the start or end (e.g. miner-01)';

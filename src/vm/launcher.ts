@@ -12,6 +12,8 @@ import {hostRoots} from '../host/roots.js';
 import {adapterFor, type Invocation, type VmProbe} from './adapters/index.js';
 import type {LaunchFields} from './fields.js';
 import {lastMarker, matchHint, type HintMatch, type MarkerState} from './hints.js';
+import {judgeLaunch, type LaunchJudgement} from './launch-outcome.js';
+import {serialLinesSince, stampSerial} from './serial-since.js';
 import {defaultLauncherPath} from './launcher-file.js';
 import {readPidFile, uptimeOf, type PidState} from './pid.js';
 import {LogTail} from './tail.js';
@@ -102,6 +104,8 @@ export interface LaunchOutcome {
   /** E1's cache volume verdict (later eras check the whole set and have none). */
   verdict?: VolumeVerdict;
   invocation: Invocation;
+  /** How the launch was judged (started, or starting: QEMU runs and the serial log is still empty). */
+  judged?: LaunchJudgement;
 }
 
 const E1 = ERAS.find((e) => e.launcher === 'run-tdx')!;
@@ -136,6 +140,8 @@ export async function launchVm(runner: Runner, req: LaunchRequest): Promise<Laun
     if (match.hint.severity === 'error') lastHint = match;
     req.onHint?.(match);
   });
+  // The serial log as it was: what QEMU writes from now on is this launch's.
+  const serial = stampSerial(serialLog());
   try {
     const timeoutMs = launchTimeoutMs();
     const result = await runner.run(
@@ -153,11 +159,15 @@ export async function launchVm(runner: Runner, req: LaunchRequest): Promise<Laun
       }
       throw error;
     });
-    const after = runner.dryRun ? undefined : adapter.confirmLaunch(result, req.launcher);
-    return {result, invocation, ...(checked.verdict ? {verdict: checked.verdict} : {}), ...(after?.running && after.pid ? {pid: after.pid} : {})};
+    const after = runner.dryRun ? undefined : adapter.confirmLaunch(result, req.launcher, serialLinesSince(serial));
+    return {result, invocation, ...(checked.verdict ? {verdict: checked.verdict} : {}), ...(after?.running && after.pid ? {pid: after.pid} : {}), ...(after?.judged ? {judged: after.judged} : {})};
   } catch (error) {
-    if (error instanceof StepError && lastHint) {
-      throw new StepError(`${error.message}: ${lastHint.hint.title}`, error.step, error.output, lastHint.hint.action || error.fix);
+    // A launcher that exited non-zero (chutes-cvm returns QEMU's code): QEMU's own line, when the
+    // catalogue knows it, says more than the launcher's summary of it.
+    const judged = error instanceof StepError && error.step !== 'launch' ? judgeLaunch({launcherLines: error.output, pidAlive: false, serialLines: serialLinesSince(serial)}) : undefined;
+    const hint = judged?.state === 'qemu-refused' && judged.hint && !judged.hint.hint.generic ? judged.hint : lastHint;
+    if (error instanceof StepError && hint) {
+      throw new StepError(`${error.message}: ${hint.hint.title}`, error.step, error.output, hint.hint.action || error.fix);
     }
     if (error instanceof StepError && !error.fix) {
       // The launcher died without a line the catalogue knows: still say where to look.

@@ -14,6 +14,7 @@ import {runFlow, type StepEnv} from '../flow-runner.js';
 import {Runner} from '../runner/runner.js';
 import {Transcript} from '../runner/transcript.js';
 import type {Settings} from '../settings.js';
+import {takeInventory, type Inventory} from '../inventory/inventory.js';
 import {addMessage, createAppStore, setSteps, type AppStore} from '../store.js';
 import {inspectVolume, type Inspection} from '../volume/inspect.js';
 import {CACHE_LABEL, checkLabel} from '../volume/label.js';
@@ -244,6 +245,12 @@ export class WizardController {
   async hostChecks(dir?: string): Promise<Check[]> {
     await this.loadSettings();
     return runChecks(this.runner, {dir: dir ?? process.cwd(), launcher: this.settings.get('launcherPath')});
+  }
+
+  /** The inventory of the host's volumes (tdx-wizard volumes): read-only, no process per volume. */
+  async volumes(): Promise<Inventory> {
+    await this.loadSettings();
+    return takeInventory([]);
   }
 
   /** Runs a check's fix for the operator (only fixes the check marked safe, as an argv). */

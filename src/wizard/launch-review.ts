@@ -3,7 +3,6 @@
 // boot does to each volume, and every refusal launchVm would make (host, volumes, a running VM),
 // so that "Launch" is offered only when nothing stands in the way.
 import {basename} from 'node:path';
-import {UsageError} from '../errors.js';
 import type {Era, Role} from '../era/eras.js';
 import {pidFile} from '../paths.js';
 import {maskText, shellLine} from '../runner/mask.js';
@@ -30,7 +29,8 @@ export async function reviewLaunch(launcher: string, era: Era, fields: LaunchFie
   const adapter = adapterFor(era);
   const inv = adapter.buildInvocation(launcher, fields, era);
   const secrets = [...inv.secrets, ...(fields.minerSeed ? [fields.minerSeed] : [])];
-  const line = shellLine([inv.cmd, ...inv.args]);
+  // A value given in the environment (chutes-cvm's seed) is shown by name, masked like the rest.
+  const line = shellLine([...Object.entries(inv.env ?? {}).map(([k, v]) => `${k}=${v}`), inv.cmd, ...inv.args]);
   const command = maskText(inv.cwd ? `cd ${shellLine([inv.cwd])} && ${line}` : line, secrets);
   const paths = volumesOf(fields);
   const config = paths.config;
@@ -42,20 +42,14 @@ export async function reviewLaunch(launcher: string, era: Era, fields: LaunchFie
     if (!path) continue;
     const inspection = await inspectVolume(path, {era, spec});
     // A file that cannot be read says why (never "used as it is": what a guest would do is unknown).
-    const note = inspection.production ?? (inspection.verdict === 'unreadable' ? inspection.reason : spec.role === 'config' ? 'read, never written: the guest takes its hostname, miner keys and network from it' : 'used as it is (a production guest does not encrypt it)');
+    const note = inspection.production ?? (inspection.verdict === 'unreadable' ? inspection.reason : spec.role === 'config' ? (adapter.configVolume ?? 'read, never written: the guest takes its hostname, miner keys and network from it') : 'used as it is (a production guest does not encrypt it)');
     volumes.push({role: spec.role, path, note});
   }
 
   const problems: LaunchReview['problems'] = [];
   const running = readPidFile();
   if (running.state === 'running') problems.push({text: `a VM is already running (pid ${running.pid}, pid file ${pidFile()}): every launcher stops it first`, fix: 'stop it from "Launch / status / stop the VM", then launch'});
-  try {
-    problems.push(...(await adapter.preflight(launcher, fields, era, {runner, roots: hostRoots({sys: sysRoot})})));
-  } catch (error) {
-    // A launcher the wizard does not run yet (chutes-cvm) refuses in its preflight.
-    if (!(error instanceof UsageError)) throw error;
-    problems.push({text: error.message, fix: error.fix});
-  }
+  problems.push(...(await adapter.preflight(launcher, fields, era, {runner, roots: hostRoots({sys: sysRoot})})));
   problems.push(...(await adapter.checkVolumes(fields, era, {verify: verifyVolume, sysRoot})).problems);
   return {command, ...(adapter.exposure ? {exposure: adapter.exposure} : {}), ...(seedNote ? {seedNote} : {}), volumes, problems};
 }

@@ -11,7 +11,7 @@ import type {Settings} from '../settings.js';
 import {adapterFor, type FieldCheck, type LauncherAdapter, type OptionKey} from '../vm/adapters/index.js';
 import {hostRoots} from '../host/roots.js';
 import {
-  interfacesOf, validateGateway, validateHostname, validateImage, validateIpv4, validateMem, validateMinerSeed, validateMinerSs58, validateNetIface, validateSshPort,
+  interfacesOf, validateGateway, validateHostname, validateImage, validateImageSet, validateIpv4, validateMem, validateMinerSeed, validateMinerSs58, validateNetIface, validateSshPort,
   validateVcpus, validateVmIp, type FieldResult, type LaunchInput, type NetworkType,
 } from '../vm/fields.js';
 import {resolveLauncher} from '../vm/launcher.js';
@@ -82,7 +82,9 @@ function optionField(key: OptionKey, s: Partial<Settings>, adapter: LauncherAdap
     case 'sshPort':
       return {name: key, label: 'SSH port', initial: s.sshPort ?? '', hint: "forwarded to the guest's SSH with the user network; empty: the launcher's default", validate: optional(validateSshPort)};
     case 'image':
-      return {name: key, label: 'Guest image', initial: s.image ?? '', hint: resolvedHint('the TDX guest image (tdx-guest.qcow2); empty: the launcher default, where it has one'), validate: optional((v) => validateImage(resolvePath(v)))};
+      return adapter.imageKind === 'image-set'
+        ? {name: key, label: 'Guest image set', initial: s.image ?? '', hint: resolvedHint('the image-set directory (chutes-cvm image download); empty: /var/lib/chutes/base-images/tdx-guest'), validate: optional((v) => validateImageSet(resolvePath(v)))}
+        : {name: key, label: 'Guest image', initial: s.image ?? '', hint: resolvedHint('the TDX guest image (tdx-guest.qcow2); empty: the launcher default, where it has one'), validate: optional((v) => validateImage(resolvePath(v)))};
     case 'vcpus':
       return {name: key, label: 'vCPUs', initial: '', hint: 'cores per socket, the VM gets 4 x n; empty: launcher default 24', validate: optional(validateVcpus)};
     case 'mem':

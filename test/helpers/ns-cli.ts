@@ -15,7 +15,12 @@ export interface NsOut {
 }
 
 export async function nsCli(ns: PrivateTmp, env: NodeJS.ProcessEnv, secret: string, args: string[]): Promise<NsOut> {
-  const child = spawn(ns.enter[0]!, [...ns.enter.slice(1), process.execPath, CLI, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
+  return nsRun(ns, env, secret, [process.execPath, CLI, ...args]);
+}
+
+/** Any command inside the namespace (an upstream launcher run by hand), polled the same way. */
+export async function nsRun(ns: PrivateTmp, env: NodeJS.ProcessEnv, secret: string, argv: string[]): Promise<NsOut> {
+  const child = spawn(ns.enter[0]!, [...ns.enter.slice(1), ...argv], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

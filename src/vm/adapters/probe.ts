@@ -1,5 +1,7 @@
 // Status and stop as every adapter does them: the pid file and /proc, never the launcher (run-td
 // stops the running VM whenever it is called, except with --help).
+import {readdirSync, readFileSync, readlinkSync} from 'node:fs';
+import {join} from 'node:path';
 import {pidFile} from '../../paths.js';
 import {StepError} from '../../errors.js';
 import type {Runner} from '../../runner/runner.js';
@@ -49,6 +51,46 @@ export function probeVm(processName?: string): VmProbe {
   if (isQemuNamed(argv, processName)) return {running: true, pid: pidState.pid, pidState, evidence};
   evidence.push(`pid ${pidState.pid} is not a QEMU started as process=${processName}: the pid file is a leftover`);
   return {running: false, pid: pidState.pid, pidState: {state: 'stale', pid: pidState.pid}, evidence};
+}
+
+const mountNs = (proc: string, pid: string) => {
+  try {
+    return readlinkSync(join(proc, pid, 'ns', 'mnt'));
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * QEMUs whose command line names `name` anywhere, as chutes-cvm finds a running chutes-td (pgrep -f
+ * 'qemu-system|qemu-kvm', then "chutes-td" in /proc/PID/cmdline). Only processes in this process's
+ * mount namespace are counted: one in another namespace (a container, another test's private /tmp)
+ * has another /tmp and pid file. chutes-cvm itself still refuses those.
+ */
+export function qemusNamed(name: string, proc = '/proc'): Array<{pid: number; argv: string[]}> {
+  const own = mountNs(proc, 'self');
+  const found: Array<{pid: number; argv: string[]}> = [];
+  let pids: string[];
+  try {
+    pids = readdirSync(proc).filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
+  } catch {
+    return found;
+  }
+  for (const pid of pids) {
+    let argv: string[];
+    try {
+      argv = readFileSync(join(proc, pid, 'cmdline'), 'utf8').split('\0').filter(Boolean);
+    } catch {
+      continue;
+    }
+    const line = argv.join(' ');
+    if (!/qemu-system|qemu-kvm/.test(line) || !line.includes(name)) continue;
+    // A namespace that cannot be read (another user's process, for a wizard not run as root) counts.
+    const ns = own ? mountNs(proc, pid) : undefined;
+    if (ns && ns !== own) continue;
+    found.push({pid: Number(pid), argv});
+  }
+  return found;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,12 +3,11 @@
 // in the config volume. Its volume flags come from the era's volume specs. It exits 0 even when
 // QEMU fails, so a launch counts only when the pid file names a live QEMU `process=chutes-td`.
 import {basename, dirname} from 'node:path';
-import {StepError} from '../../errors.js';
 import type {Era} from '../../era/eras.js';
 import {checkSet} from '../../volume/set.js';
 import {checkConfigLaunchFields} from '../config-fields.js';
 import type {LaunchFields} from '../fields.js';
-import {judgeLaunch} from '../launch-outcome.js';
+import {confirmStarted} from './confirm.js';
 import {launchChecks, refusals} from './preflight.js';
 import {probeVm, stopAndConfirm} from './probe.js';
 import {volumesOf, type Invocation, type LauncherAdapter, type VolumeCheck} from './types.js';
@@ -48,17 +47,7 @@ export function configVolumeLauncher(kind: 'run-td' | 'run-vm', processName: str
     buildInvocation: (launcher, fields, era) => ({...invoke(launcher, launchArgs(fields, era)), title: 'Launch the TDX VM'}),
     preflight: async (launcher, fields, era, ctx) => refusals(await launchChecks(launcher, fields, era, ctx)),
     checkVolumes: (fields, era) => checkEraSet(fields, era),
-    confirmLaunch(result, launcher) {
-      const probe = probeVm(processName);
-      if (probe.running) return probe;
-      const judged = judgeLaunch({launcherLines: result.tail, pidAlive: false, serialLines: []});
-      throw new StepError(
-        `${basename(launcher)} ended (exit ${result.exitCode}) but no VM is running: ${probe.evidence.join('; ')}; ${judged.reason}`,
-        'launch',
-        result.tail,
-        judged.hint?.hint.action || `the lines above are the launcher's and QEMU's own output (${basename(launcher)} exits 0 even when QEMU fails); tdx-wizard check shows what the host lacks`,
-      );
-    },
+    confirmLaunch: (result, launcher, serialLines) => confirmStarted(probeVm(processName), result, launcher, serialLines),
     status: () => probeVm(processName),
     stopInvocation: (launcher) => ({...invoke(launcher, ['--clean']), title: `Stop the TDX VM (${basename(launcher)} --clean)`}),
     stop: (runner, launcher, signal) => stopAndConfirm(runner, adapter.stopInvocation(launcher), () => probeVm(processName), signal),

@@ -3,6 +3,7 @@
 import {QEMU_REFUSES} from '../../volume/verdict.js';
 import {launcherArgs} from '../launcher-args.js';
 import {checkLaunchFields, type LaunchFields} from '../fields.js';
+import {confirmStarted} from './confirm.js';
 import {probeVm, stopAndConfirm} from './probe.js';
 import type {LauncherAdapter} from './types.js';
 
@@ -31,8 +32,8 @@ export const runTdx: LauncherAdapter = {
     const text = QEMU_REFUSES.includes(verdict.verdict) ? `QEMU would not start the VM with ${fields.cacheVolume}: ${verdict.reason}` : `the guest would reject ${fields.cacheVolume} and power itself off: ${verdict.reason}`;
     return {verdict, problems: [{text, fix: verdict.fix ?? `tdx-wizard inspect ${fields.cacheVolume}`}]};
   },
-  // As before the adapters: the pid, when the pid file names a live process; no pid is no error.
-  confirmLaunch: () => probeVm(),
+  // Any live pid counts (QEMU unnamed); a guest that has already powered itself off is reported by `logs`.
+  confirmLaunch: (result, launcher, serialLines) => confirmStarted(probeVm(), result, launcher, serialLines, {stoppedIsLaunched: true}),
   // The stand-in and the real launch.sh start QEMU without -name: any live pid counts.
   status: () => probeVm(),
   stopInvocation: (launcher) => ({cmd: launcher, args: ['--clean'], secrets: [], title: 'Stop the TDX VM (launcher --clean)'}),

@@ -7,6 +7,7 @@ import type {EraCheckOptions} from '../../host/era-checks.js';
 import type {Runner, RunResult} from '../../runner/runner.js';
 import type {VolumeVerdict} from '../../volume/verdict.js';
 import type {FieldError, LaunchFields, LaunchInput, NetworkType} from '../fields.js';
+import type {LaunchJudgement} from '../launch-outcome.js';
 import type {PidState} from '../pid.js';
 
 export interface Invocation {
@@ -27,6 +28,8 @@ export interface VmProbe {
   pidState: PidState;
   /** What was read and what it said: "pid file /tmp/tdx-td-pid.pid: 1234", "/proc/1234/cmdline: … process=chutes-td". */
   evidence: string[];
+  /** After a launch: how judgeLaunch weighed the launcher's lines, the pid file and the first serial lines. */
+  judged?: LaunchJudgement;
 }
 
 /** What the volume check found: E1 checks its one cache volume, later eras the whole set. */
@@ -62,12 +65,20 @@ export interface LauncherAdapter {
   unusedReason: string;
   /** Said once before launching, when the upstream path exposes the seed anyway. */
   exposure?: string;
+  /** What happens to the config volume at launch, when the launcher writes it (chutes-cvm rebuilds it); read-only otherwise. */
+  configVolume?: string;
+  /** What --image names: a disk image file (the default), or the directory of an image set (chutes-cvm). */
+  imageKind?: 'file' | 'image-set';
   buildInvocation(launcher: string, fields: LaunchFields, era: Era): Invocation;
   /** Refusals that need the host, not the fields: the failed era checks (firmware, python3 and its modules, image format, the TAP interface). */
   preflight(launcher: string, fields: LaunchFields, era: Era, ctx: EraCheckOptions): Promise<Array<{text: string; fix: string}>>;
   checkVolumes(fields: LaunchFields, era: Era, ctx: CheckContext): Promise<VolumeCheck>;
-  /** After the launcher returned 0: is a VM running? Throws a StepError saying what QEMU printed if not. */
-  confirmLaunch(result: RunResult, launcher: string): VmProbe;
+  /**
+   * After the launcher returned 0: is a VM running? Judged from the pid file, /proc, the launcher's
+   * lines and `serialLines` (the first lines of the serial log written since this launch; none when
+   * it was not touched). Throws a StepError saying what QEMU printed if no VM started.
+   */
+  confirmLaunch(result: RunResult, launcher: string, serialLines: readonly string[]): VmProbe;
   status(): VmProbe;
   stopInvocation(launcher: string): Invocation;
   /** Runs stopInvocation, then confirms from the pid file and /proc that the VM is gone. */
