@@ -12,7 +12,7 @@ const program = new Command('tdx-wizard')
   .option('--verbose', 'show every output line of the commands it runs')
   .option('--transcript-format <format>', 'log (default) or sh: also print what was done as a replayable shell script')
   .option('--no-color', 'no colour (also NO_COLOR=1 or TERM=dumb)')
-  .showHelpAfterError('(run tdx-wizard --help for usage)')
+  .configureOutput({outputError: (text, write) => write(withFix(text))})
   .exitOverride();
 
 // Each subcommand's module is loaded only when its name is the first word: `verify` does not load
@@ -82,6 +82,41 @@ try {
     process.stderr.write(`tdx-wizard: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   }
+}
+
+/**
+ * Commander's own errors (unknown command or option, a wrong choice, too many arguments) get what
+ * every refusal gets: the right spelling when there is a likely one, and a fix line.
+ */
+function withFix(text: string): string {
+  const message = text.trimEnd();
+  const word = commandWord(process.argv.slice(2));
+  const unknown = /unknown command '([^']+)'/.exec(message)?.[1];
+  const known = [...Object.keys(commands), 'verify'];
+  const suggestion = unknown ? (synonyms()[unknown] ?? closest(unknown, known)) : undefined;
+  const help = word && known.includes(word === 'verify' ? 'inspect' : word) && !unknown ? `tdx-wizard ${word} --help` : 'tdx-wizard --help';
+  const fix = suggestion ? `did you mean: tdx-wizard ${suggestion}? (${help} lists the others)` : `${help} shows what it takes`;
+  return `${message.replace(/\s*\(Did you mean [^)]*\)$/, '')}\n  fix: ${fix}\n`;
+}
+
+/** Words operators reach for, and the command that does it (a function: it is needed before this line runs). */
+function synonyms(): Record<string, string> {
+  return {
+  disconnect: 'nbd detach', connect: 'nbd attach', umount: 'nbd detach', unmount: 'nbd detach', label: 'relabel', grow: 'resize',
+  start: 'launch', run: 'launch', kill: 'stop', halt: 'stop', log: 'logs', tail: 'logs --follow', list: 'volumes', ls: 'volumes',
+  'create-config': 'config-volume', config: 'config-volume', era: 'eras', image: 'inspect-image',
+  };
+}
+
+/** The known word within two edits of what was typed, if one is. */
+function closest(typed: string, words: readonly string[]): string | undefined {
+  const distance = (a: string, b: string) => {
+    const d = Array.from({length: a.length + 1}, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+    for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    return d[a.length]![b.length]!;
+  };
+  return words.map((w) => ({w, d: distance(typed, w)})).filter((x) => x.d <= (typed.length > 5 ? 2 : 1)).sort((a, b) => a.d - b.d)[0]?.w;
 }
 
 /** The first word that is not a global option (nor the value of one): the subcommand, if any. */

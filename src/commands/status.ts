@@ -1,6 +1,7 @@
 // tdx-wizard status: is the VM running, since when, and what its serial log last said. Read from
 // the pid file and /proc, not from the launcher's --status (wrong for anyone but root).
 import type {Command} from 'commander';
+import {UsageError} from '../errors.js';
 import {action} from '../cli/program.js';
 import type {CliContext} from '../cli/context.js';
 import {actionFor, type HintMatch} from '../vm/hints.js';
@@ -15,7 +16,7 @@ export function register(program: Command): void {
     .description('whether the VM runs (pid file and /proc), its uptime, the last serial log lines and what they mean')
     .option('--lines <n>', 'how many serial log lines to show', '10')
     .option('--era <id>', 'the upstream era, for the name its QEMU runs under (default: the one remembered)')
-    .action(action('status', (ctx, _args, opts) => status(ctx, Math.max(0, Number(opts.lines) || 10), opts.era)));
+    .action(action('status', (ctx, _args, opts) => status(ctx, lineCount(String(opts.lines)), opts.era)));
 }
 
 export function formatDuration(seconds: number): string {
@@ -43,6 +44,12 @@ function pidText(s: VmStatus): string {
     case 'unreadable':
       return `unknown: the pid file ${s.pidFile} cannot be read (${s.pidState.error}); run as root`;
   }
+}
+
+/** --lines: a whole number, 0 to 10000. */
+function lineCount(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) > 10_000) throw new UsageError(`--lines ${value} is not a whole number from 0 to 10000`, 'e.g. --lines 50');
+  return Number(value);
 }
 
 async function status(ctx: CliContext, lines: number, eraOption: unknown): Promise<number> {

@@ -26,6 +26,9 @@ export function describeExisting(st: Stats): string {
 }
 
 /** `format` is the container the file will be (chooseFormat has refused a name that says otherwise). */
+/** 255 bytes, less the work directory's `.` + `.tdx-wizard-` + a pid of up to 7 digits. */
+export const NAME_MAX_BYTES = 255 - 1 - '.tdx-wizard-'.length - 7;
+
 export function checkTarget(input: string, format: ContainerFormat = 'qcow2'): Target {
   if (input === '') throw new UsageError('the volume path is empty', 'give a file name such as /var/lib/tdx/cache-volume.qcow2');
   if (/[\x00-\x1f\x7f]/.test(input)) throw new UsageError('the volume path contains a control character (newline, tab, ...)', 'choose a name with printable characters only');
@@ -38,6 +41,14 @@ export function checkTarget(input: string, format: ContainerFormat = 'qcow2'): T
   const name = basename(path);
   const warnings: string[] = [];
   if (input.endsWith('/')) throw new UsageError(`"${input}" names a directory`, 'give a file name, e.g. cache-volume.qcow2');
+  // The file system takes names of 255 bytes; the volume is made beside it in `.NAME.tdx-wizard-PID`.
+  const bytes = Buffer.byteLength(name);
+  if (bytes > NAME_MAX_BYTES) {
+    throw new UsageError(
+      `the file name is ${bytes} bytes long; at most ${NAME_MAX_BYTES} can be used (file systems allow 255, and the wizard makes the volume beside it in .NAME.tdx-wizard-PID)`,
+      'choose a shorter file name, e.g. cache-<hostname>.qcow2',
+    );
+  }
 
   const st = lstatOrUndefined(path);
   if (st) throw new UsageError(`${path} ${describeExisting(st)}`, st.isFile() ? `choose another name, or check the existing one with: tdx-wizard inspect ${path}` : 'choose a new file name');
