@@ -105,6 +105,7 @@ function synonyms(): Record<string, string> {
   disconnect: 'nbd detach', connect: 'nbd attach', umount: 'nbd detach', unmount: 'nbd detach', label: 'relabel', grow: 'resize',
   start: 'launch', run: 'launch', kill: 'stop', halt: 'stop', log: 'logs', tail: 'logs --follow', list: 'volumes', ls: 'volumes',
   'create-config': 'config-volume', config: 'config-volume', era: 'eras', image: 'inspect-image',
+  fsck: 'repair', e2fsck: 'repair', xfs_repair: 'repair',
   };
 }
 
