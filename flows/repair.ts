@@ -13,8 +13,10 @@ import {E2FSCK_EXIT} from './resize.js';
 import {attachStep, detachAndCheckStep, guardNotInUse, type VolumeJob} from './steps.js';
 
 export interface RepairJob extends VolumeJob {
-  /** What the qcow2 repair did, for the result. */
+  /** What the qcow2 step found or did, for the result. */
   imageRepair?: string;
+  /** qemu-img check -r all ran (the corrupt bit, errors or leaks). */
+  imageRepaired?: boolean;
   /** What the filesystem tool said it did. */
   fsRepair?: string;
   /** The verdict read once everything is done. */
@@ -50,7 +52,7 @@ const repairImage: FlowStep<RepairJob> = {
     const found = await env.runner.run({cmd: 'qemu-img', args: ['check', ...args], title: 'Check the qcow2 structure', check: false});
     // qemu-img check says 0 for an image whose only fault is the corrupt bit: the bit is read from the header.
     if (found.exitCode === 0 && !job.before.qcow2Corrupt) {
-      job.imageRepair = 'qemu-img check: no errors';
+      job.imageRepair = 'the qcow2 metadata: no errors (qemu-img check)';
       return;
     }
     const why = [job.before.qcow2Corrupt ? 'the corrupt bit was set' : '', found.exitCode ? QEMU_CHECK_EXIT[found.exitCode] ?? `exit code ${found.exitCode}` : ''].filter(Boolean).join('; ');
@@ -58,6 +60,7 @@ const repairImage: FlowStep<RepairJob> = {
     if (fixed.exitCode !== 0) {
       throw new StepError(`qemu-img check -r all could not repair the image: ${QEMU_CHECK_EXIT[fixed.exitCode] ?? `exit code ${fixed.exitCode}`}`, 'repair-image', fixed.tail, `copy what can be read to a new image: qemu-img convert -f qcow2 -O qcow2 ${job.path} ${job.path.replace(/\.qcow2$/i, '')}-copy.qcow2`);
     }
+    job.imageRepaired = true;
     job.imageRepair = `qemu-img check -r all: repaired (${why})`;
   },
   async verify(job) {

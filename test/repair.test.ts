@@ -58,7 +58,7 @@ describe('an ext4 volume damaged with debugfs', () => {
 
     const r = result(['repair', '--confirm', 'vol.qcow2', path]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.r).toMatchObject({ok: true, before: 'fs-errors', verdict: 'ready', accepted: true, check: 'qemu-img check: no errors'});
+    expect(r.r).toMatchObject({ok: true, before: 'fs-errors', imageRepair: 'the qcow2 metadata: no errors (qemu-img check)', verdict: 'ready', accepted: true, check: 'qemu-img check: no errors'});
     expect(r.r.fsRepair).toMatch(/^e2fsck: errors were found and corrected \(\d+ fix(es)? answered yes\)/);
     expect(r.stdout).toMatch(/"argv":\["e2fsck","-f","-y",/);
     expect(fsckReadOnly(path, 'ext4')).toBe(0);

@@ -237,7 +237,8 @@ export class WizardController {
       const job: RepairJob = {path, before};
       await runFlow(repairFlow(job), job, env);
       const after = job.after!;
-      return [job.imageRepair, job.fsRepair, `verdict ${after.verdict}${after.accepted ? ' (the VM will accept it)' : `: ${after.reason}`}`].filter(Boolean).join('; ');
+      // The done line names what was repaired; a clean qcow2 check shows in the step list.
+      return [job.imageRepaired ? job.imageRepair : undefined, job.fsRepair, `verdict ${after.verdict}${after.accepted ? ' (the VM will accept it)' : `: ${after.reason}`}`].filter(Boolean).join('; ');
     });
   }
 
