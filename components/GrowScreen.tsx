@@ -8,6 +8,7 @@ import {Form} from './Form.js';
 import {Menu} from './Menu.js';
 import type {ScreenProps} from './screens.js';
 import {fit, tone} from './theme.js';
+import {isDamaged} from '../src/volume/verdict.js';
 
 interface Plan {
   found: Inspection;
@@ -22,6 +23,7 @@ export function plan(found: Inspection, sizeText: string): Plan {
   let problem: string | undefined;
   if (found.inUse) problem = `it is in use (${found.inUseDetail}): stop the VM first`;
   else if (found.filesystem === 'crypto_LUKS') problem = 'it is LUKS-encrypted: the guest owns it';
+  else if (isDamaged(found)) problem = `${found.reason.split(':')[0]}: repair it first`;
   else if (!['ext4', 'ext3', 'ext2'].includes(found.filesystem ?? '')) problem = `it holds ${found.filesystem ?? 'nothing readable'}, not ext4`;
   else if (newSize < current) problem = `that is smaller than ${formatBytes(current)}: shrinking is refused (it needs the filesystem shrunk first, and a mistake loses data)`;
   else if (newSize === current) problem = `it is already ${formatBytes(current)}`;
@@ -60,15 +62,18 @@ export function GrowScreen({controller, go, size, setEditing, path: given}: Scre
         <Menu
           width={size.width}
           items={[
+            ...(isDamaged(found) ? [{value: 'repair', label: 'Repair it first (qemu-img check, e2fsck -f -y)'}] : []),
             {value: 'go', label: `Grow to ${formatBytes(newSize)}`, disabled: Boolean(problem)},
             {value: 'back', label: 'Back'},
           ]}
-          initialValue={problem ? 'back' : 'go'}
+          initialValue={isDamaged(found) ? 'repair' : problem ? 'back' : 'go'}
           onBack={() => setPlan(undefined)}
           onSelect={(item) =>
             item.value === 'back'
               ? setPlan(undefined)
-              : go({name: 'run', title: `grow ${found.path.split('/').pop()}`, changesDisk: true, action: () => controller.grow(found.path, newSize), back: {name: 'menu'}})
+              : item.value === 'repair'
+                ? go({name: 'repair', path: found.path})
+                : go({name: 'run', title: `grow ${found.path.split('/').pop()}`, changesDisk: true, action: () => controller.grow(found.path, newSize), back: {name: 'menu'}})
           }
         />
       </Box>

@@ -8,6 +8,7 @@ import {Form} from './Form.js';
 import {Menu} from './Menu.js';
 import type {ScreenProps} from './screens.js';
 import {fit, tone} from './theme.js';
+import {isDamaged} from '../src/volume/verdict.js';
 
 export function RelabelScreen({controller, go, size, setEditing, path: given}: ScreenProps & {path?: string}) {
   const [found, setFound] = useState<Inspection>();
@@ -40,15 +41,18 @@ export function RelabelScreen({controller, go, size, setEditing, path: given}: S
         <Menu
           width={size.width}
           items={[
+            ...(isDamaged(found) ? [{value: 'repair', label: `Repair it first (${found.verdict === 'corrupt-image' ? 'qemu-img check -r all, then ' : ''}e2fsck -f -y or xfs_repair)`}] : []),
             {value: 'go', label: `Relabel as "${CACHE_LABEL}"`, disabled: !canRelabel},
             {value: 'back', label: 'Back'},
           ]}
-          initialValue={canRelabel ? 'go' : 'back'}
+          initialValue={isDamaged(found) ? 'repair' : canRelabel ? 'go' : 'back'}
           onBack={() => setFound(undefined)}
           onSelect={(item) =>
             item.value === 'back'
               ? go({name: 'menu'})
-              : go({name: 'run', title: `relabel ${found.path.split('/').pop()}`, changesDisk: true, action: () => controller.relabel(found.path), back: {name: 'menu'}})
+              : item.value === 'repair'
+                ? go({name: 'repair', path: found.path})
+                : go({name: 'run', title: `relabel ${found.path.split('/').pop()}`, changesDisk: true, action: () => controller.relabel(found.path), back: {name: 'menu'}})
           }
         />
       </Box>

@@ -14,9 +14,11 @@ export interface HintAction {
 export function hintAction(hint: Hint, settings: Partial<Settings> | undefined): HintAction | undefined {
   const role: Role = hint.role ?? 'cache';
   switch (hint.wizard) {
-    case 'relabel': {
+    case 'relabel':
+    case 'repair': {
+      // Both open on the volume of the hint's role, filled in from what the wizard remembers.
       const path = settings?.volumes?.[role] ?? (role === 'cache' ? settings?.volumePath : undefined);
-      return {screen: {name: 'relabel', ...(path ? {path} : {})}, label: `relabel the ${role} volume${path ? ` ${path}` : ''}`};
+      return {screen: {name: hint.wizard, ...(path ? {path} : {})}, label: `${hint.wizard} the ${role} volume${path ? ` ${path}` : ''}`};
     }
     case 'set':
       return {screen: {name: 'set'}, label: 'prepare the volume set again (it reuses what the guest accepts)'};

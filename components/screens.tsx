@@ -8,6 +8,7 @@ import {SetScreen, type SetDraft} from './setup/SetScreen.js';
 import {RunScreen} from './RunScreen.js';
 import {RelabelScreen} from './RelabelScreen.js';
 import {GrowScreen} from './GrowScreen.js';
+import {RepairScreen} from './RepairScreen.js';
 import {NbdScreen} from './NbdScreen.js';
 import {LaunchScreen} from './launch/LaunchScreen.js';
 import {LogScreen} from './LogScreen.js';
@@ -22,6 +23,7 @@ export type Screen =
   | {name: 'run'; title: string; action: () => Promise<ActionOutcome>; next?: Screen; back: Screen; changesDisk?: boolean; setupStage?: SetupStage; summary?: string[]}
   | {name: 'relabel'; path?: string}
   | {name: 'grow'; path?: string}
+  | {name: 'repair'; path?: string}
   | {name: 'nbd'}
   | {name: 'launch'; setup?: boolean}
   | {name: 'log'; back?: Screen; path?: string; afterLaunch?: boolean; setup?: boolean}
@@ -56,6 +58,8 @@ export function screenInfo(screen: Screen): ScreenInfo {
       return {title: 'repair a label', steps: false};
     case 'grow':
       return {title: 'grow a volume', steps: false};
+    case 'repair':
+      return {title: 'repair a damaged volume', steps: false};
     case 'nbd':
       return {title: 'NBD devices', steps: false};
     case 'launch':
@@ -93,6 +97,8 @@ export function ScreenView({screen, ...props}: ScreenProps & {screen: Screen}) {
       return <RelabelScreen {...props} path={screen.path} />;
     case 'grow':
       return <GrowScreen {...props} path={screen.path} />;
+    case 'repair':
+      return <RepairScreen key={screen.path ?? ''} {...props} path={screen.path} />;
     case 'nbd':
       return <NbdScreen {...props} />;
     case 'launch':

@@ -15,7 +15,7 @@ import {constants} from 'node:fs';
 import {chmod, mkdir, mkdtemp, open, rename, rm} from 'node:fs/promises';
 import {join, resolve} from 'node:path';
 import {runFlow, type Flow, type FlowStep, type StepEnv} from '../src/flow-runner.js';
-import {StepError, UsageError} from '../src/errors.js';
+import {InUseError, StepError, UsageError} from '../src/errors.js';
 import {reclaimFuseLeftovers} from '../src/attach/index.js';
 import {imageUse} from '../src/attach/holders.js';
 import {CONFIG_LABEL, CONFIG_SIZE} from '../src/era/eras.js';
@@ -232,7 +232,7 @@ async function configTarget(input: string, refresh: boolean): Promise<{target: T
     throw new UsageError(`${path} is not a config volume: it holds ${readback.type}${readback.label ? ` labelled "${readback.label}"` : ''}, not ext4 labelled "${CONFIG_LABEL}"`, '--refresh only rewrites a config volume; check the path (tdx-wizard inspect shows what the file holds)');
   }
   const use = await imageUse(path);
-  if (use.inUse) throw new UsageError(`${path} is in use (${use.detail}): a running VM reads its config volume, and rewriting it now would change it under the guest`, 'stop the VM first (tdx-wizard stop), then run config-volume --refresh again');
+  if (use.inUse) throw new InUseError(`${path} is in use (${use.detail}): a running VM reads its config volume, and rewriting it now would change it under the guest`, 'stop the VM first (tdx-wizard stop), then run config-volume --refresh again');
   const dir = resolve(path, '..');
   return {target: {path, dir, name: path.slice(dir.length + 1), parentMissing: false, warnings: []}, replacing: true};
 }

@@ -1,7 +1,7 @@
 // Steps shared by the flows that write to an existing volume: refuse an image in use, attach,
 // detach gracefully and check the image afterwards.
 import type {FlowStep} from '../src/flow-runner.js';
-import {StepError} from '../src/errors.js';
+import {InUseError} from '../src/errors.js';
 import {attachVolume, type Attached} from '../src/attach/index.js';
 import {imageUse} from '../src/attach/holders.js';
 import type {Inspection} from '../src/volume/inspect.js';
@@ -24,7 +24,7 @@ export const guardNotInUse: FlowStep<VolumeJob> = {
   async run(job) {
     const use = await imageUse(job.path);
     if (use.inUse) {
-      throw new StepError(`${job.path} is in use (${use.detail}); writing to it now could destroy it`, 'not-in-use', [], 'stop the VM (tdx-wizard stop) or disconnect the NBD device (tdx-wizard nbd list) first');
+      throw new InUseError(`${job.path} is in use (${use.detail}); writing to it now could destroy it`, 'stop the VM (tdx-wizard stop) or disconnect the NBD device (tdx-wizard nbd list) first');
     }
   },
   async verify(job) {

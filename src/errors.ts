@@ -9,6 +9,22 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * The exit code of "this image is in use by another process", the same for every command (write
+ * commands refuse it, inspect and verify report it): nothing was changed, so it is the code of a
+ * refusal before anything was touched.
+ */
+export const IN_USE_EXIT = 2;
+
+/** An image another process holds (a running VM, a connected qemu-nbd): refused, nothing touched. Exit code IN_USE_EXIT. */
+export class InUseError extends UsageError {
+  override readonly exitCode = IN_USE_EXIT;
+  constructor(message: string, fix?: string) {
+    super(message, fix);
+    this.name = 'InUseError';
+  }
+}
+
 /** A step failed while doing its work. Exit code 1. */
 export class StepError extends Error {
   readonly exitCode = 1;

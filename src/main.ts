@@ -26,6 +26,7 @@ const commands: Record<string, () => Promise<{register(program: Command): void}>
   relabel: () => import('./commands/relabel.js'),
   resize: () => import('./commands/resize.js'),
   format: () => import('./commands/format.js'),
+  repair: () => import('./commands/repair.js'),
   check: () => import('./commands/check.js'),
   nbd: () => import('./commands/nbd.js'),
   launch: () => import('./commands/launch.js'),
@@ -60,6 +61,7 @@ program.action(async () => {
         '  tdx-wizard create <path> <size>   create one volume (--role cache|storage|containerd)\n' +
         '  tdx-wizard verify <path>          will the VM accept it?\n' +
         '  tdx-wizard relabel | resize       repair the label, grow the volume\n' +
+        '  tdx-wizard repair <path>          repair a damaged volume (e2fsck, xfs_repair)\n' +
         '  tdx-wizard nbd list               busy or stale /dev/nbdN devices\n' +
         '  tdx-wizard launch | status | stop | logs --follow   the VM and its serial log\n' +
         'Run tdx-wizard --help for all of them.\n',
@@ -122,6 +124,7 @@ function synonyms(): Record<string, string> {
   disconnect: 'nbd detach', connect: 'nbd attach', umount: 'nbd detach', unmount: 'nbd detach', label: 'relabel', grow: 'resize',
   start: 'launch', run: 'launch', kill: 'stop', halt: 'stop', log: 'logs', tail: 'logs --follow', list: 'volumes', ls: 'volumes',
   'create-config': 'config-volume', config: 'config-volume', era: 'eras', image: 'inspect-image',
+  fsck: 'repair', e2fsck: 'repair', xfs_repair: 'repair',
   };
 }
 

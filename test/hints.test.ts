@@ -162,3 +162,12 @@ describe('the last marker: why the VM stopped', () => {
     expect(t.state).toMatchObject({failed: false, poweredOff: false, cause: {hint: {id: 'cache-verify-complete'}}});
   });
 });
+
+describe('the guest\'s failed filesystem check opens the repair', () => {
+  it('cache-fsck-failed names tdx-wizard repair and opens the repair screen with the cache volume filled in', async () => {
+    const {hintAction} = await import('../components/hintScreen.js');
+    const hint = HINTS.find((h) => h.id === 'cache-fsck-failed')!;
+    expect(actionFor(hint, {volume: '/srv/cache.qcow2'})).toMatch(/tdx-wizard repair \/srv\/cache\.qcow2 \(qemu-img check, then e2fsck -f -y/);
+    expect(hintAction(hint, {volumePath: '/srv/cache.qcow2'})).toEqual({screen: {name: 'repair', path: '/srv/cache.qcow2'}, label: 'repair the cache volume /srv/cache.qcow2'});
+  });
+});

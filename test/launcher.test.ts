@@ -12,7 +12,7 @@ import {createAppStore} from '../src/store.js';
 import {findByPidFileArg, launchVm, processAlive, readPidFile} from '../src/vm/launcher.js';
 import type {LaunchFields} from '../src/vm/fields.js';
 import {requireTools, sh, tempDir, toolPath} from './helpers/tools.js';
-import {makeVolume} from './helpers/volumes.js';
+import {makeVolume, setCorruptBit} from './helpers/volumes.js';
 
 const LAUNCHER = resolve('test/fixtures/run-tdx.sh');
 const SEED = '4f1c2a9e8b7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a19f8e7d6c5b4a3f2e1d0c9';
@@ -282,7 +282,7 @@ describe('each way the guest powers itself off', () => {
     ['not-found', 'cache-not-found', /fix: tdx-wizard verify .*cache-volume\.qcow2|tdx-wizard verify <volume>/],
     ['wrong-label', 'cache-wrong-label', /tdx-wizard relabel/],
     ['wrong-fs', 'cache-wrong-filesystem', /tdx-wizard inspect/],
-    ['fsck-failed', 'cache-fsck-failed', /e2fsck -f/],
+    ['fsck-failed', 'cache-fsck-failed', /tdx-wizard repair <volume> \(qemu-img check, then e2fsck -f -y/],
     ['storage-setup-failed', 'storage-missing', /storage-volume/],
     ['luks-sync-failed', 'luks-sync-failed', /validator/],
   ];
@@ -389,7 +389,7 @@ describe('in process', () => {
   it('registers the seed before anything is recorded, even when the launch is refused', async () => {
     const runner = new Runner({store: createAppStore(), dryRun: true});
     const verdict = {path: volume, verdict: 'in-use' as const, accepted: false, reason: 'a qemu-nbd holds it'};
-    await expect(launchVm(runner, {launcher: LAUNCHER, fields: fields(volume), verify: async () => verdict})).rejects.toThrow(/would reject .* a qemu-nbd holds it/);
+    await expect(launchVm(runner, {launcher: LAUNCHER, fields: fields(volume), verify: async () => verdict})).rejects.toThrow(/QEMU would not start the VM with .*: a qemu-nbd holds it/);
     expect(runner.mask(`x ${SEED} y`)).toBe('x ******** y');
     const ok = await launchVm(runner, {launcher: LAUNCHER, fields: fields(volume), verify: async () => ({...verdict, verdict: 'ready', accepted: true})});
     expect(ok.result.run.argv).toContain('********');
@@ -419,6 +419,11 @@ describe('in process', () => {
     const bad = makeVolume(dir, 'bad.qcow2', {fs: 'ext4', label: 'tdx-cache-storag'});
     const runner = new Runner({store: createAppStore(), dryRun: true});
     await expect(launchVm(runner, {launcher: LAUNCHER, fields: fields(bad), verify: verifyVolume})).rejects.toThrow(/the guest would reject/);
+    // Seen: qemu's corrupt bit, verify said ok and the launch went ahead; QEMU refuses such an image read-write.
+    const corrupt = makeVolume(dir, 'corrupt.qcow2', {fs: 'ext4', label: 'tdx-cache'});
+    setCorruptBit(corrupt);
+    await expect(launchVm(runner, {launcher: LAUNCHER, fields: fields(corrupt), verify: verifyVolume})).rejects.toThrow(/QEMU would not start the VM with \S+corrupt\.qcow2: qemu marked the qcow2 image corrupt/);
+    expect(runner.store.getState().runs).toEqual([]); // the launcher never ran
     const ok = await launchVm(runner, {launcher: LAUNCHER, fields: fields(good), verify: verifyVolume});
     expect(ok.verdict).toMatchObject({verdict: 'ready', accepted: true});
   });

@@ -132,6 +132,24 @@ describe('SetReview', () => {
     expect(chosen.at(-1)).toEqual({kind: 'rename', role: 'cache', path: `${DIR}/cache-miner-01.qcow2`});
   });
 
+  it('a damaged volume (fs-errors, or qemu\'s corrupt bit): repair is offered, and not while another process holds it', async () => {
+    for (const verdict of ['fs-errors', 'corrupt-image'] as const) {
+      const inspection = found(E4, 'cache', 'cache-miner-01.qcow2', {verdict, accepted: false, reason: 'damaged', fix: 'tdx-wizard repair'});
+      const plan: Plan = {era: E4, dir: DIR, actions: [{kind: 'refuse', spec: volumeSpec(E4, 'cache')!, path: inspection.path, inspection}]};
+      const chosen: ReviewChoice[] = [];
+      const r = render(<SetReview plan={plan} dirMissing={false} width={100} height={18} onChoose={(c) => chosen.push(c)} />);
+      await tick();
+      expect(frameOf(r)).toMatch(/❯ Repair the cache volume \(asks for its name; may drop damaged files\)/);
+      await press(r.stdin, ENTER);
+      expect(chosen.at(-1)).toEqual({kind: 'repair', path: `${DIR}/cache-miner-01.qcow2`});
+      cleanup();
+    }
+    const held = found(E4, 'cache', 'cache-miner-01.qcow2', {verdict: 'in-use', contentVerdict: 'fs-errors', inUse: true, accepted: false, reason: 'in use'});
+    const r = render(<SetReview plan={{era: E4, dir: DIR, actions: [{kind: 'refuse', spec: volumeSpec(E4, 'cache')!, path: held.path, inspection: held}]}} dirMissing={false} width={100} height={18} onChoose={() => undefined} />);
+    await tick();
+    expect(frameOf(r)).not.toMatch(/Repair the cache volume/);
+  });
+
   it('a fresh set: prepare first, the sizes can be changed, the directory named (and made when missing)', async () => {
     const chosen: ReviewChoice[] = [];
     const r = render(<SetReview plan={freshPlan()} dirMissing width={100} height={18} onChoose={(c) => chosen.push(c)} />);

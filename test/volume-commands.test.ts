@@ -4,6 +4,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {runCli, snapshot} from './helpers/cli.js';
 import {requireTools, sh, tempDir} from './helpers/tools.js';
 import {holdImage, makeVolume, randomData, readData, sha256} from './helpers/volumes.js';
+import {IN_USE_EXIT} from '../src/errors.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let env: NodeJS.ProcessEnv;
@@ -69,7 +70,8 @@ describe('inspect and verify: every verdict, read-only', () => {
       const info = inspect(path);
       expect(info.inUse).toBe(true);
       expect(String(info.inUseDetail)).toMatch(new RegExp(`qemu-nbd \\(pid ${holder.pid}\\)`));
-      expect(info.verdict).toBe('ready');
+      // Ready as content, but QEMU would fail on the lock: not ready while it is held.
+      expect(info).toMatchObject({verdict: 'in-use', accepted: false, contentVerdict: 'ready'});
     } finally {
       await holder.release();
     }
@@ -148,7 +150,7 @@ describe('relabel keeps the data', () => {
     const holder = await holdImage(path);
     try {
       const r = runCli(['relabel', '--yes', path], {env});
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(IN_USE_EXIT);
       expect(r.stderr).toMatch(/in use \(held by qemu-nbd/);
     } finally {
       await holder.release();
@@ -203,7 +205,7 @@ describe('resize grows safely', () => {
     const holder = await holdImage(path);
     try {
       const r = runCli(['resize', '--yes', path, '+1G'], {env});
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(IN_USE_EXIT);
       expect(r.stderr).toMatch(/in use/);
     } finally {
       await holder.release();

@@ -5,6 +5,7 @@ import {Box} from 'ink';
 import type {Plan} from '../../src/prepare/plan.js';
 import type {Role} from '../../src/era/eras.js';
 import {canRelabel, setRows} from '../../src/wizard/set.js';
+import {isDamaged} from '../../src/volume/verdict.js';
 import {Menu, type MenuItem} from '../Menu.js';
 import {SetTable, setTableHeight} from './SetTable.js';
 import {Wrapped, wrappedRows} from '../Wrapped.js';
@@ -12,6 +13,7 @@ import {Wrapped, wrappedRows} from '../Wrapped.js';
 export type ReviewChoice =
   | {kind: 'prepare'}
   | {kind: 'relabel'; path: string; label: string}
+  | {kind: 'repair'; path: string}
   | {kind: 'rename'; role: Role; path: string}
   | {kind: 'sizes'}
   | {kind: 'back'};
@@ -39,6 +41,7 @@ export function reviewChoices(plan: Plan): {items: MenuItem[]; choices: Map<stri
   for (const a of refused) {
     if (a.kind !== 'refuse') continue;
     if (canRelabel(a.inspection)) add(`relabel:${a.spec.role}`, `Relabel the ${a.spec.role} volume as "${a.spec.label}" (data kept)`, {kind: 'relabel', path: a.path, label: a.spec.label});
+    if (isDamaged(a.inspection) && !a.inspection.inUse) add(`repair:${a.spec.role}`, `Repair the ${a.spec.role} volume (asks for its name; may drop damaged files)`, {kind: 'repair', path: a.path});
     add(`rename:${a.spec.role}`, `Use a new file name for the ${a.spec.role} volume`, {kind: 'rename', role: a.spec.role, path: a.path});
   }
   if (create.some((a) => a.spec.role !== 'config')) add('sizes', 'Change the sizes', {kind: 'sizes'});

@@ -90,6 +90,7 @@ export function SetScreen({controller, go, size, setEditing, draft: given}: Scre
     if (choice.kind === 'back') return update({stage: 'where'});
     if (choice.kind === 'sizes') return update({stage: 'sizes'});
     if (choice.kind === 'rename') return update({stage: 'rename', renaming: {role: choice.role, suggestion: freshName(choice.path)}});
+    if (choice.kind === 'repair') return go({name: 'repair', path: choice.path});
     if (choice.kind === 'relabel') {
       const back: Screen = {name: 'set', draft: {...draft, stage: 'table'}};
       return go({name: 'run', title: `relabel ${choice.path.split('/').pop()}`, changesDisk: true, action: () => controller.relabel(choice.path, choice.label), next: back, back});

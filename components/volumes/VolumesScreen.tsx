@@ -2,11 +2,13 @@
 // would refuse first, the selected one in full below (role, VM, the eras that take it, the verdict
 // with its reason and fix, clear or encrypted, sizes, holder), and a warning per host filesystem
 // whose free space its thin volumes could outgrow. Enter on a volume with a wrong label opens the
-// relabel screen with it filled in; nothing here changes anything by itself.
+// relabel screen with it filled in, on a damaged one (fs-errors, corrupt-image) the repair screen;
+// nothing here changes anything by itself.
 import {useEffect, useState} from 'react';
 import {Box, Text} from 'ink';
 import type {Entry, Inventory} from '../../src/inventory/inventory.js';
 import {formatBytes} from '../../src/volume/size.js';
+import {isDamaged} from '../../src/volume/verdict.js';
 import {Menu, type MenuItem} from '../Menu.js';
 import type {ScreenProps} from '../screens.js';
 import {fit, glyphs, hangingRows, tone} from '../theme.js';
@@ -67,6 +69,7 @@ export function VolumesScreen({controller, go, size}: ScreenProps) {
           const entry = entries.find((e) => e.path === item.value);
           if (!entry) return go({name: 'menu'});
           if (entry.inspection.verdict === 'wrong-label') go({name: 'relabel', path: entry.path});
+          else if (isDamaged(entry.inspection) && !entry.inspection.inUse) go({name: 'repair', path: entry.path});
         }}
       />
       <Box height={1} />

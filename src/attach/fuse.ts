@@ -6,7 +6,7 @@ import {existsSync, readFileSync} from 'node:fs';
 import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {registerCleanup} from '../cleanup.js';
-import {StepError} from '../errors.js';
+import {InUseError, StepError} from '../errors.js';
 import {stateDir} from '../paths.js';
 import type {Runner} from '../runner/runner.js';
 
@@ -86,7 +86,7 @@ export async function attachFuse(runner: Runner, image: string, options: {format
   }).catch(async (error: unknown) => {
     await detach().catch(() => undefined);
     if (error instanceof StepError && error.output.some((l) => /write" lock|another process using the image/.test(l))) {
-      throw new StepError(`${image} is in use by another process (a running VM or a connected qemu-nbd)`, 'attach', error.output, 'stop the VM or disconnect the NBD device first: tdx-wizard status, tdx-wizard nbd list');
+      throw new InUseError(`${image} is in use by another process (a running VM or a connected qemu-nbd)`, 'stop the VM or disconnect the NBD device first: tdx-wizard status, tdx-wizard nbd list');
     }
     throw error;
   });

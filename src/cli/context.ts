@@ -1,7 +1,7 @@
 // What every non-interactive command gets: a store, the runner, a transcript, a reporter, and
 // the global flags. `runCommand` turns the outcome into the exit code and prints the transcript path.
 import {cleanupOnExit} from './exit.js';
-import {exitCodeOf, StepError, UsageError, Cancelled} from '../errors.js';
+import {Cancelled, exitCodeOf, InUseError, StepError, UsageError} from '../errors.js';
 import {Runner} from '../runner/runner.js';
 import {Transcript, toShellScript} from '../runner/transcript.js';
 import {createAppStore, type AppStore} from '../store.js';
@@ -70,7 +70,7 @@ export function report(reporter: Reporter, error: unknown): number {
   const fix = error instanceof UsageError || error instanceof StepError ? error.fix : undefined;
   if (reporter.json) {
     reporter.event('error', {
-      kind: error instanceof UsageError ? 'bad-input' : error instanceof Cancelled ? 'cancelled' : 'failed',
+      kind: error instanceof InUseError ? 'in-use' : error instanceof UsageError ? 'bad-input' : error instanceof Cancelled ? 'cancelled' : 'failed',
       message,
       ...(fix ? {fix} : {}),
       ...(error instanceof StepError && error.step ? {step: error.step, output: error.output.slice(-15)} : {}),

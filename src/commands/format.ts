@@ -7,7 +7,7 @@ import {formatFlow, type FormatJob} from '../../flows/format.js';
 import {action} from '../cli/program.js';
 import {askYesNo, confirmTyped} from '../cli/prompt.js';
 import {stepEnv} from '../cli/step-env.js';
-import {UsageError} from '../errors.js';
+import {InUseError, UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
 import {reportPlan} from '../cli/plan.js';
 import {volumeBeforeWrite} from './before-write.js';
@@ -33,7 +33,7 @@ export function register(program: Command): void {
         for (const w of warnings) ctx.reporter.warn(w);
         const before = await volumeBeforeWrite(ctx, path, expect);
         refuseProvisioned(before, 'formatting');
-        if (before.inUse) throw new UsageError(`${path} is in use (${before.inUseDetail}); formatting it now would destroy it under the running VM`, 'stop the VM or disconnect the NBD device first');
+        if (before.inUse) throw new InUseError(`${path} is in use (${before.inUseDetail}); formatting it now would destroy it under the running VM`, 'stop the VM or disconnect the NBD device first');
         if (before.backingChain.length) throw new UsageError(`${path} has a backing file; formatting the overlay would hide the backing data`, 'format a standalone volume, or create a new one: tdx-wizard create');
         if (before.format === 'raw' && /\.qcow2$/i.test(path)) throw new UsageError(`${path} is a raw file named .qcow2`, before.fix);
         if (!ctx.runner.dryRun) requireWritable(path, 'format');

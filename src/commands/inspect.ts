@@ -2,7 +2,7 @@
 // volume is judged as a role of an era (--role, --era; the document's cache volume by default);
 // several paths, or --dir with --hostname, are judged as the set one VM is given.
 import type {Command} from 'commander';
-import {UsageError} from '../errors.js';
+import {IN_USE_EXIT, UsageError} from '../errors.js';
 import {action} from '../cli/program.js';
 import {columns} from '../cli/columns.js';
 import type {CliContext} from '../cli/context.js';
@@ -30,14 +30,14 @@ export function register(program: Command): void {
         const spec = chooseRole(era, opts.role ?? 'cache');
         const info = await inspectVolume(existingVolumePath(path!, {followSymlink: true}), {era, spec});
         // JSON drops undefined: absent facts are null, so every key is always there.
-        const json = Object.fromEntries(Object.entries({format: null, virtualSize: null, allocatedSize: null, filesystem: null, label: null, uuid: null, inUseDetail: null, fix: null, production: null, ...info}).map(([k, v]) => [k, v ?? null]));
+        const json = Object.fromEntries(Object.entries({format: null, virtualSize: null, allocatedSize: null, filesystem: null, label: null, uuid: null, inUseDetail: null, holders: null, fix: null, production: null, ...info}).map(([k, v]) => [k, v ?? null]));
         ctx.reporter.result(json, describe(info));
-        return info.verdict === 'unreadable' ? 1 : 0;
+        return info.verdict === 'unreadable' ? 1 : info.verdict === 'in-use' ? IN_USE_EXIT : 0;
       }),
     );
   program
     .command('verify')
-    .description('exit 0 if the VM will accept the volume (or the whole set), 1 if not (with the reason and the fix)')
+    .description(`exit 0 if the VM will accept the volume (or the whole set), 1 if not (with the reason and the fix), ${IN_USE_EXIT} if another process holds it`)
     .argument('[paths...]', 'the volume file; several files (or --dir) are checked as the set one VM gets')
     .option('--role <role>', `${ROLE_HELP} (one path only)`)
     .option('--era <era>', ERA_HELP)
@@ -52,14 +52,14 @@ async function verify(ctx: CliContext, paths: string[], opts: Record<string, unk
     if (opts.role !== undefined) throw new UsageError('--role names the role of one volume; a set is matched by file name', 'leave out --role, or give one path');
     const check = await checkSet(era, setFrom(era, paths, opts));
     reportSet(ctx, check);
-    return check.ok ? 0 : 1;
+    return check.ok ? 0 : check.members.some((m) => m.inspection?.verdict === 'in-use') ? IN_USE_EXIT : 1;
   }
   if (paths.length === 0) throw new UsageError('no volume given', 'tdx-wizard verify <path> [--role storage], or --dir DIR --hostname NAME for the whole set');
   const spec = chooseRole(era, opts.role ?? 'cache');
   const info = await inspectVolume(existingVolumePath(paths[0]!, {followSymlink: true}), {era, spec});
   const text = info.accepted ? `ok: ${info.path}: ${info.reason}` : `not accepted: ${info.path}: ${info.reason}${info.fix ? `\n  fix: ${info.fix}` : ''}`;
-  ctx.reporter.result({ok: info.accepted, path: info.path, role: info.role, era: info.era, verdict: info.verdict, reason: info.reason, fix: info.fix ?? null, production: info.production ?? null}, text);
-  return info.accepted ? 0 : 1;
+  ctx.reporter.result({ok: info.accepted, path: info.path, role: info.role, era: info.era, verdict: info.verdict, reason: info.reason, fix: info.fix ?? null, holders: info.holders ?? null, production: info.production ?? null}, text);
+  return info.accepted ? 0 : info.verdict === 'in-use' ? IN_USE_EXIT : 1;
 }
 
 /** The set's paths: --dir with --hostname (upstream's names), or the paths given, each matched to its role. */

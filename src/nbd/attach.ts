@@ -11,7 +11,7 @@ import {constants} from 'node:fs';
 import {lstat, mkdir, open, rm} from 'node:fs/promises';
 import {join, resolve} from 'node:path';
 import {registerCleanup} from '../cleanup.js';
-import {StepError, UsageError} from '../errors.js';
+import {InUseError, StepError, UsageError} from '../errors.js';
 import {hostRoots, type Roots} from '../host/roots.js';
 import {stateDir} from '../paths.js';
 import type {Runner} from '../runner/runner.js';
@@ -57,7 +57,7 @@ export async function attachImage(runner: Runner, imagePath: string, options: At
     throw new UsageError(`${image} ${st?.isSymbolicLink() ? 'is a symbolic link' : st ? 'is not a regular file' : 'does not exist'}`, 'give the path of the volume file itself');
   }
   const probe = await probeImage(runner, image, {format, signal: options.signal});
-  if (probe.inUse) throw new StepError(`${image} is in use: ${probe.detail}`, 'attach', [], 'stop the VM first (./run-tdx.sh --clean), or find the device that serves it: tdx-wizard nbd list');
+  if (probe.inUse) throw new InUseError(`${image} is in use: ${probe.detail}`, 'stop the VM first (./run-tdx.sh --clean), or find the device that serves it: tdx-wizard nbd list');
   const virtualSize = options.virtualSize ?? probe.virtualSize;
   if (!(await exists(join(roots.sys, 'module', 'nbd'))) && !(await listDevices(roots)).length) {
     throw new StepError('the nbd kernel module is not loaded, so there is no /dev/nbdN', 'attach', [], 'tdx-wizard nbd load   (runs modprobe nbd max_part=8)');

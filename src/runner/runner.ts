@@ -98,6 +98,7 @@ export const PACKAGE_OF: Record<string, string> = {
   modprobe: 'kmod',
   fusermount3: 'fuse3',
   'mkfs.xfs': 'xfsprogs',
+  xfs_repair: 'xfsprogs',
   tmux: 'tmux',
 };
 

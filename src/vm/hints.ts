@@ -23,8 +23,8 @@ export interface Hint {
   role?: Role;
 }
 
-export type HintScreen = 'relabel' | 'set' | 'vm' | 'checks';
-const SCREENS: readonly string[] = ['relabel', 'set', 'vm', 'checks'];
+export type HintScreen = 'relabel' | 'repair' | 'set' | 'vm' | 'checks';
+const SCREENS: readonly string[] = ['relabel', 'repair', 'set', 'vm', 'checks'];
 
 export interface HintMatch {
   hint: Hint;

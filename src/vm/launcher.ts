@@ -127,7 +127,7 @@ export async function launchVm(runner: Runner, req: LaunchRequest): Promise<Laun
   const sysRoot = process.env.TDX_WIZARD_SYS_ROOT || '/sys';
   // The volumes first: read in-process, so a refused set runs nothing; then the host (python3 is asked).
   const checked = await adapter.checkVolumes(fields, era, {verify: req.verify, sysRoot});
-  refuseAll(checked.problems, `the ${era.id} guest would not accept its volumes and would power itself off`);
+  refuseAll(checked.problems, `the ${era.id} VM would not start with these volumes, or its guest would not accept them and would power itself off`);
   refuseAll(await adapter.preflight(req.launcher, fields, era, {runner, roots: hostRoots(), signal: req.signal}), 'the host is not ready for this launcher');
   const invocation = adapter.buildInvocation(req.launcher, fields, era);
   let lastHint: HintMatch | undefined;

@@ -4,7 +4,7 @@
 import {lstat, open} from 'node:fs/promises';
 import {ImageError, openImage} from '../disk/qcow2.js';
 import {probeVolume, type Probe} from '../disk/probe.js';
-import {imageUse, type UseReport} from '../attach/holders.js';
+import {imageUse, type Holder, type UseReport} from '../attach/holders.js';
 import {defaultExpectation, judge, productionNote, type Expectation} from './judge.js';
 import type {EraId, Role} from '../era/eras.js';
 import type {Verdict, VolumeVerdict} from './verdict.js';
@@ -23,6 +23,12 @@ export interface Inspection extends VolumeVerdict {
   fsState?: Probe['state'];
   inUse: boolean;
   inUseDetail?: string;
+  /** Who holds it open (from /proc), when it is in use. */
+  holders?: Holder[];
+  /** qemu's corrupt bit in the qcow2 header (incompatible feature bit 1). */
+  qcow2Corrupt?: boolean;
+  /** What the content alone would be judged, when something else (in use, corrupt) decided the verdict. */
+  contentVerdict?: Verdict;
   warnings: string[];
   /** What the volume was checked against. */
   role: Role;
@@ -45,7 +51,7 @@ export async function inspectVolume(path: string, expect: Expectation = defaultE
 
   // Who holds the image (a /proc scan) and what it holds (a few reads) at the same time.
   const [held, read] = await Promise.all([use ?? imageUse(path), readContents(path)]);
-  const inUse = {inUse: held.inUse, inUseDetail: held.detail};
+  const inUse = {inUse: held.inUse, inUseDetail: held.detail, ...(held.inUse ? {holders: held.holders} : {})};
   if ('unreadable' in read) return {...base, ...(read.format ? {format: read.format} : {}), ...inUse, ...verdict('unreadable', read.unreadable, read.fix)};
   const {format, image, probe} = read;
   const result: Inspection = {
@@ -65,9 +71,14 @@ export async function inspectVolume(path: string, expect: Expectation = defaultE
   if (result.accepted && expect.spec.role === 'config') Object.assign(result, await judgeConfigFiles(path));
   const production = productionNote(expect.spec, probe);
   if (production) result.production = production;
+  if (image.corrupt) result.qcow2Corrupt = true;
+  // What QEMU does before the guest sees anything decides first: a held image fails on its lock,
+  // a corrupt one is refused read-write. The content's own verdict is kept beside it.
+  const blocked = held.inUse ? inUseVerdict(path, held) : image.corrupt ? corruptVerdict(path) : undefined;
+  if (blocked) Object.assign(result, {contentVerdict: result.verdict, ...blocked});
   if (held.inUse) result.warnings.push(`the image is in use (${held.detail}); what is shown may lag behind what the VM has written`);
+  if (held.inUse && image.corrupt) result.warnings.push('qemu marked this image corrupt: it will refuse to open it for writing');
   if (image.dirty) result.warnings.push('the qcow2 dirty flag is set (it was not closed cleanly): run qemu-img check');
-  if (image.corrupt) result.warnings.push('qemu marked this image corrupt: it will refuse to open it for writing');
   if (probe.needsRecovery) result.warnings.push('its journal needs recovery (it was not unmounted cleanly): the guest replays it at mount; e2fsck -f before a grow does too');
   if (probe.needsFsck) result.warnings.push('the filesystem was not cleanly checked; the guest runs e2fsck at boot, and resize needs e2fsck -f first');
   if (result.backingChain.length) result.warnings.push(`it has a backing file (${result.backingChain.join(' -> ')}); the guest sees the combination`);
@@ -107,6 +118,24 @@ async function readContents(path: string): Promise<Contents> {
   } finally {
     await image.close();
   }
+}
+
+/** Another process holds the image: QEMU takes a write lock on every volume and fails on it. */
+function inUseVerdict(path: string, held: UseReport): Pick<VolumeVerdict, 'verdict' | 'accepted' | 'reason' | 'fix'> {
+  return verdict(
+    'in-use',
+    `${path} is in use (${held.detail}): QEMU would fail to take its image lock and the VM would not start; nothing may repair or change it meanwhile`,
+    'stop the VM (tdx-wizard stop) or the process that holds it, or disconnect the NBD device (tdx-wizard nbd list), then verify again',
+  );
+}
+
+/** qemu set the corrupt bit after finding inconsistent metadata: it opens the image read-only at most. */
+function corruptVerdict(path: string): Pick<VolumeVerdict, 'verdict' | 'accepted' | 'reason' | 'fix'> {
+  return verdict(
+    'corrupt-image',
+    `qemu marked the qcow2 image corrupt (the corrupt bit in its header): QEMU refuses to open it read-write, so the VM would not start`,
+    `tdx-wizard repair ${path} (qemu-img check -r all repairs the qcow2 metadata and clears the bit, then the filesystem is checked)`,
+  );
 }
 
 function verdict(kind: Verdict, reason: string, fix?: string): Pick<VolumeVerdict, 'verdict' | 'accepted' | 'reason' | 'fix'> {

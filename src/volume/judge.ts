@@ -112,7 +112,7 @@ function healthOf(path: string, probe: Probe, virtualSize: number | undefined): 
     return verdict(
       'fs-errors',
       `the ext4 superblock says the filesystem has errors (${count}): the guest's mount may fail or turn read-only, and nothing should be written to it before e2fsck -f`,
-      `with nothing using it, check and repair it: qemu-nbd --connect=/dev/nbd0 ${path}; e2fsck -f -y /dev/nbd0; qemu-nbd --disconnect /dev/nbd0`,
+      `tdx-wizard repair ${path} (e2fsck -f -y with nothing using it; it may drop files it cannot repair, so it asks for the file name)`,
     );
   }
   const fsSize = probe.sizeBytes;

@@ -6,6 +6,7 @@ import {createFlow, reclaimCreateLeftovers, type CreateJob} from '../../flows/cr
 import {reclaimFuseLeftovers} from '../attach/index.js';
 import {relabelFlow} from '../../flows/relabel.js';
 import {resizeFlow} from '../../flows/resize.js';
+import {refuseRepair, repairFlow, type RepairJob} from '../../flows/repair.js';
 import {Cancelled, StepError, UsageError} from '../errors.js';
 import {waitNotice} from '../cleanup.js';
 import {refuseUnreachableGrow} from '../volume/grow-plan.js';
@@ -221,6 +222,23 @@ export class WizardController {
       const job = {path, newSize, before};
       await runFlow(resizeFlow(job), job, env);
       return this.store.getState().steps.find((s) => s.id === 'read-back')?.detail;
+    });
+  }
+
+  /**
+   * Repairs a damaged volume (the typed name was asked on the screen): the same refusals and flow
+   * as `tdx-wizard repair`, ending with the verdict read again.
+   */
+  async repair(path: string): Promise<ActionOutcome> {
+    return this.act(async (env) => {
+      for (const note of await reclaimFuseLeftovers(env.runner)) env.warn(note);
+      const before = await inspectVolume(path);
+      refuseRepair(before);
+      const job: RepairJob = {path, before};
+      await runFlow(repairFlow(job), job, env);
+      const after = job.after!;
+      // The done line names what was repaired; a clean qcow2 check shows in the step list.
+      return [job.imageRepaired ? job.imageRepair : undefined, job.fsRepair, `verdict ${after.verdict}${after.accepted ? ' (the VM will accept it)' : `: ${after.reason}`}`].filter(Boolean).join('; ');
     });
   }
 

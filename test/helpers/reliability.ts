@@ -1,7 +1,7 @@
 // Tools for the reliability tests (test/reliability): stand-in programs that block at a chosen step
 // or fail, leftover checks (FUSE mounts, qemu daemons, half-made files), a small tmpfs, running the
 // CLI as another user, and passing raw (non-UTF-8) bytes as arguments.
-import {spawnSync} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import {existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import {CLI, type CliResult} from './cli.js';
@@ -307,4 +307,14 @@ export async function watchProcesses(child: {exitCode: number | null}, leaks: (t
     await new Promise((r) => setImmediate(r));
   }
   return {seen, scans};
+}
+
+/** The CLI in a process group of its own, so that the test can signal the group as a terminal would. */
+export function startGroup(args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [CLI, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe'], detached: true});
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<CliResult & {toolAliveAtExit: boolean}>((resolve) => child.on('close', (code) => resolve({code, stdout: out, stderr: '', toolAliveAtExit: false})));
+  return {child, done, output: () => out};
 }

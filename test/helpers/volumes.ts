@@ -1,10 +1,11 @@
 // Real volumes for tests, built with the real tools: qemu-img, mkfs.ext4, debugfs, cryptsetup, mkfs.xfs.
 import {createHash, randomBytes} from 'node:crypto';
-import {readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {spawn} from 'node:child_process';
-import {requireTools, sh} from './tools.js';
+import {spawn, spawnSync} from 'node:child_process';
+import {requireTools, sh, toolPath} from './tools.js';
+import {waitFor} from './reliability.js';
 
 export interface VolumeSpec {
   fs: 'ext4' | 'luks2' | 'luks1' | 'xfs' | 'empty';
@@ -112,4 +113,48 @@ export function groupLines(fs: string): string[] {
   } finally {
     rmSync(out, {force: true});
   }
+}
+
+/** Holds qemu's lock the way qemu-storage-daemon (or a VM) does: the image exported over NBD on a unix socket. */
+export async function holdWithStorageDaemon(image: string): Promise<{pid: number; release: () => Promise<void>}> {
+  const sock = `${image}.qsd.sock`;
+  const child = spawn(toolPath('qemu-storage-daemon'), [
+    '--blockdev', `driver=file,node-name=file0,filename=${image}`,
+    '--blockdev', 'driver=qcow2,node-name=disk0,file=file0',
+    '--nbd-server', `addr.type=unix,addr.path=${sock}`,
+    '--export', 'type=nbd,id=exp0,node-name=disk0,writable=on',
+  ], {stdio: 'ignore'});
+  await waitFor('qemu-storage-daemon to serve', () => existsSync(sock));
+  return {
+    pid: child.pid!,
+    release: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/** An ext4 qcow2 (named `name` in `dir`) labelled tdx-cache, holding known data, with a clobbered inode, a bitmap off and the error state set. */
+export function damagedExt4(dir: string, name: string, data: Buffer): string {
+  const raw = join(dir, 'build.raw');
+  const path = join(dir, name);
+  sh('qemu-img', ['create', '-q', '-f', 'raw', raw, '64M']);
+  sh('mkfs.ext4', ['-q', '-F', '-L', 'tdx-cache', raw]);
+  writeFileSync(join(dir, 'data'), data);
+  writeFileSync(join(dir, 'victim'), 'a file whose inode is clobbered\n');
+  sh('debugfs', ['-w', '-R', `write ${join(dir, 'data')} known-data.bin`, raw]);
+  sh('debugfs', ['-w', '-R', `write ${join(dir, 'victim')} victim.txt`, raw]);
+  for (const cmd of ['clri victim.txt', 'freeb 1000 20', 'ssv state 2']) sh('debugfs', ['-w', '-R', cmd, raw]);
+  const damage = spawnSync('e2fsck', ['-fn', raw], {stdio: 'ignore'}).status;
+  if (damage !== 4) throw new Error(`e2fsck -fn said ${damage}, not 4: the damage did not take`);
+  sh('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, path]);
+  rmSync(raw);
+  return path;
+}
+
+/** Sets qemu's corrupt bit: incompatible feature bit 1, in the last byte of the 8-byte field at offset 72. */
+export function setCorruptBit(path: string): void {
+  const bytes = readFileSync(path);
+  bytes[79] = bytes[79]! | 0x02;
+  writeFileSync(path, bytes);
 }

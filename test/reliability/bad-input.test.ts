@@ -235,6 +235,7 @@ const CASES: Array<[string, Arg[] | (() => Arg[]), RegExp, NodeJS.ProcessEnv?]> 
   ['an unknown option', () => ['--frobnicate', 'status'], /unknown option '--frobnicate'/],
   ['nbd disconnect: the word operators reach for', () => ['nbd', 'disconnect', '/dev/nbd0'], /unknown command 'disconnect'\n\s+fix: did you mean: tdx-wizard nbd detach\?/],
   ['a misspelt command', () => ['verfy', 'x.qcow2'], /fix: did you mean: tdx-wizard verify\?/],
+  ['fsck: the word operators reach for a damaged volume', () => ['fsck', 'x.qcow2'], /unknown command 'fsck'\n\s+fix: did you mean: tdx-wizard repair\?/],
   ['an unknown option of a command', () => ['create', '--bogus', p('x.qcow2')], /unknown option '--bogus'\n\s+fix: tdx-wizard create --help/],
   ['too many arguments', () => ['eras', 'one', 'two'], /too many arguments for 'eras'[\s\S]*fix: tdx-wizard eras --help/],
   ['create: a 240-byte file name (its work directory would pass 255)', () => ['create', p(`${'v'.repeat(234)}.qcow2`), '200G'], /the file name is 240 bytes long; at most 235/],

@@ -9,6 +9,7 @@ import {FAKE_BIN, FakeHost} from '../helpers/fake-host.js';
 import {requireTools, sh, tempDir} from '../helpers/tools.js';
 import {makeVolume, randomData, readData, sha256} from '../helpers/volumes.js';
 import {alive, blockingTool, mountsUnder, processesUsing, readyPid, release, waitFor} from '../helpers/reliability.js';
+import {IN_USE_EXIT} from '../../src/errors.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -52,14 +53,14 @@ describe.concurrent('two wizards on the same volume', () => {
     const who = new RegExp(`in use \\(held by qemu-storage-daemon \\(pid ${daemon!.pid}\\)\\)`);
 
     const relabel = runCli(['relabel', '--yes', '--label', 'other', path], {env});
-    expect(relabel.code, relabel.stderr).toBe(1);
+    expect(relabel.code, relabel.stderr).toBe(IN_USE_EXIT);
     expect(relabel.stderr).toMatch(who);
     expect(relabel.stderr).toMatch(/fix: stop the VM \(tdx-wizard stop\) or disconnect the NBD device/);
     const resize = runCli(['resize', '--yes', path, '+64M'], {env});
-    expect(resize.code, resize.stderr).toBe(1);
+    expect(resize.code, resize.stderr).toBe(IN_USE_EXIT);
     expect(resize.stderr).toMatch(who);
     const format = runCli(['format', '--confirm', 'vol.qcow2', path], {env});
-    expect(format.code, format.stderr).toBe(2);
+    expect(format.code, format.stderr).toBe(IN_USE_EXIT);
     expect(format.stderr).toMatch(who);
     // The second wizards neither touched the first one's attachment nor took it for a leftover.
     for (const r of [relabel, resize, format]) expect(r.stderr).not.toMatch(/earlier run/);

@@ -2,7 +2,6 @@
 // qemu-storage-daemon, as a running VM holds it) and says by whom. Whatever would destroy a
 // filesystem or a LUKS header asks for the name typed back (--confirm NAME without a terminal; --yes
 // never covers it). create never overwrites: it refuses an existing ext4 or LUKS volume.
-import {spawn} from 'node:child_process';
 import {existsSync, mkdirSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -10,8 +9,9 @@ import {CLI, runCli, snapshot} from '../helpers/cli.js';
 import {FAKE_BIN, FakeHost} from '../helpers/fake-host.js';
 import {startPty} from '../helpers/pty.js';
 import {requireTools, tempDir, toolPath} from '../helpers/tools.js';
-import {holdImage, makeVolume, randomData, readData, sha256} from '../helpers/volumes.js';
+import {holdImage, holdWithStorageDaemon, makeVolume, randomData, readData, sha256} from '../helpers/volumes.js';
 import {waitFor} from '../helpers/reliability.js';
+import {IN_USE_EXIT} from '../../src/errors.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let env: NodeJS.ProcessEnv;
@@ -32,25 +32,6 @@ function volume(spec: Parameters<typeof makeVolume>[2]): {path: string; dir: str
 
 const fileSum = (path: string) => sha256(readFileSync(path));
 
-/** Holds qemu's lock the way qemu-storage-daemon (or a VM) does: the image exported over NBD on a unix socket. */
-async function holdWithStorageDaemon(image: string): Promise<{pid: number; release: () => Promise<void>}> {
-  const sock = `${image}.qsd.sock`;
-  const child = spawn(toolPath('qemu-storage-daemon'), [
-    '--blockdev', `driver=file,node-name=file0,filename=${image}`,
-    '--blockdev', 'driver=qcow2,node-name=disk0,file=file0',
-    '--nbd-server', `addr.type=unix,addr.path=${sock}`,
-    '--export', 'type=nbd,id=exp0,node-name=disk0,writable=on',
-  ], {stdio: 'ignore'});
-  await waitFor('qemu-storage-daemon to serve', () => existsSync(sock));
-  return {
-    pid: child.pid!,
-    release: () => new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
-  };
-}
-
 const HOLDERS = [
   ['qemu-nbd -k (a connected qemu-nbd)', 'qemu-nbd', (image: string) => holdImage(image)],
   ['qemu-storage-daemon', 'qemu-storage-daemon', holdWithStorageDaemon],
@@ -59,9 +40,10 @@ const HOLDERS = [
 describe('every write path refuses an image in use, and says by whom', () => {
   for (const [holderName, program, hold] of HOLDERS) {
     for (const [cmd, args, code] of [
-      ['relabel', (p: string) => ['relabel', '--yes', p], 1],
-      ['resize', (p: string) => ['resize', '--yes', p, '+64M'], 1],
-      ['format', (p: string) => ['format', '--confirm', 'vol.qcow2', p], 2],
+      ['relabel', (p: string) => ['relabel', '--yes', p], IN_USE_EXIT],
+      ['resize', (p: string) => ['resize', '--yes', p, '+64M'], IN_USE_EXIT],
+      ['format', (p: string) => ['format', '--confirm', 'vol.qcow2', p], IN_USE_EXIT],
+      ['repair', (p: string) => ['repair', '--confirm', 'vol.qcow2', p], IN_USE_EXIT],
     ] as const) {
       it(`${cmd}, held by ${holderName}: refused, naming ${program} and its pid; not one byte changed`, async () => {
         const data = randomData();
@@ -92,7 +74,7 @@ describe('every write path refuses an image in use, and says by whom', () => {
     try {
       // The fake sysfs for the devices, the real /proc for who holds the image.
       const r = runCli(['nbd', 'attach', path], {env: {...env, ...host.env, TDX_WIZARD_PROC_ROOT: '/proc', PATH: `${FAKE_BIN}:${process.env.PATH}`}});
-      expect(r.code, r.stderr).toBe(1);
+      expect(r.code, r.stderr).toBe(IN_USE_EXIT);
       expect(r.stderr).toMatch(new RegExp(`is in use: Failed to get shared "write" lock: held by qemu-nbd \\(pid ${holder.pid}\\)`));
       expect(host.log()).toEqual([]); // no qemu-nbd --connect was tried
     } finally {

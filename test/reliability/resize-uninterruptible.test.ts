@@ -3,14 +3,14 @@
 // The CLI says what runs and that it stops right after, waits for it, then stops with the signal's
 // code. The filesystem is clean afterwards (e2fsck -fn) and verify agrees. Real tools throughout;
 // the stand-ins only hold the real tool back until released, then exec it.
-import {spawn, spawnSync} from 'node:child_process';
+import {spawnSync} from 'node:child_process';
 import {mkdirSync, rmSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {CLI, runCli, snapshot, type CliResult} from '../helpers/cli.js';
+import {runCli, snapshot} from '../helpers/cli.js';
 import {requireTools, sh, tempDir, toolPath} from '../helpers/tools.js';
 import {makeVolume, randomData, readData, sha256} from '../helpers/volumes.js';
-import {alive, blockingTool, failingTool, mountTmpfs, mountsUnder, processesUsing, readyPid, release, SIGNAL_EXIT, sleep, waitFor} from '../helpers/reliability.js';
+import {alive, blockingTool, failingTool, mountTmpfs, mountsUnder, processesUsing, readyPid, release, SIGNAL_EXIT, sleep, startGroup, waitFor} from '../helpers/reliability.js';
 
 let tmp: ReturnType<typeof tempDir>;
 const MiB = 2 ** 20;
@@ -43,16 +43,6 @@ function setup(onFinished: (fn: () => Promise<void>) => void): Case {
     for (const line of mountsUnder(dir)) spawnSync('fusermount3', ['-u', '-z', line.split(' ')[4]!]);
   });
   return c;
-}
-
-/** The CLI in a process group of its own, so that the test can signal the group as a terminal would. */
-function startGroup(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [CLI, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe'], detached: true});
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const done = new Promise<CliResult & {toolAliveAtExit: boolean}>((resolve) => child.on('close', (code) => resolve({code, stdout: out, stderr: '', toolAliveAtExit: false})));
-  return {child, done, output: () => out};
 }
 
 /** e2fsck -fn on a raw copy: 0 when the filesystem is clean. */

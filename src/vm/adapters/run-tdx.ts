@@ -1,5 +1,6 @@
 // E1: run-tdx.sh (upstream launch.sh, November 2025). Credentials on its own command line (it
 // writes a cloud-init ISO), one cache volume checked as the guest will, QEMU unnamed.
+import {QEMU_REFUSES} from '../../volume/verdict.js';
 import {launcherArgs} from '../launcher-args.js';
 import {checkLaunchFields, type LaunchFields} from '../fields.js';
 import {confirmStarted} from './confirm.js';
@@ -28,7 +29,8 @@ export const runTdx: LauncherAdapter = {
   async checkVolumes(fields, _era, ctx) {
     const verdict = await ctx.verify(fields.cacheVolume);
     if (verdict.accepted) return {verdict, problems: []};
-    return {verdict, problems: [{text: `the guest would reject ${fields.cacheVolume} and power itself off: ${verdict.reason}`, fix: verdict.fix ?? `tdx-wizard inspect ${fields.cacheVolume}`}]};
+    const text = QEMU_REFUSES.includes(verdict.verdict) ? `QEMU would not start the VM with ${fields.cacheVolume}: ${verdict.reason}` : `the guest would reject ${fields.cacheVolume} and power itself off: ${verdict.reason}`;
+    return {verdict, problems: [{text, fix: verdict.fix ?? `tdx-wizard inspect ${fields.cacheVolume}`}]};
   },
   // Any live pid counts (QEMU unnamed); a guest that has already powered itself off is reported by `logs`.
   confirmLaunch: (result, launcher, serialLines) => confirmStarted(probeVm(), result, launcher, serialLines, {stoppedIsLaunched: true}),
