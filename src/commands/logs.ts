@@ -3,6 +3,7 @@
 // failure. With --follow it keeps following across VM restarts until Ctrl-C, which exits 130 like
 // every other interrupted command.
 import type {Command} from 'commander';
+import {statSync} from 'node:fs';
 import {rootSignal, registerCleanup} from '../cleanup.js';
 import {action} from '../cli/program.js';
 import type {CliContext} from '../cli/context.js';
@@ -86,6 +87,8 @@ function describe(state: MarkerState): string {
 }
 
 async function logs(ctx: CliContext, file: string, follow: boolean): Promise<number> {
+  // A directory is a wrong path, not a permission problem.
+  if (statSync(file, {throwIfNoEntry: false})?.isDirectory()) throw new UsageError(`${file} is a directory, not a serial log`, 'give the log file, e.g. --file /tmp/tdx-guest-td.log');
   const out = output(ctx);
   const tracker = new MarkerTracker();
   const tail = new LogTail(file, follow ? {} : {fromStart: true, ringSize: 1});

@@ -228,7 +228,7 @@ const CASES: Array<[string, Arg[] | (() => Arg[]), RegExp, NodeJS.ProcessEnv?]> 
   ['launch: --hostname after --', () => launch({}, ['--', '--hostname', 'x']), /--hostname was given as an extra flag/],
   // logs, stop, the program
   ['logs: a file that does not exist', () => ['logs', '--file', p('missing.log')], /there is no serial log at \S+missing\.log/],
-  ['logs: a directory', () => ['logs', '--file', p('subdir')], /cannot read \S+subdir/],
+  ['logs: a directory', () => ['logs', '--file', p('subdir')], /\S+subdir is a directory, not a serial log\n\s+fix: give the log file/],
   ['stop: no --yes and no terminal', () => ['stop', '--launcher', STANDIN_LAUNCHER], /pass --yes/],
   ['stop: a launcher that does not exist', () => ['stop', '--yes', '--launcher', p('nope.sh')], /no launcher at \S+nope\.sh/],
   ['an unknown command', () => ['frobnicate'], /unknown command 'frobnicate'\n\s+fix: tdx-wizard --help shows what it takes/],
