@@ -21,11 +21,11 @@ beforeAll(() => {
 afterAll(() => tmp.remove());
 
 /** `tdx-wizard prepare` into a fresh directory; the paths it reports, by role. */
-function prepared(era: EraId, extra: string[] = []): Record<string, string> {
+function prepared(era: EraId, extra: string[] = [], hostname = 'miner-01'): Record<string, string> {
   const dir = join(tmp.path, `${era}-${runs++}`);
   mkdirSync(dir);
   const env = {TDX_WIZARD_STATE_DIR: join(tmp.path, 'state'), TDX_WIZARD_CONFIG_DIR: join(tmp.path, 'config'), CI: 'true'};
-  const args = ['prepare', '--json', '--era', era, '--dir', dir, '--hostname', 'miner-01', '--force-small', '--cache-size', '1G', '--storage-size', '1G', '--containerd-size', '1G'];
+  const args = ['prepare', '--json', '--era', era, '--dir', dir, '--hostname', hostname, '--force-small', '--cache-size', '1G', '--storage-size', '1G', '--containerd-size', '1G'];
   const r = runCli([...args, '--miner-ss58', VALID_SS58, '--miner-seed-file', seedFile, ...extra], {env});
   expect(r.code, r.stderr).toBe(0);
   const result = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.type === 'result');
@@ -47,7 +47,7 @@ describe('every volume prepare makes passes the real guest scripts of its era', 
     });
   }
   it('E6 with ext4 data volumes too (its debug image mounts Type=auto)', async () => {
-    const set = prepared('E6', ['--fs', 'ext4', '--hostname', 'miner-02']);
+    const set = prepared('E6', ['--fs', 'ext4'], 'miner-02');
     for (const role of ['cache', 'storage'] as const) expect((await guestAccepts('E6', role, set[role]!, undefined, {debug: true})).ok).toBe(true);
   });
 });
