@@ -7,11 +7,11 @@
 //   nbd (qcow2 and ext4 only): the seed document's procedure (qemu-img create, qemu-nbd
 //     --connect, mkfs.ext4, blkid, disconnect), done safely through the NBD layer.
 // Whatever happens, the half-made file is removed: never a leftover that makes the next run fail.
-import {constants} from 'node:fs';
-import {chmod, link, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, unlink, type FileHandle} from 'node:fs/promises';
+import {closeSync, constants, fstatSync, openSync} from 'node:fs';
+import {chmod, link, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink} from 'node:fs/promises';
 import {basename, dirname, join, resolve} from 'node:path';
 import type {Flow, FlowStep, StepEnv} from '../src/flow-runner.js';
-import {StepError, UsageError} from '../src/errors.js';
+import {Cancelled, StepError, UsageError} from '../src/errors.js';
 import {sizeArg} from '../src/volume/size.js';
 import type {Target} from '../src/volume/target.js';
 import {describeExisting} from '../src/volume/target.js';
@@ -44,7 +44,7 @@ export interface CreateJob {
    * removed: while it is open its inode cannot be freed, so no file put at the name later can
    * have the same device and inode numbers and pass for it.
    */
-  placeholder?: {dev: number; ino: number; handle: FileHandle};
+  placeholder?: {dev: number; ino: number; fd: number};
   /** The NBD device while attached (nbd method). */
   device?: string;
   detach?: () => Promise<void>;
@@ -106,9 +106,15 @@ export const reserve: FlowStep<CreateJob> = {
     // O_EXCL|O_NOFOLLOW: refuses an existing file, a directory, a device or a symlink (even a
     // dangling one) in one atomic call; no check-then-create race.
     await env.runner.act(`Reserve ${target.path}`, ['sh', '-c', `set -C; : > "$1"; chmod 600 "$1"`, 'reserve', target.path], async () => {
-      let handle;
+      // Synchronous on purpose: the file and the undo's knowledge of it come into being in one turn
+      // of the event loop, so a stop (handled between turns) can never find the one without the
+      // other (with an asynchronous open, a stop while the open ran left an empty file behind).
+      // A stop already under way has run (or is running) the undo: reserve nothing it cannot see.
+      if (env.signal?.aborted) throw new Cancelled(`${target.path}: cancelled before the name was reserved`);
       try {
-        handle = await open(target.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        const fd = openSync(target.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        const st = fstatSync(fd);
+        job.placeholder = {dev: st.dev, ino: st.ino, fd};
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EEXIST' || code === 'ELOOP') {
@@ -121,8 +127,6 @@ export const reserve: FlowStep<CreateJob> = {
         }
         throw error;
       }
-      const st = await handle.stat();
-      job.placeholder = {dev: st.dev, ino: st.ino, handle};
     });
     job.workDir = join(target.dir, workDirName(target.name, process.pid));
     await env.runner.act('Make a private work directory', ['mkdir', '-m', '700', '--', job.workDir], () => mkdir(job.workDir!, {mode: 0o700}));
@@ -148,9 +152,15 @@ async function isPlaceholder(job: CreateJob): Promise<boolean> {
 }
 
 async function releasePlaceholder(job: CreateJob): Promise<void> {
-  const handle = job.placeholder?.handle;
+  const fd = job.placeholder?.fd;
   job.placeholder = undefined;
-  await handle?.close().catch(() => undefined);
+  if (fd !== undefined) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
 }
 
 

@@ -2,10 +2,11 @@
 // SIGHUP, SIGKILL) and every tool it runs is made to fail. After each: no half-made volume, no tool
 // left running, the neighbouring volume's data intact. After SIGKILL (no cleanup can run) the next
 // create of the same target reports what the killed run left and removes it.
-import {mkdirSync, readdirSync, rmSync, statSync} from 'node:fs';
+import {spawn} from 'node:child_process';
+import {mkdirSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {runCli, startCli} from '../helpers/cli.js';
+import {CLI, runCli, startCli, type CliResult} from '../helpers/cli.js';
 import {requireTools, sh, tempDir} from '../helpers/tools.js';
 import {makeVolume, randomData, readData, sha256} from '../helpers/volumes.js';
 import {alive, blockingTool, failingTool, processesUsing, readyPid, release, SIGNAL_EXIT, STOP_SIGNALS, waitFor} from '../helpers/reliability.js';
@@ -130,3 +131,43 @@ describe('the neighbouring volume', () => {
     expect(sh('qemu-img', ['check', '-f', 'qcow2', neighbour])).toMatch(/No errors were found/);
   });
 });
+
+describe('create: a stop in the first moments', () => {
+  // The reservation's openat made slow (strace delays its return by 1.5 s, after the file exists):
+  // a stop that arrives then must find the undo already knowing about the file.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} while the name is being reserved: the empty file is removed, exit ${SIGNAL_EXIT[signal]}`, async () => {
+      requireTools('strace');
+      const target = join(dir, `early-${signal}.qcow2`);
+      const trace = startTraced(['-f', '-qq', '-o', '/dev/null', '-P', target, '-e', 'trace=openat', '-e', 'inject=openat:delay_exit=1500000', process.execPath, CLI, 'create', '--force-small', target, '64M'], env);
+      await waitFor('the reservation to exist', () => statSync(target, {throwIfNoEntry: false}) !== undefined, 30_000);
+      const node = childOf(trace.child.pid!);
+      process.kill(node, signal);
+      const result = await trace.done;
+      try {
+        expect(result.code, result.stdout + result.stderr).toBe(SIGNAL_EXIT[signal]);
+        expectNothingLeft();
+      } finally {
+        rmSync(target, {force: true});
+      }
+    });
+  }
+});
+
+/** strace with a command under it, in the background. */
+function startTraced(args: string[], extraEnv: NodeJS.ProcessEnv) {
+  const child = spawn('strace', args, {env: {...process.env, ...extraEnv}, stdio: ['ignore', 'pipe', 'pipe']});
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult>((resolveDone) => child.on('close', (code) => resolveDone({code, stdout, stderr})));
+  return {child, done};
+}
+
+/** The one process strace started. */
+function childOf(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  expect(children).toHaveLength(1);
+  return children[0]!;
+}
