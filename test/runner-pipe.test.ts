@@ -1,6 +1,7 @@
 // The runner's output pipes (src/runner/pipe.ts): a real FIFO read by polling, the same
 // end-of-output rule as Node's own pipes, and Node's pipes where no FIFO can be made.
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {execFileSync} from 'node:child_process';
+import {existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {Runner, type RunnerEvent} from '../src/runner/runner.js';
@@ -97,3 +98,50 @@ describe('runner output pipes', () => {
     expect(pipeDirs()).toEqual([]);
   });
 });
+
+describe('FIFO directories a killed run left', () => {
+  /** A directory as openOutputPipes makes it, with its FIFOs, `age` seconds old. */
+  const leftover = (name: string, age = 0) => {
+    const path = join(tmp.path, name);
+    mkdirSync(path, {mode: 0o700});
+    execFileSync('mkfifo', ['-m', '600', join(path, '0'), join(path, '1')]);
+    const when = Date.now() / 1000 - age;
+    utimesSync(path, when, when);
+    return path;
+  };
+
+  it("are removed by the next run: a dead run's, and any a minute old; a live run's new one is left alone", async () => {
+    const dead = leftover('tdxw-pipe-99999999-aaaaaa');
+    const old = leftover('tdxw-pipe-bbbbbb', 120); // named before the pid was in the name
+    const live = leftover(`tdxw-pipe-${process.ppid}-cccccc`);
+    const notOurs = join(tmp.path, 'tdxw-pipe-other');
+    writeFileSync(notOurs, 'a file, not a directory the runner made');
+    const runner = new Runner({store: createAppStore()});
+    await runner.run({cmd: 'true', args: []});
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(existsSync(notOurs)).toBe(true);
+  });
+
+  it('name the pid of the run that makes them', async () => {
+    const runner = new Runner({store: createAppStore()});
+    const seen = namesDuring(tmp.path, () => runner.run({cmd: 'true', args: []}));
+    expect(await seen).toContain(`tdxw-pipe-${process.pid}-`);
+  });
+});
+
+/** The names that appear in `dir` while `work` runs (a poll every millisecond). */
+async function namesDuring(dir: string, work: () => Promise<unknown>): Promise<string> {
+  const names = new Set<string>();
+  const timer = setInterval(() => readdirSync(dir).forEach((n) => names.add(n)), 1);
+  const {watch} = await import('node:fs');
+  const watcher = watch(dir, (_e, name) => name && names.add(name));
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+    watcher.close();
+  }
+  return [...names].join(' ');
+}

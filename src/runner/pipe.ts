@@ -12,12 +12,46 @@
 // The reader ends at end of file: when every process holding the write end has closed it (the
 // same rule as Node's own pipes: a daemon that kept its stdout keeps the run open).
 import {execFile} from 'node:child_process';
-import {closeSync, constants, mkdtempSync, openSync, readSync, rmSync} from 'node:fs';
+import {closeSync, constants, lstatSync, mkdtempSync, openSync, readdirSync, readSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {registerCleanup} from '../cleanup.js';
+import {pidAlive} from '../volume/scratch.js';
 
 const POLL_IDLE_MS = 25;
+const PIPE_PREFIX = 'tdxw-pipe-';
+/** A FIFO directory lives for the few milliseconds of one mkfifo: one older than this is a leftover. */
+const LEFTOVER_AGE_MS = 60_000;
+const reclaimed = new Set<string>();
+
+/**
+ * Removes, once per process and directory, the FIFO directories that runs killed with SIGKILL left
+ * (no cleanup could run): this user's directories whose run is dead, or that are older than any
+ * run keeps one. Another user's, a live run's, and anything not a directory are left alone.
+ */
+export function reclaimPipeDirs(base: string): void {
+  if (reclaimed.has(base)) return;
+  reclaimed.add(base);
+  let names: string[];
+  try {
+    names = readdirSync(base).filter((name) => name.startsWith(PIPE_PREFIX));
+  } catch {
+    return;
+  }
+  const uid = process.getuid?.();
+  for (const name of names) {
+    const path = join(base, name);
+    try {
+      const st = lstatSync(path);
+      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+      const pid = Number(/^tdxw-pipe-(\d+)-/.exec(name)?.[1]);
+      const runDead = Number.isInteger(pid) && pid > 0 && !pidAlive(pid);
+      if (runDead || Date.now() - st.mtimeMs > LEFTOVER_AGE_MS) rmSync(path, {recursive: true, force: true});
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+}
 const buffer = Buffer.allocUnsafe(256 * 1024); // shared: each read is handed on before the next
 
 export interface OutputPipe {
@@ -40,7 +74,8 @@ export async function openOutputPipes(count = 2): Promise<OutputPipe[] | undefin
     return fd;
   };
   try {
-    const dir = mkdtempSync(join(tmpdir(), 'tdxw-pipe-')); // 0700: nobody else can open the FIFOs
+    reclaimPipeDirs(tmpdir());
+    const dir = mkdtempSync(join(tmpdir(), `${PIPE_PREFIX}${process.pid}-`)); // 0700: nobody else can open the FIFOs
     removeDir = () => rmSync(dir, {recursive: true, force: true});
     unregister = registerCleanup('remove the FIFOs being made', removeDir); // a Ctrl-C during mkfifo
     const paths = Array.from({length: count}, (_, i) => join(dir, String(i)));
