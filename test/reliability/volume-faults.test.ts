@@ -180,3 +180,33 @@ describe('the FUSE daemon dies under the wizard', () => {
     expect(info(c)).toMatchObject({label: 'wrong-label'});
   });
 });
+
+describe("a refused command leaves another run's leftovers alone", () => {
+  it('relabel, resize, format and repair refused as bad input (exit 2) neither stop the killed run\'s daemon nor remove its directory; the next accepted command on that volume does', async ({onTestFinished}) => {
+    const c = setup('wrong-label', onTestFinished);
+    const ready = join(c.bin, 'ready');
+    blockingTool(c.bin, 'e2label', ready, {});
+    const run = startCli(OPS.relabel.args(c), {env: c.env});
+    await waitFor('e2label to start', () => statSync(ready, {throwIfNoEntry: false}) !== undefined || run.child.exitCode !== null, 45_000);
+    const toolPid = readyPid(ready);
+    run.child.kill('SIGKILL');
+    await run.done;
+    release(ready);
+    await waitFor('the orphaned tool to finish', () => !alive(toolPid), 30_000);
+    const daemons = () => processesUsing(c.dir).map((p) => p.argv[0]!.split('/').pop());
+    expect(daemons()).toEqual(['qemu-storage-daemon']);
+    const rawNamed = join(c.dir, 'raw-named.qcow2');
+    spawnSync('truncate', ['-s', '16M', rawNamed]);
+    for (const args of [['relabel', '--yes', rawNamed], ['resize', '--yes', rawNamed, '+1G'], ['format', '--yes', rawNamed], ['repair', '--yes', rawNamed]]) {
+      const r = runCli(args, {env: c.env});
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, args[0]).not.toMatch(/an earlier run/);
+      expect(daemons(), args[0]).toEqual(['qemu-storage-daemon']);
+      expect(mountsUnder(c.state), args[0]).toHaveLength(1);
+    }
+    const again = runCli(OPS.relabel.args(c), {env: c.env});
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(new RegExp(`an earlier run \\(pid ${run.child.pid}\\) was killed while ${c.path} was attached: stopped its qemu-storage-daemon`));
+    expectIntact(c);
+  });
+});
