@@ -34,6 +34,21 @@ function start(cols: number, rows: number): PtyRun {
   return startPty([CLI], {cwd: dir, env, cols, rows});
 }
 
+/** The selected row (❯) of the screen. */
+const selectedRow = (screen: string) => screen.split('\n').find((l) => /^\s*❯/.test(l));
+
+/** Presses the key and waits for the frame that moved the selection: the row now selected, or undefined when it did not move. */
+async function move(key: 'Up' | 'Down'): Promise<string | undefined> {
+  const before = selectedRow(run!.screen());
+  await run!.press(key);
+  try {
+    await run!.waitFor((screen) => selectedRow(screen) !== before, 1500);
+  } catch {
+    return undefined;
+  }
+  return selectedRow(run!.screen());
+}
+
 /** The rows of the screen between the summary and the help bar that name a check (a status glyph first). */
 const checkRows = (screen: string) => screen.split('\n').filter((l) => /^\s*❯?\s*[✖⚠✔] /.test(l));
 
@@ -61,24 +76,20 @@ describe.each([
     expect(bar).toMatch(/Enter select/);
     expect(bar).not.toMatch(/confirm|next field/);
 
-    // Walk down through every item: the list scrolls, and each check is selected once.
+    // Walk down through every item: the list scrolls, and each check is selected once. Each key is
+    // judged on the frame it drew (a stale frame under load would credit one key with the next's move).
     const seen = new Set<string>();
     for (let i = 0; i < 40; i++) {
-      await run.press('Down');
-      await new Promise((r) => setTimeout(r, 40));
-      const selected = run.screen().split('\n').find((l) => /❯\s*[✖⚠✔] /.test(l));
-      if (selected) seen.add(selected.replace(/\s+\(\d+ more (above|below)\)\s*$/, '').trim());
+      const selected = await move('Down');
+      if (!selected) break; // the end of the list
+      if (/[✖⚠✔] /.test(selected)) seen.add(selected.replace(/\s+\(\d+ more (above|below)\)\s*$/, '').trim());
     }
     expect(seen.size).toBeGreaterThanOrEqual(5);
     // Back to the top, then down to the first check and open it alone.
-    for (let i = 0; i < 45; i++) await run.press('Up');
+    while (!/❯ Continue to the guest era/.test(run.screen())) if (!(await move('Up'))) break;
     await run.waitFor(/❯ Continue to the guest era/);
     let opened = false;
-    for (let i = 0; i < 5 && !opened; i++) {
-      await run.press('Down');
-      await new Promise((r) => setTimeout(r, 40));
-      opened = /❯\s*✖ /.test(run.screen());
-    }
+    for (let i = 0; i < 5 && !opened; i++) opened = /^\s*❯\s*✖ /.test((await move('Down')) ?? '');
     expect(opened).toBe(true);
     await run.press('Enter');
     await run.waitFor('Back to the checks');
