@@ -5,6 +5,7 @@ import {constants} from 'node:fs';
 import {access} from 'node:fs/promises';
 import {join} from 'node:path';
 import {PACKAGE_OF, type Runner} from '../runner/runner.js';
+import {SBIN} from '../runner/search-path.js';
 import {check, type Check} from './check-types.js';
 
 interface Tool {
@@ -27,7 +28,6 @@ export const TOOLS: Tool[] = [
   {name: 'cryptsetup', versionArgs: ['--version'], why: 'reads LUKS volumes (production guests encrypt the cache)', optional: true},
 ];
 
-const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
 async function executable(path: string): Promise<boolean> {
   return access(path, constants.X_OK).then(

@@ -14,6 +14,7 @@ import {LineDiscipline} from './lines.js';
 import {maskArgv, maskText, shellLine} from './mask.js';
 import {parseProgress, type ProgressKind} from './progress.js';
 import {PipeReader, PipeStock} from './pipe.js';
+import {withSbin} from './search-path.js';
 
 export interface CommandSpec {
   cmd: string;
@@ -143,7 +144,7 @@ export class Runner {
     this.store = options.store;
     this.dryRun = options.dryRun ?? false;
     // Tools speak English to the parsers; the operator's locale stays for everything else.
-    this.baseEnv = {LC_ALL: 'C', LANG: 'C', ...options.env};
+    this.baseEnv = {LC_ALL: 'C', LANG: 'C', PATH: withSbin(process.env.PATH), ...options.env};
   }
 
   /** Every value given here is masked wherever the runner records or shows text. */

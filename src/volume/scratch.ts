@@ -9,7 +9,7 @@
 // mkfs.xfs zeroes its log (2 GiB for 5000G) with fallocate(ZERO_RANGE), which tmpfs does not
 // have, so it writes the zeros instead: 6 s and 2 GiB of memory, where a disk file takes 15 ms.
 // TDX_WIZARD_SCRATCH_DIR overrides the choice: a directory, or empty for the work directory.
-import {readFileSync, statSync} from 'node:fs';
+import {lstatSync, readFileSync, statSync} from 'node:fs';
 import {readdir, rm, statfs} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {Fs} from '../era/eras.js';
@@ -29,6 +29,16 @@ const LEFT_BY: ReadonlyArray<{prefix: string; run: string; held: string}> = [
   {prefix: SCRATCH_PREFIX, run: 'a create', held: 'its raw file'},
   {prefix: CONFIG_SCRATCH_PREFIX, run: 'a config-volume build', held: 'its private directory (the config files, the miner seed among them, and the raw filesystem)'},
 ];
+
+/** A directory (not a link to one) this process's user owns. */
+function ownDirectory(path: string): boolean {
+  try {
+    const st = lstatSync(path);
+    return st.isDirectory() && st.uid === process.getuid?.();
+  } catch {
+    return false;
+  }
+}
 
 export function pidAlive(pid: number): boolean {
   try {
@@ -96,6 +106,8 @@ export async function reclaimScratch(runner: Runner): Promise<string[]> {
       const pid = Number(kind && new RegExp(`^${kind.prefix}(\\d+)-`).exec(entry)?.[1]);
       if (!kind || !pid || pid === process.pid || pidAlive(pid)) continue;
       const dir = join(base, entry);
+      // Per user: only this user's own directories (root's cleanup too never removes another user's).
+      if (!ownDirectory(dir)) continue;
       await runner.act(`Remove ${kind.held.replace(/^its /, 'the ').replace(/ \(.*/, '')} left in ${base} by pid ${pid}`, ['rm', '-rf', '--', dir], () => rm(dir, {recursive: true, force: true}));
       notes.push(`${kind.run} (pid ${pid}) was killed before it could clean up: ${runner.dryRun ? 'would remove' : 'removed'} ${kind.held} in ${dir}`);
     }

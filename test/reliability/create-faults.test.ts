@@ -2,7 +2,7 @@
 // SIGHUP, SIGKILL) and every tool it runs is made to fail. After each: no half-made volume, no tool
 // left running, the neighbouring volume's data intact. After SIGKILL (no cleanup can run) the next
 // create of the same target reports what the killed run left and removes it.
-import {spawn} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import {mkdirSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -114,11 +114,13 @@ describe('create: each tool fails', () => {
   }
 
   it('a tool that is not installed: exit 1, names the Debian package, nothing left', () => {
-    const bin = caseBin();
-    mkdirSync(bin);
-    // A PATH without mkfs.ext4: only the directories that hold the other tools.
-    const dirs = ['qemu-img', 'bash'].map((t) => sh('bash', ['-c', `dirname "$(command -v ${t})"`]).trim());
-    const r = runCli(['create', '--force-small', join(dir, 'cache.qcow2'), '64M'], {env: {...env, PATH: [...new Set(dirs)].join(':')}});
+    requireTools('unshare', 'mount');
+    // mkfs.ext4 gone from the host as this run sees it: an empty directory over /usr/sbin (and so
+    // /sbin) in a mount namespace of its own. The wizard also looks there when PATH lacks it.
+    const empty = caseBin();
+    mkdirSync(empty);
+    const run = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /usr/sbin && exec "$@"', empty, process.execPath, CLI, 'create', '--force-small', join(dir, 'cache.qcow2'), '64M'], {env: {...process.env, ...env}, encoding: 'utf8'});
+    const r = {code: run.status, stderr: run.stderr};
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/mkfs\.ext4 was not found\. Install it: apt-get install e2fsprogs/);
     expectNothingLeft();

@@ -1,0 +1,12 @@
+// Where the wizard looks for the programs it runs. A normal user's PATH on Debian has no sbin
+// directories, yet mkfs.ext4, e2label, resize2fs and losetup live there and work without root on
+// a file: `check` looks there, and so does every command the runner starts.
+
+/** The sbin directories, in the order Debian's root PATH has them. */
+export const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+
+/** `path` with the sbin directories it lacks added at the end (its own directories keep their precedence). */
+export function withSbin(path = ''): string {
+  const dirs = path.split(':').filter(Boolean);
+  return [...dirs, ...SBIN.filter((d) => !dirs.includes(d))].join(':');
+}
