@@ -1,5 +1,6 @@
 // The state file (0600, atomic) and the lock that keeps two wizards off the same device.
-import {existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
+import {execFileSync} from 'node:child_process';
+import {chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
 import {dirname} from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import {attachImage} from '../src/nbd/attach.js';
@@ -69,5 +70,53 @@ describe('the NBD lock', () => {
     await expect(withNbdLock(t.host.roots, 'x', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(existsSync(lockPath(t.host.roots))).toBe(false);
     await withNbdLock(t.host.roots, 'y', async () => undefined);
+  });
+
+  describe('a lock another local user put there (/run/lock is world-writable)', () => {
+    const lockRel = () => lockPath(t.host.roots).slice(t.host.root.length + 1);
+    it('a symlink to a FIFO: refused at once, not followed (it hung attach beyond SIGINT)', async () => {
+      t = nbdTest({devices: 1});
+      const fifo = `${t.host.root}/fifo`;
+      execFileSync('mkfifo', [fifo]);
+      mkdirSync(dirname(lockPath(t.host.roots)), {recursive: true});
+      symlinkSync(fifo, lockPath(t.host.roots));
+      const started = Date.now();
+      await expect(withNbdLock(t.host.roots, 'x', async () => undefined, {waitMs: 300})).rejects.toMatchObject({
+        message: expect.stringMatching(/is a symbolic link, not a lock tdx-wizard made/),
+        fix: `remove it (rm ${lockPath(t.host.roots)}) once no tdx-wizard runs, and find out who made it`,
+      });
+      expect(Date.now() - started).toBeLessThan(2000);
+    });
+
+    it('a symlink to /dev/zero: refused without reading it', async () => {
+      t = nbdTest({devices: 1});
+      mkdirSync(dirname(lockPath(t.host.roots)), {recursive: true});
+      symlinkSync('/dev/zero', lockPath(t.host.roots));
+      await expect(withNbdLock(t.host.roots, 'x', async () => undefined, {waitMs: 300})).rejects.toMatchObject({message: expect.stringMatching(/is a symbolic link/)});
+    });
+
+    it('a large file: refused without reading it whole', async () => {
+      t = nbdTest({devices: 1});
+      t.host.write(lockRel(), 'x'.repeat(100_000));
+      await expect(withNbdLock(t.host.roots, 'x', async () => undefined, {waitMs: 300})).rejects.toMatchObject({message: expect.stringMatching(/100000 bytes, not a lock tdx-wizard made/)});
+    });
+
+    it('a lock another user owns naming pid 1: refused, and never suggests kill -TERM 1', async () => {
+      t = nbdTest({devices: 1});
+      t.host.write(lockRel(), JSON.stringify({pid: 1, what: 'attach', since: ''}));
+      chownSync(lockPath(t.host.roots), 65534, 65534);
+      const error = await withNbdLock(t.host.roots, 'x', async () => undefined, {waitMs: 300}).then(() => ({message: 'taken', fix: ''}), (e: unknown) => e as {message: string; fix?: string});
+      expect(error.message).toMatch(/is owned by uid 65534, not root, not a lock tdx-wizard made/);
+      expect(`${error.message} ${error.fix}`).not.toMatch(/kill/);
+    });
+
+    it("root's lock naming a live process that is not a tdx-wizard: not believed, taken over", async () => {
+      t = nbdTest({devices: 1});
+      const other = t.host.addProcess(['/usr/sbin/sshd', '-D']);
+      t.host.write(lockRel(), JSON.stringify({pid: other, what: 'attach', since: ''}));
+      let ran = false;
+      await withNbdLock(t.host.roots, 'x', async () => void (ran = true), {waitMs: 300});
+      expect(ran).toBe(true);
+    });
   });
 });

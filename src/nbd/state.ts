@@ -5,12 +5,13 @@
 // (temporary file + rename) and 0600. It is only ever a hint: recovery checks it against sysfs.
 // The lock lives under <run>/lock (host-wide, gone after a reboot) and holds the owner's pid; a lock
 // whose pid is dead is taken over. Node has no flock, so it is an O_EXCL file.
+import {constants} from 'node:fs';
 import {mkdir, open, readFile, rename, unlink, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {StepError} from '../errors.js';
 import type {Roots} from '../host/roots.js';
 import {stateDir} from '../paths.js';
-import {processAlive, sleep} from './proc.js';
+import {processAlive, processArgv, sleep} from './proc.js';
 
 export interface NbdRecord {
   device: string;
@@ -73,13 +74,54 @@ interface LockInfo {
   since: string;
 }
 
+/** A lock file is a few dozen bytes of JSON; anything larger was not made by a wizard. */
+const LOCK_MAX_BYTES = 4096;
+
+/**
+ * Reads the lock without trusting it: /run/lock is world-writable, so another local user can put a
+ * symlink (to a FIFO that hangs a reader, to /dev/zero that never ends), a large file or a forged
+ * pid there. Never followed (O_NOFOLLOW), never blocking (O_NONBLOCK), at most LOCK_MAX_BYTES, and
+ * only a regular file root owns (or this user, for a wizard not run as root) counts; anything else
+ * is refused with what it is.
+ */
 async function readLock(path: string): Promise<{raw: string; info?: LockInfo}> {
-  const raw = await readFile(path, 'utf8').catch(() => '');
+  let handle;
   try {
-    return {raw, info: JSON.parse(raw) as LockInfo};
-  } catch {
-    return {raw};
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {raw: ''};
+    if (code === 'ELOOP') throw forged(path, 'is a symbolic link');
+    throw error;
   }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw forged(path, 'is not a regular file');
+    const uid = process.getuid?.() ?? 0;
+    if (st.uid !== 0 && st.uid !== uid) throw forged(path, `is owned by uid ${st.uid}, not root`);
+    if (st.size > LOCK_MAX_BYTES) throw forged(path, `is ${st.size} bytes`);
+    const buffer = Buffer.alloc(LOCK_MAX_BYTES);
+    const {bytesRead} = await handle.read(buffer, 0, LOCK_MAX_BYTES, 0);
+    const raw = buffer.subarray(0, bytesRead).toString('utf8');
+    try {
+      return {raw, info: JSON.parse(raw) as LockInfo};
+    } catch {
+      return {raw};
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function forged(path: string, what: string): StepError {
+  return new StepError(`the NBD lock ${path} ${what}, not a lock tdx-wizard made: another local user may have put it there`, 'nbd lock', [], `remove it (rm ${path}) once no tdx-wizard runs, and find out who made it`);
+}
+
+/** Is `pid` a live tdx-wizard? Only then does its lock hold (a pid file naming any process proves nothing). */
+async function wizardAlive(roots: Roots, pid: number): Promise<boolean> {
+  if (!(await processAlive(roots, pid))) return false;
+  const argv = (await processArgv(roots, pid)) ?? [];
+  return argv.slice(0, 3).some((arg) => arg === process.argv[1] || /(^|\/)tdx-wizard(\.m?js)?$/.test(arg) || /(^|\/)dist\/cli\.js$/.test(arg));
 }
 
 // One holder at a time inside this process too (the file lock only separates processes).
@@ -113,13 +155,13 @@ async function acquire(roots: Roots, what: string, waitMs: number): Promise<() =
       await handle.writeFile(mine);
       await handle.close();
       return async () => {
-        if ((await readLock(path)).raw === mine) await unlink(path).catch(() => undefined);
+        if ((await readLock(path).catch(() => ({raw: ''}))).raw === mine) await unlink(path).catch(() => undefined);
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const held = await readLock(path);
-    if (!held.info || !(await processAlive(roots, held.info.pid))) {
+    if (!held.info || !(await wizardAlive(roots, held.info.pid))) {
       await takeOver(path, held.raw);
       continue;
     }
@@ -144,7 +186,7 @@ async function takeOver(path: string, staleRaw: string): Promise<void> {
   } catch {
     return; // someone else took it over first
   }
-  const moved = await readFile(aside, 'utf8').catch(() => '');
+  const moved = (await readLock(aside).catch(() => ({raw: ''}))).raw;
   // Another wizard took over and locked between our read and our rename: give its lock back.
   if (moved !== staleRaw) await rename(aside, path).catch(() => undefined);
   else await unlink(aside).catch(() => undefined);
