@@ -6,6 +6,7 @@ import type {Era} from '../src/era/eras.js';
 import {shellLine} from '../src/runner/mask.js';
 import type {Invocation} from '../src/vm/adapters/index.js';
 import type {VmStatus} from '../src/vm/launcher.js';
+import {untrustedText} from '../src/vm/pid.js';
 import {hintAction} from './hintScreen.js';
 import {Menu} from './Menu.js';
 import type {ScreenProps} from './screens.js';
@@ -59,7 +60,7 @@ export function VmScreen({controller, go, size, setEditing}: ScreenProps) {
     ? 'reading the pid file...'
     : running
       ? `running: pid ${status.pid}${status.uptimeSeconds !== undefined ? `, up ${formatDuration(status.uptimeSeconds * 1000)}` : ''}`
-      : `not running (${status.pidState.state === 'unreadable' ? `pid file unreadable: run as root` : `no live process in ${status.pidFile}`})`;
+      : `not running (${status.pidState.state === 'unreadable' ? `pid file unreadable: run as root` : status.pidState.state === 'untrusted' ? untrustedText(status.pidState, status.pidFile) : `no live process in ${status.pidFile}`})`;
   const tailRows = Math.max(0, size.height - 8);
   return (
     <Box flexDirection="column" width={size.width} height={size.height}>

@@ -1,6 +1,9 @@
 // Entry point. Kept tiny so `tdx-wizard --version` answers before anything else loads; the
 // subcommands load next, and Ink and React only when the interactive wizard starts.
+import {takeSeedFromEnv} from './seed-env.js';
 import {version} from './version.js';
+
+takeSeedFromEnv(); // before anything can start a program that would inherit it
 
 // The #! line (scripts/build.mjs) keeps NODE_EXTRA_CA_CERTS from Node's start-up; the commands
 // the wizard runs get it back, unchanged.

@@ -1,6 +1,8 @@
 // tdx-wizard check: every check against fixture trees, stand-in programs and a chosen PATH.
 import {chmodSync, mkdirSync, symlinkSync, writeFileSync} from 'node:fs';
 import {join, resolve} from 'node:path';
+import {Runner} from '../src/runner/runner.js';
+import {createAppStore} from '../src/store.js';
 import {afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {table} from '../src/commands/check.js';
 import {launcherCheck, rootCheck, runChecks, spaceCheck, vmCheck, type Check} from '../src/host/checks.js';
@@ -109,8 +111,9 @@ describe('host checks', () => {
 
   it('no modprobe at all: warn, names the kmod package', async () => {
     t = nbdTest({module: 'missing'});
-    process.env.PATH = '/nonexistent';
-    const c = await nbdCheck(t.runner, t.host.roots);
+    // Not on PATH, nor in the sbin directories the runner adds: a runner whose PATH is set outright.
+    const runner = new Runner({store: createAppStore(), env: {PATH: '/nonexistent'}});
+    const c = await nbdCheck(runner, t.host.roots);
     expect(c).toMatchObject({status: 'warn', fix: 'apt-get install -y kmod'});
   });
 

@@ -351,7 +351,7 @@ describe('logs --follow: a boot that powers off before its pid file is first loo
     const own = {...env, TDX_WIZARD_PID_FILE: join(dir, 'vm.pid'), TDX_WIZARD_SERIAL_LOG: join(dir, 'serial.log')};
     writeFileSync(own.TDX_WIZARD_SERIAL_LOG, 'Linux version 6.8.0\n');
     const {child: follower, out, done} = follow(own);
-    const vm = spawn('sleep', ['30'], {stdio: 'ignore'}); // stands for QEMU: a live pid
+    const vm = spawn('bash', ['-c', 'exec -a qemu-system-x86_64 sleep 30'], {stdio: 'ignore'}); // stands for QEMU: a live pid named as QEMU
     try {
       await until('the follower to start', () => out.stdout.includes('Linux version'));
       // The boot ends, powered off, before there is a pid file to see.

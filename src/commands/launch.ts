@@ -2,6 +2,7 @@
 // the launcher through its era's adapter (src/vm/adapters).
 // The miner seed never appears in what the wizard prints, records or stores: it is registered as
 // a secret with the runner the moment it is read, before anything else happens.
+import {seedFromEnv} from '../seed-env.js';
 import type {Command} from 'commander';
 import {action} from '../cli/program.js';
 import type {CliContext} from '../cli/context.js';
@@ -64,7 +65,7 @@ async function launch(ctx: CliContext, extra: string[], opts: Record<string, unk
   refuseForeign(era, adapter, {options: OPTION_KEYS.filter((k) => opts[k] !== undefined), volumes: Object.keys(volumes) as Role[]});
   // Only a launcher that takes the seed gets it; for the others it is in the config volume and the
   // variable is dropped, so that no program the wizard runs inherits it.
-  const seed = adapter.options.includes('minerSeedFile') ? await obtainSeed(ctx, opts) : dropEnvSeed();
+  const seed = adapter.options.includes('minerSeedFile') ? await obtainSeed(ctx, opts) : undefined;
   const input: LaunchInputAll = {
     cacheVolume: str('cacheVolume'),
     hostname: str('hostname'),
@@ -129,11 +130,6 @@ async function launch(ctx: CliContext, extra: string[], opts: Record<string, unk
   return 0;
 }
 
-/** Drops TDX_MINER_SEED from the environment every program the wizard runs inherits. */
-function dropEnvSeed(): undefined {
-  delete process.env.TDX_MINER_SEED;
-  return undefined;
-}
 
 /** --miner-seed-file, then --miner-seed, then TDX_MINER_SEED, then a hidden prompt on a terminal. */
 async function obtainSeed(ctx: CliContext, opts: Record<string, unknown>): Promise<string | undefined> {
@@ -142,9 +138,8 @@ async function obtainSeed(ctx: CliContext, opts: Record<string, unknown>): Promi
     throw new UsageError('both --miner-seed-file and --miner-seed were given', 'give the seed one way, preferably --miner-seed-file');
   }
   let seed: string | undefined;
-  // Not handed on: every program the wizard runs would otherwise carry it in its environment.
-  const envSeed = process.env.TDX_MINER_SEED;
-  delete process.env.TDX_MINER_SEED;
+  // Taken out of the environment at start (src/seed-env.ts): no program the wizard runs carries it.
+  const envSeed = seedFromEnv();
   if (opts.minerSeedFile !== undefined) {
     const file = readSeedFile(String(opts.minerSeedFile));
     seed = file.seed;

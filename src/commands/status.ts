@@ -1,5 +1,6 @@
 // tdx-wizard status: is the VM running, since when, and what its serial log last said. Read from
 // the pid file and /proc, not from the launcher's --status (wrong for anyone but root).
+import {untrustedText} from '../vm/pid.js';
 import type {Command} from 'commander';
 import {UsageError} from '../errors.js';
 import {action} from '../cli/program.js';
@@ -43,6 +44,8 @@ function pidText(s: VmStatus): string {
       return `not running (the pid file ${s.pidFile} names ${s.pidState.pid ?? 'nothing'}, which has ended)`;
     case 'unreadable':
       return `unknown: the pid file ${s.pidFile} cannot be read (${s.pidState.error}); run as root`;
+    case 'untrusted':
+      return `not running (${untrustedText(s.pidState, s.pidFile)})`;
   }
 }
 

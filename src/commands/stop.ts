@@ -9,7 +9,7 @@ import {UsageError} from '../errors.js';
 import {shellLine} from '../runner/mask.js';
 import {adapterFor} from '../vm/adapters/index.js';
 import {launchEra} from '../vm/launch-era.js';
-import {readPidFile, stopVm} from '../vm/launcher.js';
+import {readPidFile, stopVm, untrustedPidFile} from '../vm/launcher.js';
 import {findLauncher} from '../vm/launcher-path.js';
 
 export function register(program: Command): void {
@@ -29,6 +29,7 @@ async function stop(ctx: CliContext, opts: Record<string, unknown>): Promise<num
     reporter.result({ok: true, stopped: false, running: false}, 'No VM is running (no pid file): nothing to stop.');
     return 0;
   }
+  if (before.state === 'untrusted') throw untrustedPidFile(before);
   const launcher = findLauncher(opts.launcher === undefined ? undefined : String(opts.launcher), process.cwd(), (text) =>
     reporter.warn(text, 'nothing to fix for this run; the broken file is kept for you to look at, delete it when done'),
   );

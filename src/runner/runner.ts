@@ -144,7 +144,7 @@ export class Runner {
     this.store = options.store;
     this.dryRun = options.dryRun ?? false;
     // Tools speak English to the parsers; the operator's locale stays for everything else.
-    this.baseEnv = {LC_ALL: 'C', LANG: 'C', PATH: withSbin(process.env.PATH), ...options.env};
+    this.baseEnv = {LC_ALL: 'C', LANG: 'C', ...options.env};
   }
 
   /** Every value given here is masked wherever the runner records or shows text. */
@@ -258,7 +258,8 @@ export class Runner {
       let child;
       try {
         child = execa(spec.cmd, [...spec.args], {
-          env: {...this.baseEnv, ...spec.env},
+          // PATH as it is now, with the sbin directories a normal user's lacks (search-path.ts).
+          env: {PATH: withSbin(process.env.PATH), ...this.baseEnv, ...spec.env},
           cwd: spec.cwd,
           ...(spec.input !== undefined ? {input: spec.input} : {stdin: 'ignore' as const}),
           // execa's types list only descriptors up to 9; any open descriptor works.

@@ -15,7 +15,7 @@ import {lastMarker, matchHint, type HintMatch, type MarkerState} from './hints.j
 import {judgeLaunch, type LaunchJudgement} from './launch-outcome.js';
 import {serialLinesSince, stampSerial} from './serial-since.js';
 import {defaultLauncherPath} from './launcher-file.js';
-import {readPidFile, uptimeOf, type PidState} from './pid.js';
+import {readPidFile, untrustedText, uptimeOf, type PidState} from './pid.js';
 import {LogTail} from './tail.js';
 
 export {LAUNCHER_NAME} from './launcher-file.js';
@@ -121,6 +121,7 @@ export async function launchVm(runner: Runner, req: LaunchRequest): Promise<Laun
   if (pidState.state === 'running') {
     throw new UsageError(`a VM is already running (pid ${pidState.pid}, pid file ${pidFile()})`, 'tdx-wizard status; tdx-wizard stop, then launch again');
   }
+  if (pidState.state === 'untrusted') throw untrustedPidFile(pidState);
   if (pidState.state === 'unreadable') {
     throw new UsageError(`the pid file ${pidFile()} exists but cannot be read (${pidState.error}): a VM is probably running`, 'run as root: sudo tdx-wizard status');
   }
@@ -245,4 +246,10 @@ export function readSeedFile(path: string): {seed: string; warning?: string} {
   const mode = st.mode & 0o777;
   const warning = mode & 0o077 ? `the miner seed file ${abs} can be read by ${mode & 0o007 ? 'every user' : 'its group'} (mode ${mode.toString(8).padStart(4, '0')})` : undefined;
   return warning ? {seed, warning} : {seed};
+}
+
+/** A launcher (or its stop) first kills what the pid file names: never a process it does not own. */
+export function untrustedPidFile(state: Extract<PidState, {state: 'untrusted'}>): UsageError {
+  const kills = state.pid ? `, and the launcher would stop pid ${state.pid} first` : '';
+  return new UsageError(`${untrustedText(state)}${kills}`, `rm ${pidFile()} (if no VM of yours runs), and find out who wrote it`);
 }

@@ -1,13 +1,16 @@
 // The VM's pid file and its process in /proc: the one truth about whether a VM runs, for every
 // launcher. No launcher is asked: run-tdx.sh's --status is wrong for anyone but root (the pid file
 // is root's and 0600, §1.1), and every run-td call but --help stops the running VM (§6).
-import {readdirSync, readFileSync, statSync} from 'node:fs';
+import {closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync} from 'node:fs';
+import {basename} from 'node:path';
 import {pidFile} from '../paths.js';
 
 export type PidState =
   | {state: 'absent'}
   | {state: 'unreadable'; error: string}
   | {state: 'stale'; pid?: number}
+  /** There, but not to be believed: another user's file, a link, or a pid that is not a QEMU. */
+  | {state: 'untrusted'; pid?: number; why: string}
   | {state: 'running'; pid: number};
 
 export function processAlive(pid: number): boolean {
@@ -27,18 +30,45 @@ export function processAlive(pid: number): boolean {
 
 export function readPidFile(path = pidFile()): PidState {
   let text: string;
+  let owner: number;
   try {
-    text = readFileSync(path, 'utf8');
+    // /tmp is everybody's: never follow a link there, never block on a FIFO, read a few bytes.
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) return {state: 'untrusted', why: 'is not a regular file'};
+      owner = st.uid;
+      const buffer = Buffer.alloc(64);
+      text = buffer.subarray(0, readSync(fd, buffer, 0, 64, 0)).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return {state: 'absent'};
+    if (e.code === 'ELOOP') return {state: 'untrusted', why: 'is a symbolic link'};
     // QEMU's pid file is root's and 0600, but its command line, naming the file, is public.
     const pid = e.code === 'EACCES' ? findByPidFileArg(path) : undefined;
     return pid ? {state: 'running', pid} : {state: 'unreadable', error: e.code === 'EACCES' ? 'permission denied (the pid file is root\'s)' : e.message};
   }
   const pid = Number(text.trim());
   if (!Number.isInteger(pid) || pid <= 0) return {state: 'stale'};
-  return processAlive(pid) ? {state: 'running', pid} : {state: 'stale', pid};
+  if (!processAlive(pid)) return {state: 'stale', pid};
+  // QEMU runs as root (the launchers use sudo): a file another user wrote proves nothing.
+  if (owner !== 0 && owner !== process.getuid?.()) return {state: 'untrusted', pid, why: `is owned by uid ${owner}, not root`};
+  const argv = processCmdline(pid);
+  if (argv.length && !isQemu(argv)) return {state: 'untrusted', pid, why: `names pid ${pid} (${basename(argv[0]!)}), which is not QEMU`};
+  return {state: 'running', pid};
+}
+
+/** A QEMU's command line: the program (or the script run as it, for a stand-in) is qemu-system-* or qemu-kvm. */
+export function isQemu(argv: readonly string[]): boolean {
+  return argv.slice(0, 2).some((arg) => /^qemu(-system-[\w-]+|-kvm)$/.test(basename(arg)));
+}
+
+/** What an untrusted pid file means for a launcher or stop, in words. */
+export function untrustedText(state: Extract<PidState, {state: 'untrusted'}>, path = pidFile()): string {
+  return `the pid file ${path} ${state.why}: not believed`;
 }
 
 /** The live process started with `-pidfile PATH` (QEMU as the launcher runs it), if any. */

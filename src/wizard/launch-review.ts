@@ -9,6 +9,7 @@ import {maskText, shellLine} from '../runner/mask.js';
 import {adapterFor, volumesOf} from '../vm/adapters/index.js';
 import type {LaunchFields} from '../vm/fields.js';
 import {readPidFile} from '../vm/pid.js';
+import {untrustedPidFile} from '../vm/launcher.js';
 import {inspectVolume} from '../volume/inspect.js';
 import {verifyVolume} from '../volume/verify.js';
 import {hostRoots} from '../host/roots.js';
@@ -48,6 +49,7 @@ export async function reviewLaunch(launcher: string, era: Era, fields: LaunchFie
 
   const problems: LaunchReview['problems'] = [];
   const running = readPidFile();
+  if (running.state === 'untrusted') problems.push({text: untrustedPidFile(running).message, fix: untrustedPidFile(running).fix ?? ''});
   if (running.state === 'running') problems.push({text: `a VM is already running (pid ${running.pid}, pid file ${pidFile()}): every launcher stops it first`, fix: 'stop it from "Launch / status / stop the VM", then launch'});
   problems.push(...(await adapter.preflight(launcher, fields, era, {runner, roots: hostRoots({sys: sysRoot})})));
   problems.push(...(await adapter.checkVolumes(fields, era, {verify: verifyVolume, sysRoot})).problems);

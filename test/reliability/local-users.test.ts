@@ -6,7 +6,9 @@ import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {runCli} from '../helpers/cli.js';
 import {requireTools, tempDir} from '../helpers/tools.js';
-import {runCliAsNobody} from '../helpers/reliability.js';
+import {alive, launchSetup, runCliAsNobody, waitFor} from '../helpers/reliability.js';
+import {makeVolume} from '../helpers/volumes.js';
+import {spawn, type ChildProcess} from 'node:child_process';
 
 const NOBODY = 65534;
 let tmp: ReturnType<typeof tempDir>;
@@ -70,5 +72,56 @@ describe("a normal user's PATH", () => {
     });
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(home, 'vol.qcow2'))).toBe(true);
+  });
+});
+
+describe("the VM's pid file in /tmp", () => {
+  const procs: ChildProcess[] = [];
+  afterAll(() => procs.forEach((p) => p.kill('SIGKILL')));
+  /** A live process started as `argv0` (exec -a), as the launcher's QEMU or any other program would be. */
+  async function live(argv0: string): Promise<number> {
+    const child = spawn('bash', ['-c', `exec -a ${argv0} sleep 60`], {stdio: 'ignore'});
+    procs.push(child);
+    await waitFor('the process to start', () => alive(child.pid!), 5000);
+    return child.pid!;
+  }
+  const setup = (name: string) => {
+    const dir = join(tmp.path, name);
+    mkdirSync(dir, {recursive: true});
+    return launchSetup(dir, (d, n) => makeVolume(d, n, {fs: 'ext4', label: 'tdx-cache', size: '64M'}));
+  };
+
+  it("another user's pid file naming a live process: not believed; status says so, launch and stop refuse, the process lives", async () => {
+    const s = setup('pid-forged');
+    const victim = await live('sshd');
+    writeFileSync(s.env.TDX_WIZARD_PID_FILE!, `${victim}\n`);
+    chownSync(s.env.TDX_WIZARD_PID_FILE!, NOBODY, NOBODY);
+    const status = runCli(['status'], {env: s.env});
+    expect(status.stdout + status.stderr).toMatch(/not running \(the pid file \S+ is owned by uid 65534, not root: not believed\)/);
+    const launch = runCli(s.args(), {env: s.env});
+    expect(launch.code, launch.stderr).toBe(2);
+    expect(launch.stderr).toMatch(/the pid file \S+ is owned by uid 65534, not root: not believed, and the launcher would stop pid \d+ first[\s\S]*fix: rm \S+tdx-td-pid\.pid/);
+    const stop = runCli(['stop', '--yes', '--era', 'E1', '--launcher', s.args()[4]!], {env: s.env});
+    expect(stop.code, stop.stderr).toBe(2);
+    expect(alive(victim)).toBe(true);
+  });
+
+  it("root's pid file naming a live process that is not QEMU: not believed, says what it names", async () => {
+    const s = setup('pid-not-qemu');
+    const other = await live('postgres');
+    writeFileSync(s.env.TDX_WIZARD_PID_FILE!, `${other}\n`);
+    const status = runCli(['status'], {env: s.env});
+    expect(status.stdout + status.stderr).toMatch(new RegExp(`not running \\(the pid file \\S+ names pid ${other} \\(postgres\\), which is not QEMU: not believed\\)`));
+    const launch = runCli(s.args(), {env: s.env});
+    expect(launch.code, launch.stderr).toBe(2);
+    expect(alive(other)).toBe(true);
+  });
+
+  it("root's pid file naming a QEMU: running", async () => {
+    const s = setup('pid-qemu');
+    const qemu = await live('qemu-system-x86_64');
+    writeFileSync(s.env.TDX_WIZARD_PID_FILE!, `${qemu}\n`);
+    const status = runCli(['status'], {env: s.env});
+    expect(status.stdout).toMatch(new RegExp(`running \\(pid ${qemu}`));
   });
 });

@@ -7,7 +7,7 @@ import {existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {runCli, startCli} from '../helpers/cli.js';
-import {requireTools, tempDir} from '../helpers/tools.js';
+import {requireTools, sh, tempDir} from '../helpers/tools.js';
 import {makeVolume} from '../helpers/volumes.js';
 import {filesUnder, launchSetup, STANDIN_LAUNCHER, TEST_SEED, waitFor, type LaunchSetup} from '../helpers/reliability.js';
 
@@ -132,3 +132,22 @@ for (const how of ['--miner-seed-file', 'TDX_MINER_SEED'] as const) {
     });
   });
 }
+
+describe('TDX_MINER_SEED in the environment of a command that is not launch', () => {
+  // A stand-in qemu-img first on PATH records its environment, then runs the real one.
+  for (const args of [['create', '--force-small', 'vol.qcow2', '64M'], ['check', '--json'], ['resize', '--yes', 'made.qcow2', '+16M']]) {
+    it(`${args[0]}: the programs it runs do not inherit it`, () => {
+      const dir = join(tmp.path, `env-${args[0]}`);
+      mkdirSync(join(dir, 'bin'), {recursive: true});
+      makeVolume(dir, 'made.qcow2', {fs: 'ext4', label: 'tdx-cache', size: '64M'});
+      const real = sh('bash', ['-c', 'command -v qemu-img']).trim();
+      writeFileSync(join(dir, 'bin', 'qemu-img'), `#!/bin/bash\nenv >> '${dir}/environ'\nexec '${real}' "$@"\n`, {mode: 0o755});
+      const env = {TDX_WIZARD_STATE_DIR: join(dir, 'state'), TDX_WIZARD_CONFIG_DIR: join(dir, 'config'), CI: 'true', PATH: `${join(dir, 'bin')}:${process.env.PATH}`, TDX_MINER_SEED: TEST_SEED};
+      runCli(args, {env, cwd: dir});
+      const environ = readFileSync(join(dir, 'environ'), 'utf8'); // it ran qemu-img at least once
+      expect(environ).toMatch(/^TDX_WIZARD_STATE_DIR=/m);
+      expect(environ).not.toMatch(/^TDX_MINER_SEED=/m);
+      expectNoSeed(`the environment of qemu-img under ${args[0]}`, environ);
+    });
+  }
+});

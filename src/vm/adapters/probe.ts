@@ -18,6 +18,8 @@ function said(state: PidState): string {
       return state.pid ? `names pid ${state.pid}, which has ended` : 'holds no pid';
     case 'running':
       return `pid ${state.pid}, alive`;
+    case 'untrusted':
+      return `${state.why}: not believed`;
   }
 }
 

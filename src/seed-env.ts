@@ -1,0 +1,18 @@
+// TDX_MINER_SEED is taken out of the environment the moment the wizard starts, whatever the
+// command: every program the wizard runs (qemu-img, mkfs, the launcher) would otherwise inherit it,
+// and /proc/PID/environ of each shows it to root and keeps it for as long as that program runs.
+// The one reader is launch, which asks for it here.
+
+let taken: string | undefined;
+
+/** Moves TDX_MINER_SEED from the environment into this module. Call once, first thing. */
+export function takeSeedFromEnv(env: NodeJS.ProcessEnv = process.env): void {
+  if (!('TDX_MINER_SEED' in env)) return;
+  taken = env.TDX_MINER_SEED;
+  delete env.TDX_MINER_SEED;
+}
+
+/** The TDX_MINER_SEED the wizard was started with ('' or undefined when none). */
+export function seedFromEnv(): string | undefined {
+  return taken;
+}
