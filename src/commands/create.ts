@@ -23,6 +23,7 @@ import {readModule} from '../nbd/load.js';
 import {checkScratchOverride} from '../volume/scratch.js';
 import {stepEnv} from '../cli/step-env.js';
 import {requireRoot} from '../cli/root.js';
+import {noteChange} from '../inventory/manifest.js';
 
 export function register(program: Command): void {
   program
@@ -101,6 +102,7 @@ async function create(ctx: CliContext, pathArg: string, sizeInput: string | unde
 
   const kind = {role: spec.role, era: era.id, format, fs, label};
   if (runner.dryRun) return reportPlan(ctx, flow.title, {path: target.path, ...kind});
+  noteChange(target.path, 'made', reporter.warn);
   const evidence = ctx.store.getState().steps.find((s) => s.id === 'verify')?.detail ?? '';
   const verify = `tdx-wizard verify ${target.path}${spec.role === 'cache' ? '' : ` --role ${spec.role}`}`;
   reporter.result(

@@ -15,6 +15,7 @@ import {checkLabel} from '../volume/label.js';
 import {expectationFrom, refuseProvisioned, roleOptions} from './role-options.js';
 import {formatBytes} from '../volume/size.js';
 import {existingVolumePath, requireWritable} from './volume-path.js';
+import {noteChange} from '../inventory/manifest.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -53,6 +54,7 @@ export function register(program: Command): void {
         const flow = formatFlow(job);
         await runFlow(flow, job, stepEnv(ctx));
         if (ctx.runner.dryRun) return reportPlan(ctx, flow.title, {path, label, previous: before.filesystem ?? null});
+        noteChange(path, 'made', ctx.reporter.warn); // a new filesystem: the next generation
         const evidence = ctx.store.getState().steps.find((s) => s.id === 'read-back')?.detail ?? '';
         ctx.reporter.result({ok: true, path, label, previous: before.filesystem ?? null, changed: true, evidence}, `formatted ${path}\n  ${evidence}`);
         return 0;

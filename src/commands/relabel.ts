@@ -11,6 +11,7 @@ import {volumeBeforeWrite} from './before-write.js';
 import {checkLabel} from '../volume/label.js';
 import {expectationFrom, refuseProvisioned, roleOptions} from './role-options.js';
 import {existingVolumePath, requireWritable} from './volume-path.js';
+import {noteChange} from '../inventory/manifest.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -47,6 +48,7 @@ export function register(program: Command): void {
         await runFlow(flow, job, stepEnv(ctx));
         if (ctx.runner.dryRun) return reportPlan(ctx, flow.title, {path, label, previous: before.label ?? null});
         const evidence = ctx.store.getState().steps.find((s) => s.id === 'read-back')?.detail ?? '';
+        noteChange(path, 'touched', ctx.reporter.warn);
         ctx.reporter.result({ok: true, path, label, previous: before.label ?? null, changed: true, evidence}, `relabelled ${path}: "${before.label ?? ''}" -> "${label}"\n  ${evidence}`);
         return 0;
       }),

@@ -14,6 +14,7 @@ import {volumeBeforeWrite} from './before-write.js';
 import {expectationFrom, roleOptions} from './role-options.js';
 import {existingVolumePath, requireWritable} from './volume-path.js';
 import {isDamaged} from '../volume/verdict.js';
+import {noteChange} from '../inventory/manifest.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -34,6 +35,7 @@ export function register(program: Command): void {
       await runFlow(flow, job, stepEnv(ctx));
       if (ctx.runner.dryRun) return reportPlan(ctx, flow.title, {path, filesystem: before.filesystem ?? null, verdict: before.verdict});
       const after = job.after!;
+      noteChange(path, 'touched', ctx.reporter.warn);
       const lines = [`repaired ${path}`, job.imageRepair, job.fsRepair, job.checkEvidence, `verdict ${after.verdict}${after.accepted ? ' (the VM will accept it)' : ''}: ${after.reason}`];
       if (!after.accepted && after.fix) lines.push(`fix: ${after.fix}`);
       ctx.reporter.result(

@@ -13,6 +13,7 @@ import {checkSpace} from '../volume/space.js';
 import {refuseUnreachableGrow} from '../volume/grow-plan.js';
 import {existingVolumePath, requireWritable} from './volume-path.js';
 import {dirname} from 'node:path';
+import {noteChange} from '../inventory/manifest.js';
 
 export function register(program: Command): void {
   program
@@ -63,6 +64,7 @@ export function register(program: Command): void {
         await runFlow(flow, job, stepEnv(ctx));
         if (ctx.runner.dryRun) return reportPlan(ctx, flow.title, {path, previousSize: before.virtualSize, size: newSize});
         const evidence = ctx.store.getState().steps.find((s) => s.id === 'read-back')?.detail ?? '';
+        noteChange(path, 'touched', ctx.reporter.warn);
         ctx.reporter.result({ok: true, path, previousSize: before.virtualSize, size: newSize, changed: true, evidence}, `grew ${path}: ${formatBytes(before.virtualSize)} -> ${formatBytes(newSize)}\n  ${evidence}`);
         return 0;
       }),

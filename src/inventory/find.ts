@@ -3,12 +3,27 @@
 // process (qemu-system, qemu-nbd, qemu-storage-daemon) has open now. Read from the settings file and
 // /proc only: nothing is run.
 import {lstatSync, readdirSync, readFileSync, readlinkSync} from 'node:fs';
-import {dirname, join, resolve} from 'node:path';
+import {dirname, join, relative, resolve, sep} from 'node:path';
 import {configDir} from '../paths.js';
 
 /** The wizard's default layout root: <root>/clear/<vm>/ and <root>/vault/<vm>/. */
 export function layoutRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.TDX_WIZARD_LAYOUT_ROOT || '/var/lib/tdx-wizard';
+}
+
+/**
+ * The other folder of the same VM in the layout (clear/<vm> <-> vault/<vm>): a set prepared for a
+ * debug guest has its data volumes in clear/ and its config volume in vault/.
+ */
+export function layoutSibling(dir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const parts = relative(layoutRoot(env), resolve(dir)).split(sep);
+  if (parts.length !== 2 || !['clear', 'vault'].includes(parts[0]!)) return undefined;
+  return join(layoutRoot(env), parts[0] === 'clear' ? 'vault' : 'clear', parts[1]!);
+}
+
+/** Every VM folder of the layout: <root>/clear/<vm> and <root>/vault/<vm>. */
+export function layoutVmFolders(root = layoutRoot()): string[] {
+  return ['clear', 'vault'].flatMap((kind) => list(join(root, kind)).map((vm) => join(root, kind, vm)));
 }
 
 /** A volume by its name: qcow2, raw or img (what QEMU and upstream's scripts use). */
@@ -29,8 +44,7 @@ export function sources(given: readonly string[], env: NodeJS.ProcessEnv = proce
   for (const path of Object.values(s.volumes ?? {})) add(path && dirname(path), 'the remembered set');
   add(s.volumePath && dirname(s.volumePath), 'the remembered volume');
   add(s.launcherPath && dirname(s.launcherPath), "the launcher's directory");
-  const root = layoutRoot(env);
-  for (const kind of ['clear', 'vault']) for (const vm of list(join(root, kind))) add(join(root, kind, vm), 'the layout');
+  for (const folder of layoutVmFolders(layoutRoot(env))) add(folder, 'the layout');
   const seen = new Set<string>();
   return out.filter((s) => !seen.has(s.dir) && seen.add(s.dir));
 }

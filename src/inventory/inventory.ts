@@ -2,8 +2,8 @@
 // the in-process reader (no process per volume): its role and label, the VM it belongs to, the eras
 // whose guest would take it, the verdict, clear or encrypted, sizes, last change, and who holds it;
 // then, per host filesystem, what the thin volumes on it can still grow to against its free space.
-import {statSync} from 'node:fs';
-import {basename, dirname, relative, sep} from 'node:path';
+import {existsSync, statSync} from 'node:fs';
+import {basename, dirname, isAbsolute, join, relative, sep} from 'node:path';
 import {imagesUse, type UseReport} from '../attach/holders.js';
 import {formatFromName} from '../era/choose.js';
 import {ERAS, findEra, volumeSpec, type Era, type EraId, type Role, type VolumeSpec} from '../era/eras.js';
@@ -13,6 +13,7 @@ import {inspectVolume, type Inspection} from '../volume/inspect.js';
 import {freeBytes} from '../volume/space.js';
 import {formatBytes} from '../volume/size.js';
 import {imagesIn, layoutRoot, openImages, sources} from './find.js';
+import {readManifest, type ManifestVolume} from './manifest.js';
 
 export interface Entry {
   path: string;
@@ -30,6 +31,9 @@ export interface Entry {
   inspection: Inspection;
   encrypted: boolean;
   changed?: string;
+  /** From its folder's manifest (the layout): its identity, and how many times it was made anew or formatted. */
+  uuid?: string;
+  generation?: number;
 }
 
 export interface Capacity {
@@ -54,6 +58,22 @@ export async function takeInventory(given: readonly string[]): Promise<Inventory
   const srcs = sources(given);
   for (const src of srcs) for (const path of imagesIn(src.dir)) note(path, src.why);
   for (const path of openImages()) note(path, 'open by QEMU');
+  // The manifests of the folders (the layout's have one): what they know of each volume, and those recorded in place.
+  const known = new Map<string, {vm: string; volume: ManifestVolume}>();
+  for (const src of srcs) {
+    const manifest = (() => {
+      try {
+        return readManifest(src.dir);
+      } catch {
+        return undefined; // a damaged manifest: the volumes are still listed, from their files
+      }
+    })();
+    for (const volume of manifest?.volumes ?? []) {
+      const path = isAbsolute(volume.name) ? volume.name : join(src.dir, volume.name);
+      known.set(path, {vm: manifest!.vm, volume});
+      if (isAbsolute(volume.name) && existsSync(path)) note(path, 'the layout (recorded in place)');
+    }
+  }
   const paths = [...found.keys()].sort();
   const use = await imagesUse(paths); // one /proc scan for all of them
   const remembered = eraFromOption(undefined);
@@ -70,7 +90,7 @@ export async function takeInventory(given: readonly string[]): Promise<Inventory
         foundBy: [...found.get(path)!],
         ...(named ? {role: spec.role} : {}),
         ...(inspection.label !== undefined ? {label: inspection.label} : {}),
-        ...vmOf(path),
+        ...(known.get(path) ? {vm: known.get(path)!.vm, uuid: known.get(path)!.volume.uuid, generation: known.get(path)!.volume.generation} : vmOf(path)),
         fits: fitting,
         judgedFor: (newest ?? remembered).id,
         inspection,
@@ -93,7 +113,7 @@ async function judged(path: string, era: Era, use: UseReport | undefined): Promi
 }
 
 /** The hostname in upstream's `<prefix>-<host>.<ext>`, else the folder of the wizard's layout. */
-function vmOf(path: string): {vm?: string} {
+export function vmOf(path: string): {vm?: string} {
   const prefixes = [...new Set(ERAS.flatMap((e) => e.volumes.map((v) => v.filePrefix)))];
   const name = basename(path);
   for (const prefix of prefixes) {

@@ -16,6 +16,7 @@ import {judgeLaunch, type LaunchJudgement} from './launch-outcome.js';
 import {serialLinesSince, stampSerial} from './serial-since.js';
 import {defaultLauncherPath} from './launcher-file.js';
 import {readPidFile, untrustedText, uptimeOf, type PidState} from './pid.js';
+import {refuseOtherOwners} from '../inventory/manifest.js';
 import {LogTail} from './tail.js';
 
 export {LAUNCHER_NAME} from './launcher-file.js';
@@ -125,6 +126,8 @@ export async function launchVm(runner: Runner, req: LaunchRequest): Promise<Laun
   if (pidState.state === 'unreadable') {
     throw new UsageError(`the pid file ${pidFile()} exists but cannot be read (${pidState.error}): a VM is probably running`, 'run as root: sudo tdx-wizard status');
   }
+  // One volume, one VM: a volume from another VM's folder of the layout is refused (its manifest says whose).
+  refuseOtherOwners(volumePaths(fields), fields.hostname);
   const sysRoot = process.env.TDX_WIZARD_SYS_ROOT || '/sys';
   // The volumes first: read in-process, so a refused set runs nothing; then the host (python3 is asked).
   const checked = await adapter.checkVolumes(fields, era, {verify: req.verify, sysRoot});
@@ -252,4 +255,9 @@ export function readSeedFile(path: string): {seed: string; warning?: string} {
 export function untrustedPidFile(state: Extract<PidState, {state: 'untrusted'}>): UsageError {
   const kills = state.pid ? `, and the launcher would stop pid ${state.pid} first` : '';
   return new UsageError(`${untrustedText(state)}${kills}`, `rm ${pidFile()} (if no VM of yours runs), and find out who wrote it`);
+}
+
+/** Every volume file the launch passes (E1's cache volume, the set of the later eras). */
+export function volumePaths(fields: LaunchFields): string[] {
+  return [...new Set([fields.cacheVolume, ...Object.values(fields.volumes ?? {})].filter((p): p is string => Boolean(p)))];
 }

@@ -7,6 +7,7 @@ import {defaultFileName, type ContainerFormat, type Era, type Role, type VolumeS
 import {formatBytes} from './size.js';
 import {inspectVolume, type Inspection} from './inspect.js';
 import {imagesUse} from '../attach/holders.js';
+import {layoutSibling} from '../inventory/find.js';
 
 export interface SetMember {
   spec: VolumeSpec;
@@ -33,7 +34,14 @@ export interface SetCheck {
  * era), so that a set is found as it is on disk; the check then says whether the era accepts it.
  */
 export function setPaths(era: Era, dir: string, hostname: string): Map<Role, string> {
-  return new Map(era.volumes.map((spec) => [spec.role, volumeFile(spec, dir, hostname).path]));
+  const sibling = layoutSibling(dir);
+  return new Map(
+    era.volumes.map((spec) => {
+      const here = volumeFile(spec, dir, hostname);
+      const there = !here.exists && sibling ? volumeFile(spec, sibling, hostname) : undefined;
+      return [spec.role, (there?.exists ? there : here).path];
+    }),
+  );
 }
 
 /**

@@ -9,7 +9,9 @@ import {maskText, shellLine} from '../runner/mask.js';
 import {adapterFor, volumesOf} from '../vm/adapters/index.js';
 import type {LaunchFields} from '../vm/fields.js';
 import {readPidFile} from '../vm/pid.js';
-import {untrustedPidFile} from '../vm/launcher.js';
+import {untrustedPidFile, volumePaths} from '../vm/launcher.js';
+import {refuseOtherOwners} from '../inventory/manifest.js';
+import type {UsageError} from '../errors.js';
 import {inspectVolume} from '../volume/inspect.js';
 import {verifyVolume} from '../volume/verify.js';
 import {hostRoots} from '../host/roots.js';
@@ -49,6 +51,11 @@ export async function reviewLaunch(launcher: string, era: Era, fields: LaunchFie
 
   const problems: LaunchReview['problems'] = [];
   const running = readPidFile();
+  try {
+    refuseOtherOwners(volumePaths(fields), fields.hostname);
+  } catch (error) {
+    problems.push({text: (error as UsageError).message, fix: (error as UsageError).fix ?? ''});
+  }
   if (running.state === 'untrusted') problems.push({text: untrustedPidFile(running).message, fix: untrustedPidFile(running).fix ?? ''});
   if (running.state === 'running') problems.push({text: `a VM is already running (pid ${running.pid}, pid file ${pidFile()}): every launcher stops it first`, fix: 'stop it from "Launch / status / stop the VM", then launch'});
   problems.push(...(await adapter.preflight(launcher, fields, era, {runner, roots: hostRoots({sys: sysRoot})})));

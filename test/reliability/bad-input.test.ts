@@ -247,6 +247,9 @@ const CASES: Array<[string, Arg[] | (() => Arg[]), RegExp, NodeJS.ProcessEnv?]> 
   ['relabel: a raw file named .qcow2', () => ['relabel', p('raw-named.qcow2'), '--yes'], /raw-named\.qcow2 is a raw file named \.qcow2/],
   ['resize: a raw file named .qcow2', () => ['resize', p('raw-named.qcow2'), '+1G', '--yes'], /raw-named\.qcow2 is a raw file named \.qcow2/],
   ['launch: TDX_WIZARD_LAUNCH_TIMEOUT=abc', () => ['launch', '--launcher', STANDIN_LAUNCHER], /TDX_WIZARD_LAUNCH_TIMEOUT is "abc", not a number of seconds/, {TDX_WIZARD_LAUNCH_TIMEOUT: 'abc'}],
+  ['volumes adopt: a file that does not exist', () => ['volumes', 'adopt', '--yes', p('nothing-here.qcow2')], /nothing-here\.qcow2 does not exist/],
+  ['volumes adopt: a name without the VM in it', () => ['volumes', 'adopt', '--yes', p('raw-named.qcow2')], /which VM it belongs to is not in its name/],
+  ['prepare --guest with an unknown kind', () => ['prepare', '--hostname', 'm1', '--guest', 'staging'], /--guest.*staging/],
   ['status --lines abc', () => ['status', '--lines', 'abc'], /--lines abc is not a whole number/],
   ['status --lines -1', () => ['status', '--lines=-1'], /--lines -1 is not a whole number/],
 ];
