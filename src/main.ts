@@ -37,6 +37,7 @@ const commands: Record<string, () => Promise<{register(program: Command): void}>
   prepare: () => import('./commands/prepare.js'),
   volumes: () => import('./commands/volumes.js'),
   'quick-launch-config': () => import('./commands/quick-launch-config.js'),
+  apply: () => import('./commands/apply.js'),
 };
 const args = process.argv.slice(2);
 const word = commandWord(args);
@@ -64,6 +65,7 @@ program.action(async () => {
         '  tdx-wizard repair <path>          repair a damaged volume (e2fsck, xfs_repair)\n' +
         '  tdx-wizard nbd list               busy or stale /dev/nbdN devices\n' +
         '  tdx-wizard launch | status | stop | logs --follow   the VM and its serial log\n' +
+        '  tdx-wizard apply HOST.yaml        bring this host to a host description (Ansible runs it)\n' +
         'Run tdx-wizard --help for all of them.\n',
     );
     process.exitCode = 2;

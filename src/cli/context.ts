@@ -46,10 +46,13 @@ export async function runCommand(name: string, options: GlobalOptions, body: Com
   const stopFollowing = followRunner(runner, reporter, {verbose: Boolean(options.verbose)});
   const ctx: CliContext = {store, runner, reporter, transcript, options};
   let code = 0;
+  let failure: {error: unknown} | undefined;
   try {
     code = (await body(ctx)) ?? 0;
   } catch (error) {
-    code = report(reporter, error);
+    // --json: the error is the last line, after the transcript event, as a result would be.
+    if (reporter.json) failure = {error};
+    else code = report(reporter, error);
   } finally {
     await cleanupOnExit();
     stopFollowing();
@@ -60,6 +63,8 @@ export async function runCommand(name: string, options: GlobalOptions, body: Com
     if (reporter.json) reporter.event('transcript', {path: transcript.path});
     else process.stderr.write(`transcript: ${transcript.path}\n`);
   }
+  if (failure) code = report(reporter, failure.error);
+  reporter.flush(); // --json: the result is the last line, as automation reads it
   return code;
 }
 

@@ -15,10 +15,13 @@ export interface Reporter {
   result(data: Record<string, unknown>, text: string): void;
   /** Plain output that belongs on stdout (the dry-run plan, a table). */
   print(text: string): void;
+  /** JSON mode: the result is held until now, so that it is the last line (after the transcript event). */
+  flush(): void;
 }
 
 export function createReporter(json: boolean, write = (s: string) => process.stdout.write(s), writeErr = (s: string) => process.stderr.write(s)): Reporter {
   const emit = (obj: Record<string, unknown>) => write(`${JSON.stringify(obj)}\n`);
+  let held: Record<string, unknown> | undefined;
   return {
     json,
     info: (text) => (json ? emit({type: 'info', message: text}) : writeErr(`${text}\n`)),
@@ -26,7 +29,14 @@ export function createReporter(json: boolean, write = (s: string) => process.std
     event: (type, data) => {
       if (json) emit({type, ...data});
     },
-    result: (data, text) => (json ? emit({type: 'result', ...data}) : write(text.endsWith('\n') ? text : `${text}\n`)),
+    result: (data, text) => {
+      if (json) held = {type: 'result', ...data};
+      else write(text.endsWith('\n') ? text : `${text}\n`);
+    },
+    flush: () => {
+      if (held) emit(held);
+      held = undefined;
+    },
     print: (text) => {
       if (!json) write(text.endsWith('\n') ? text : `${text}\n`);
     },

@@ -105,7 +105,7 @@ function resultData(plan: Plan, changed: boolean): Record<string, unknown> {
     changed,
     era: plan.era.id,
     dir: plan.dir,
-    volumes: plan.actions.map((a) => ({role: a.spec.role, label: a.spec.label, path: a.path, action: a.kind, ...(a.kind === 'create' ? {format: a.format, fs: a.fs, sizeBytes: a.sizeBytes} : {verdict: a.inspection.verdict}), ...(a.kind === 'refresh' ? {changed: a.changed} : {})})),
+    volumes: plan.actions.map((a) => ({role: a.spec.role, label: a.spec.label, path: a.path, action: a.kind, ...(a.kind === 'create' ? {format: a.format, fs: a.fs, sizeBytes: a.sizeBytes} : {verdict: a.inspection.verdict}), ...(a.kind === 'refresh' ? {changed: a.changed} : {}), ...(a.kind === 'reuse' && a.smaller ? {smallerThan: a.smaller.size} : {})})),
   };
 }
 

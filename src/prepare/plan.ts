@@ -13,7 +13,7 @@ import {checkVolumeSize, formatBytes, parseSize, sizeArg} from '../volume/size.j
 
 export type Action =
   /** `smaller`: the volume is smaller than the size asked (or the era's default): named, reused as it is. */
-  | {kind: 'reuse'; spec: VolumeSpec; path: string; inspection: Inspection; smaller?: {wanted: string; fix: string}}
+  | {kind: 'reuse'; spec: VolumeSpec; path: string; inspection: Inspection; smaller?: {wanted: string; fix: string; size: string}}
   | {kind: 'create'; spec: VolumeSpec; path: string; sizeBytes: number; format: ContainerFormat; fs: Fs}
   | {kind: 'refuse'; spec: VolumeSpec; path: string; inspection: Inspection}
   /** A config volume the guest accepts but whose files differ from the values given: rewritten in place. */
@@ -66,7 +66,7 @@ async function planOne(input: PlanInput, spec: VolumeSpec, file: {path: string; 
     const wanted = input.sizes[spec.role] ?? spec.defaultSize;
     const smaller = !isConfig && inspection.virtualSize !== undefined && inspection.virtualSize < parseSize(wanted);
     return smaller
-      ? {kind: 'reuse', spec, path: preferred, inspection, smaller: {wanted: `${wanted}${input.sizes[spec.role] ? ' asked' : ` (the ${input.era.id} default)`}`, fix: `tdx-wizard resize ${preferred} ${wanted}`}}
+      ? {kind: 'reuse', spec, path: preferred, inspection, smaller: {wanted: `${wanted}${input.sizes[spec.role] ? ' asked' : ` (the ${input.era.id} default)`}`, fix: `tdx-wizard resize ${preferred} ${wanted}`, size: wanted}}
       : {kind: 'reuse', spec, path: preferred, inspection};
   }
   const format = chooseFormat(spec, preferred, isConfig ? undefined : input.format);

@@ -9,9 +9,8 @@
 // the placeholder loudly instead of booting with a wrong key.
 import {existsSync, readFileSync, statSync} from 'node:fs';
 import {dirname, join} from 'node:path';
-import {Ajv} from 'ajv';
-import formatsModule from 'ajv-formats';
 import {stringify} from 'yaml';
+import {compileSchema, schemaErrors} from './json-schema.js';
 import {readConfigVolume} from '../config-volume/readback.js';
 import {UsageError} from '../errors.js';
 import type {Era, Role} from '../era/eras.js';
@@ -71,13 +70,9 @@ export async function quickLaunchConfig(input: QuickLaunchInput, sizes: Partial<
     },
   };
   const schema = schemaPath(input.launcher);
-  const ajv = new Ajv({allErrors: true, strict: false});
-  // A CommonJS module: its default export is the plugin under Node's ESM interop.
-  const addFormats = ((formatsModule as unknown as {default?: unknown}).default ?? formatsModule) as (a: Ajv) => Ajv;
-  addFormats(ajv);
-  const validate = ajv.compile(JSON.parse(readFileSync(schema, 'utf8')));
+  const validate = compileSchema(JSON.parse(readFileSync(schema, 'utf8')));
   if (!validate(config)) {
-    const said = (validate.errors ?? []).map((e: {instancePath: string; message?: string}) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+    const said = schemaErrors(validate.errors);
     throw new UsageError(`the config for ${input.launcher} does not pass its schema ${schema}: ${said}`, 'check the values named; they come from the config volume and the set');
   }
   const header = [
