@@ -2,14 +2,14 @@
 # Installs what tdx-wizard needs on a Debian/Ubuntu host, then builds it.
 #   scripts/setup.sh          runtime: the disk tools, Node >= 20, npm dependencies, build
 #   scripts/setup.sh --dev    the same, plus what the tests use (tmux, strace, fdisk for sfdisk; bubblewrap and
-#                             python3-yaml for the guest-script sandbox of test/guest)
+#                             python3-yaml for the guest-script sandbox of test/guest; ansible-core for deploy/ansible)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 PACKAGES=(qemu-utils qemu-system-common e2fsprogs cryptsetup-bin fuse3 util-linux kmod xfsprogs python3)
-[ "${1:-}" = "--dev" ] && PACKAGES+=(tmux strace bubblewrap python3-yaml python3-jsonschema fdisk)
+[ "${1:-}" = "--dev" ] && PACKAGES+=(tmux strace bubblewrap python3-yaml python3-jsonschema fdisk ansible-core)
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq

@@ -3,12 +3,13 @@
 // beside that launcher, with the wizard's extra keys under `tdx_wizard:`. Either way the seed is
 // never in the file: the file names a seed file or an environment variable.
 import {existsSync, readFileSync, statSync} from 'node:fs';
-import {dirname, isAbsolute, resolve} from 'node:path';
+import {dirname, isAbsolute, join, resolve} from 'node:path';
 import {parse} from 'yaml';
 import {UsageError} from '../errors.js';
 import {ERA_IDS, type EraId} from '../era/eras.js';
 import {compileSchema, schemaErrors} from '../vm/json-schema.js';
 import {schemaPath} from '../vm/quick-launch-config.js';
+import {readAtMost} from '../vm/launcher.js';
 
 export interface HostSpec {
   /** The file it came from, and which shape it had. */
@@ -56,14 +57,21 @@ function near(file: string, path: string | undefined): string | undefined {
   return path === undefined ? undefined : isAbsolute(path) ? path : resolve(dirname(file), path);
 }
 
+/** The description in FILE, or on stdin for `-` (its paths then relative to the working directory). */
 export function readHostFile(path: string): HostSpec {
-  const file = resolve(path);
-  if (!existsSync(file)) throw new UsageError(`${file} does not exist`, 'give the host description (YAML): see docs/fleet.md');
-  if (!statSync(file).isFile()) throw new UsageError(`${file} is not a file`, 'give the host description (YAML)');
-  if (statSync(file).size > 1 << 20) throw new UsageError(`${file} is ${statSync(file).size} bytes; a host description is a few lines`, 'give the host description (YAML)');
+  const file = path === '-' ? join(process.cwd(), '(stdin)') : resolve(path);
+  let text: string;
+  if (path === '-') {
+    text = readAtMost(0, 1 << 20);
+  } else {
+    if (!existsSync(file)) throw new UsageError(`${file} does not exist`, 'give the host description (YAML): see docs/fleet.md');
+    if (!statSync(file).isFile()) throw new UsageError(`${file} is not a file`, 'give the host description (YAML)');
+    if (statSync(file).size > 1 << 20) throw new UsageError(`${file} is ${statSync(file).size} bytes; a host description is a few lines`, 'give the host description (YAML)');
+    text = readFileSync(file, 'utf8');
+  }
   let doc: unknown;
   try {
-    doc = parse(readFileSync(file, 'utf8'));
+    doc = parse(text);
   } catch (error) {
     throw new UsageError(`${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'fix the YAML (indentation, quotes) and run it again');
   }
