@@ -38,6 +38,7 @@ const commands: Record<string, () => Promise<{register(program: Command): void}>
   volumes: () => import('./commands/volumes.js'),
   'quick-launch-config': () => import('./commands/quick-launch-config.js'),
   apply: () => import('./commands/apply.js'),
+  'trusted-storage': () => import('./commands/trusted-storage.js'),
 };
 const args = process.argv.slice(2);
 const word = commandWord(args);

@@ -1,0 +1,137 @@
+// Trusted storage for a confidential container, made as the wizard makes volumes: the backing file
+// reserved (O_EXCL, 0600) and allocated with fallocate (no dd), a loop device for it, a systemd
+// unit that attaches the same device at every boot (so the PersistentVolume's path stays true), the
+// manifests, and a record of what was made (what teardown removes, and nothing else). Each step has
+// its undo: a failure or a stop leaves nothing behind.
+import {closeSync, constants, fstatSync, lstatSync, openSync, writeSync} from 'node:fs';
+import {rm} from 'node:fs/promises';
+import {join} from 'node:path';
+import type {Flow, FlowStep} from '../flow-runner.js';
+import {StepError} from '../errors.js';
+import {manifestsYaml, type TrustedInput} from './manifests.js';
+
+export interface TrustedJob {
+  input: Omit<TrustedInput, 'device'>;
+  file: string;
+  unitDir: string;
+  /** systemctl --root for a unit directory that is not the running system's (tests, images). */
+  systemdRoot?: string;
+  manifestPath: string;
+  recordPath: string;
+  device?: string;
+  reserved?: {dev: number; ino: number};
+}
+
+export const unitName = (name: string) => `tdx-wizard-trusted-${name}.service`;
+
+/** Writes a new file (never over one), mode `mode`. */
+function writeNew(path: string, text: string, mode: number): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const systemctl = (job: TrustedJob) => (job.systemdRoot ? ['--root', job.systemdRoot] : []);
+
+const file: FlowStep<TrustedJob> = {
+  id: 'file',
+  title: 'Reserve and allocate the backing file',
+  changesDisk: true,
+  async run(job, env) {
+    await env.runner.act(`Reserve ${job.file}`, ['sh', '-c', 'set -C; : > "$1"; chmod 600 "$1"', 'reserve', job.file], () => {
+      const fd = openSync(job.file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      const st = fstatSync(fd);
+      job.reserved = {dev: st.dev, ino: st.ino};
+      closeSync(fd);
+    });
+    // Allocated, not written: fallocate takes a moment for 100 GB where dd writes every byte.
+    await env.runner.run({cmd: 'fallocate', args: ['-l', String(job.input.sizeBytes), '--', job.file], title: `Allocate ${job.input.sizeBytes} bytes (fallocate)`});
+  },
+  async undo(job, env) {
+    const st = lstatSync(job.file, {throwIfNoEntry: false});
+    if (st && job.reserved && st.dev === job.reserved.dev && st.ino === job.reserved.ino) await env.runner.act(`Remove ${job.file}`, ['rm', '-f', '--', job.file], () => rm(job.file, {force: true}));
+  },
+};
+
+const loop: FlowStep<TrustedJob> = {
+  id: 'loop',
+  title: 'Attach it to a loop device',
+  changesDisk: true,
+  async run(job, env) {
+    const r = await env.runner.run({cmd: 'losetup', args: ['--find', '--show', '--', job.file], title: `losetup --find --show ${job.file}`, capture: true});
+    job.device = r.stdout.trim() || undefined;
+    if (!job.device?.startsWith('/dev/loop')) throw new StepError(`losetup named no loop device for ${job.file}`, 'loop', r.tail);
+  },
+  async verify(job) {
+    return `${job.device} holds ${job.file}`;
+  },
+  async undo(job, env) {
+    if (job.device) await env.runner.run({cmd: 'losetup', args: ['-d', job.device], title: `losetup -d ${job.device}`, check: false, cleanup: true});
+  },
+};
+
+const unit: FlowStep<TrustedJob> = {
+  id: 'unit',
+  title: 'Keep the same loop device across reboots (systemd unit)',
+  changesDisk: true,
+  async run(job, env) {
+    const path = join(job.unitDir, unitName(job.input.name));
+    const text = [
+      '[Unit]',
+      `Description=tdx-wizard trusted storage ${job.input.name}: ${job.file} on ${job.device} (the PersistentVolume ${job.input.name}-pv names it)`,
+      'DefaultDependencies=no',
+      'After=local-fs.target',
+      'Before=kubelet.service',
+      '',
+      '[Service]',
+      'Type=oneshot',
+      'RemainAfterExit=yes',
+      `ExecStart=/sbin/losetup ${job.device} ${job.file}`,
+      `ExecStop=/sbin/losetup -d ${job.device}`,
+      '',
+      '[Install]',
+      'WantedBy=multi-user.target',
+      '',
+    ].join('\n');
+    await env.runner.act(`Write ${path}`, ['install', '-m', '0644', '/dev/stdin', path], () => writeNew(path, text, 0o644));
+    await env.runner.run({cmd: 'systemctl', args: [...systemctl(job), 'enable', unitName(job.input.name)], title: `systemctl enable ${unitName(job.input.name)}`});
+  },
+  async undo(job, env) {
+    const path = join(job.unitDir, unitName(job.input.name));
+    await env.runner.run({cmd: 'systemctl', args: [...systemctl(job), 'disable', unitName(job.input.name)], title: `systemctl disable ${unitName(job.input.name)}`, check: false, cleanup: true});
+    await env.runner.act(`Remove ${path}`, ['rm', '-f', '--', path], () => rm(path, {force: true}));
+  },
+};
+
+const manifests: FlowStep<TrustedJob> = {
+  id: 'manifests',
+  title: 'Write the StorageClass, PersistentVolume, claim and example pod',
+  changesDisk: true,
+  async run(job, env) {
+    const yaml = manifestsYaml({...job.input, device: job.device!});
+    await env.runner.act(`Write ${job.manifestPath}`, ['install', '-m', '0644', '/dev/stdin', job.manifestPath], () => writeNew(job.manifestPath, yaml, 0o644));
+  },
+  async undo(job, env) {
+    await env.runner.act(`Remove ${job.manifestPath}`, ['rm', '-f', '--', job.manifestPath], () => rm(job.manifestPath, {force: true}));
+  },
+};
+
+const record: FlowStep<TrustedJob> = {
+  id: 'record',
+  title: 'Record what was made (for teardown)',
+  changesDisk: true,
+  async run(job, env) {
+    const data = {name: job.input.name, namespace: job.input.namespace, file: job.file, device: job.device, unit: join(job.unitDir, unitName(job.input.name)), systemdRoot: job.systemdRoot ?? null, manifests: job.manifestPath, storageClass: job.input.storageClass, ownClass: job.input.ownClass};
+    await env.runner.act(`Write ${job.recordPath}`, ['install', '-m', '0600', '/dev/stdin', job.recordPath], () => writeNew(job.recordPath, `${JSON.stringify(data, null, 2)}\n`, 0o600));
+  },
+  async undo(job, env) {
+    await env.runner.act(`Remove ${job.recordPath}`, ['rm', '-f', '--', job.recordPath], () => rm(job.recordPath, {force: true}));
+  },
+};
+
+export function trustedFlow(job: TrustedJob): Flow<TrustedJob> {
+  return {id: 'trusted-storage', title: `Trusted storage ${job.input.name} on ${job.input.node}`, steps: [file, loop, unit, manifests, record]};
+}
