@@ -199,3 +199,30 @@ describe('volumes adopt', () => {
     expect(step).toBeGreaterThan(6); // it was killed at every step of the three moves before one run finished
   });
 });
+
+describe("the wizard's set screen in a layout folder", () => {
+  it('writes the folder manifest as prepare does, and refuses a folder of another VM', async () => {
+    const h = host();
+    const seed = join(h.dir, 'seed');
+    sh('sh', ['-c', `printf '%s\\n' ${TEST_SEED} > ${seed}; chmod 600 ${seed}`]);
+    const saved = {...process.env};
+    Object.assign(process.env, h.env, {TDX_WIZARD_FORCE_SMALL: '1'});
+    try {
+      const {WizardController} = await import('../src/wizard/controller.js');
+      const controller = new WizardController({transcript: false});
+      await controller.loadSettings();
+      const folder = join(h.root, 'vault', 'w1');
+      const input = {era: 'E4' as const, dir: folder, hostname: 'w1', sizes: {cache: '64M', storage: '64M'}, config: {minerSs58: TEST_SS58, seedFile: seed, vmIp: '192.168.100.2', vmGateway: '192.168.100.1', vmDns: '8.8.8.8'}};
+      const made = await controller.prepareSet(input);
+      expect(made, JSON.stringify(made)).toMatchObject({ok: true});
+      expect(statSync(folder).mode & 0o777).toBe(0o700);
+      expect(manifest(folder)).toMatchObject({vm: 'w1'});
+      expect(manifest(folder).volumes.map((v) => v.name).sort()).toEqual(['cache-w1.qcow2', 'config-w1.qcow2', 'storage-w1.qcow2']);
+      const other = await controller.prepareSet({...input, hostname: 'w2'});
+      expect(other).toMatchObject({ok: false, message: expect.stringMatching(/belongs to the VM w1 .*a volume serves one VM, and this is w2/)});
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+  });
+});

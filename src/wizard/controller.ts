@@ -36,6 +36,9 @@ import {detachFlow, loadFlow} from '../../flows/nbd.js';
 import type {LaunchFields} from '../vm/fields.js';
 import {listDevices, recoverStale, type NbdDevice, type RecoverItem} from '../nbd/index.js';
 import {refusals, type Plan} from '../prepare/plan.js';
+import {layoutSibling} from '../inventory/find.js';
+import {makeFolder, recordSet} from '../inventory/layout.js';
+import {refuseOtherOwners} from '../inventory/manifest.js';
 import {checkBeforePrepare, checkHostnameForNames, checkSetDir, creating, runPrepare, setEvidence} from '../prepare/run.js';
 import {configValues, offeredEra, planFor, type EraChoice, type SetInput} from './set.js';
 
@@ -188,14 +191,18 @@ export class WizardController {
       const plan = await planFor(input);
       const refused = refusals(plan);
       if (refused) throw refused;
+      refuseOtherOwners(plan.actions.map((a) => a.path), input.hostname); // one volume, one VM
+      const inLayout = layoutSibling(plan.dir) !== undefined;
       const todo = creating(plan);
       const needsConfig = todo.some((a) => a.spec.role === 'config');
       if (needsConfig && !input.config) throw new UsageError('the config volume is missing and its values were not given', 'go back and fill in the config volume fields');
       const config = needsConfig ? configValues(input.hostname, input.config!, env.warn) : undefined;
       if (todo.length) {
+        if (inLayout) await makeFolder(env.runner, plan.dir); // 0700, as prepare makes it
         await checkBeforePrepare(env, plan);
         await runPrepare(env, plan, config, true);
       }
+      if (inLayout) recordSet(plan, input.hostname, env.warn); // the folder's manifest, as prepare writes it
       const cache = plan.actions.find((a) => a.spec.role === 'cache');
       const {minerSs58, vmIp, vmGateway, vmDns} = input.config ?? {};
       const volumes = Object.fromEntries(plan.actions.map((a) => [a.spec.role, a.path]));
