@@ -29,8 +29,8 @@ export interface LogSource {
   end(): number;
   /** Up to `count` lines starting at or after `at` (a line start) that meet every condition. */
   forward(at: number, count: number, where?: readonly Condition[]): SourceLine[];
-  /** Up to `count` lines that start before `at` and meet every condition, oldest first. */
-  backward(at: number, count: number, where?: readonly Condition[]): SourceLine[];
+  /** Up to `count` lines that start before `at` (and at or after `floor`, a line start) and meet every condition, oldest first. */
+  backward(at: number, count: number, where?: readonly Condition[], floor?: number): SourceLine[];
 }
 
 /** True when the line meets every condition. */
@@ -57,9 +57,9 @@ export class ArraySource implements LogSource {
     }
     return out;
   }
-  backward(at: number, count: number, where: readonly Condition[] = []): SourceLine[] {
+  backward(at: number, count: number, where: readonly Condition[] = [], floor = 0): SourceLine[] {
     const out: SourceLine[] = [];
-    for (let i = Math.min(at, this.data.length) - 1; i >= 0 && out.length < count; i--) {
+    for (let i = Math.min(at, this.data.length) - 1; i >= floor && out.length < count; i--) {
       if (meets(this.data[i]!, where)) out.push({at: i, next: i + 1, text: this.data[i]!});
     }
     return out.reverse();
@@ -166,17 +166,19 @@ export class FileSource implements LogSource {
     return out;
   }
 
-  backward(at: number, count: number, where: readonly Condition[] = []): SourceLine[] {
+  backward(at: number, count: number, where: readonly Condition[] = [], floor = 0): SourceLine[] {
     const found: SourceLine[] = [];
     let to = Math.min(at, this.end());
-    while (to > 0 && found.length < count) {
-      const from = Math.max(0, to - CHUNK);
+    // The end of the log is read most (every frame while following): start small, then grow.
+    let size = 16 * 1024;
+    while (to > floor && found.length < count) {
+      const from = Math.max(floor, to - size);
+      size = Math.min(CHUNK, size * 4);
       const n = this.read(from, to - from);
       if (!n) break;
-      // The first complete line of the chunk starts after its first newline (or at 0).
-      const nl = from === 0 ? -1 : this.buf.subarray(0, n).indexOf(10);
-      const first = nl + 1;
-      if (from > 0 && nl < 0) {
+      // The first complete line of the chunk starts after its first newline (or at the floor).
+      const nl = from === floor ? -1 : this.buf.subarray(0, n - 1).indexOf(10); // not the newline that ends the chunk
+      if (from > floor && nl < 0) {
         // No line start in the chunk: a line longer than a chunk ends at `to`.
         const start = this.lineStartBefore(from);
         const head = this.read(start, Math.min(MAX_LINE, to - start));
@@ -184,12 +186,14 @@ export class FileSource implements LogSource {
         to = start;
         continue;
       }
-      const chunk: SourceLine[] = [];
+      const first = nl + 1;
+      const spans: number[] = [];
       this.scan(from + first, from + n, where, (a, b) => {
-        chunk.push(this.line(a, b, this.decode(from, a, b)));
+        spans.push(a, b);
         return true;
       });
-      for (let i = chunk.length - 1; i >= 0 && found.length < count; i--) found.push(chunk[i]!);
+      // Only the lines wanted are decoded.
+      for (let i = spans.length - 2; i >= 0 && found.length < count; i -= 2) found.push(this.line(spans[i]!, spans[i + 1]!, this.decode(from, spans[i]!, spans[i + 1]!)));
       to = from + first;
     }
     return found.reverse();
