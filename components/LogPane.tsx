@@ -93,7 +93,18 @@ export function LogPane({source, version, arrived, generation = 0, width, height
   void version; // a new version is a re-render: the source is read again below
   // A paused view whose top is past the end (the log was cut) follows again.
   if (!s.follow && s.top > end) state.current = {...s, follow: true};
-  const shown: SourceLine[] = bodyRows <= 0 ? [] : state.current.follow ? source.backward(end, bodyRows, where) : source.forward(state.current.top, bodyRows, where);
+  // Following a filtered log, the lines found stay until the filter changes: each frame then reads
+  // only what arrived since (a rare match in a gigabyte is looked for once, not five times a second).
+  const tailCache = useRef<{key: string; end: number; lines: SourceLine[]}>({key: '', end: 0, lines: []});
+  const followed = (): SourceLine[] => {
+    const key = `${generation}\0${bodyRows}\0${where.map((c) => `${c.invert ? '!' : ''}${c.re.source}`).join('\0')}`;
+    const cache = tailCache.current;
+    const fresh = cache.key === key && end >= cache.end;
+    const lines = fresh ? [...cache.lines, ...source.backward(end, bodyRows, where, cache.end)].slice(-bodyRows) : source.backward(end, bodyRows, where);
+    tailCache.current = {key, end, lines};
+    return lines;
+  };
+  const shown: SourceLine[] = bodyRows <= 0 ? [] : state.current.follow ? followed() : source.forward(state.current.top, bodyRows, where);
   const editing = s.prompt !== undefined;
   useEffect(() => onEditingChange?.(editing), [editing, onEditingChange]);
 
