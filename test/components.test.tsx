@@ -497,7 +497,7 @@ describe('keymap and help', () => {
 
   it('HelpBar keeps the global keys ("? help") when the scope keys do not fit', () => {
     const r = render(<HelpBar scopes={['log', 'global']} width={60} />);
-    expect(frameOf(r)).toBe('↑ k PgUp scroll up (pauses) · End F follow · ? help · q quit');
+    expect(frameOf(r)).toBe('↑ k PgUp pause · End F follow · w wrap · ? help · q quit');
   });
 
   it('the same table drives handling', () => {
