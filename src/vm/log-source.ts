@@ -114,8 +114,9 @@ export class FileSource implements LogSource {
     const size = this.size();
     if (size === 0) return 0;
     // The last newline: a line still being written is not shown until it ends.
-    for (let to = size; to > 0; ) {
-      const from = Math.max(0, to - 64 * 1024);
+    // Read every frame: the last few KiB first (the last byte is a newline, mostly).
+    for (let to = size, step = 4096; to > 0; step = CHUNK) {
+      const from = Math.max(0, to - step);
       const n = this.read(from, to - from);
       const nl = this.buf.lastIndexOf(10, n - 1);
       if (nl >= 0) return from + nl + 1;
