@@ -1,26 +1,29 @@
 // A serial-log pane in the manner of `less +F`: it follows the end by default; scrolling up pauses
-// it and a badge counts the lines that arrived since; End/F follows again. `/` searches (n/N move
-// between matches, matching lines are marked), `&` or `f` filters (only matching lines are shown).
-// Lines that `hintFor` recognises carry a glyph and a colour. Only the visible window is read from
-// the provider, except for filtering and searching, which scan the provider's lines.
-import {useEffect, useMemo, useReducer, useRef} from 'react';
+// it (the view holds still while the log grows) and a badge counts the lines that arrived since;
+// End/F follows again. Home/g go to the first line of the file. `/` searches (n/N move between
+// matches), `&`/`f` keeps only lines matching a regular expression, `!` hides them, `s` keeps
+// warnings and errors, then errors only. `w` wraps long lines; otherwise ←/→ scroll sideways.
+// The pane reads only what it shows from its source (the file itself, on demand, see
+// src/vm/log-source.ts), so every line of a gigabyte log is reachable in bounded memory.
+import {useEffect, useReducer, useRef} from 'react';
 import {Box, Text} from 'ink';
-import {stripSgr} from '../src/runner/lines.js';
+import {severityPattern} from '../src/vm/hints.js';
+import type {Condition, LogSource, SourceLine} from '../src/vm/log-source.js';
 import {matchKey, useKeymap} from './keymap.js';
 import {fit, formatCount, glyphs, oneLine, pad, paint, severityGlyph, severityTone, textWidth, tone, type Severity} from './theme.js';
 
-export interface LogProvider {
-  totalLines(): number;
-  lines(from: number, count: number): string[];
-}
 export interface LogHint {
   severity: Severity;
   title: string;
 }
 export interface LogPaneProps {
-  provider: LogProvider;
-  /** Changes whenever lines arrive (the pane re-reads the provider). */
+  source: LogSource;
+  /** Changes whenever lines arrive (the pane reads the source again). */
   version: number;
+  /** Lines that have arrived so far (the badge counts those that came while paused); default: the source's end. */
+  arrived?: number;
+  /** Changes when the log restarts (a new boot): the pane follows the new log. */
+  generation?: number;
   width: number;
   /** Rows in all: the last one is the status/prompt row. */
   height: number;
@@ -33,56 +36,75 @@ export interface LogPaneProps {
   onEditingChange?: (editing: boolean) => void;
 }
 
+type Least = 'all' | 'warn' | 'error';
+type PromptKind = 'search' | 'filter' | 'exclude';
 interface State {
   follow: boolean;
-  top: number;
-  pausedTotal: number;
+  top: number; // position of the top line while paused
+  pausedArrived: number;
   search: string;
-  match?: number; // view index of the current match
+  match?: SourceLine;
   filter: string;
-  prompt?: {kind: 'search' | 'filter'; text: string};
+  exclude: string;
+  least: Least;
+  wrap: boolean;
+  shift: number;
+  prompt?: {kind: PromptKind; text: string};
   notice: string;
 }
 
-const CHUNK = 512;
+const LEAST_NEXT: Record<Least, Least> = {all: 'warn', warn: 'error', error: 'all'};
+const LEAST_TEXT: Record<Least, string> = {all: '', warn: 'warnings and errors', error: 'errors only'};
+const PROMPT_SIGN: Record<PromptKind, string> = {search: '/', filter: '&', exclude: '!'};
 
-/** The view the pane scrolls over: every line, or only those containing the filter text. */
-function buildView(provider: LogProvider, filter: string) {
-  const total = provider.totalLines();
-  if (!filter) return {length: total, total, at: (from: number, n: number) => provider.lines(from, n)};
-  const needle = filter.toLowerCase();
-  const texts: string[] = [];
-  for (let from = 0; from < total; from += CHUNK) {
-    for (const line of provider.lines(from, CHUNK)) if (stripSgr(line).toLowerCase().includes(needle)) texts.push(line);
+/** A typed pattern: a regular expression if it is one, else the literal text; case-insensitive. */
+export function patternOf(text: string): RegExp {
+  try {
+    return new RegExp(text, 'i');
+  } catch {
+    return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
   }
-  return {length: texts.length, total, at: (from: number, n: number) => texts.slice(from, from + n)};
-}
-type View = ReturnType<typeof buildView>;
-
-/** The nearest view index from `start` (inclusive) in direction `dir` whose line contains `query`. */
-export function findMatch(view: Pick<View, 'length' | 'at'>, query: string, start: number, dir: 1 | -1): number | undefined {
-  const needle = query.toLowerCase();
-  for (let i = dir > 0 ? Math.max(0, start) : Math.min(start, view.length - 1); i >= 0 && i < view.length; ) {
-    const from = dir > 0 ? i : Math.max(0, i - CHUNK + 1);
-    const chunk = view.at(from, dir > 0 ? CHUNK : i - from + 1);
-    for (let k = dir > 0 ? 0 : chunk.length - 1; k >= 0 && k < chunk.length; k += dir) {
-      if (stripSgr(chunk[k]!).toLowerCase().includes(needle)) return from + k;
-    }
-    i = dir > 0 ? from + chunk.length : from - 1;
-    if (chunk.length === 0) break;
-  }
-  return undefined;
 }
 
-export function LogPane({provider, version, width, height, hintFor, title = 'Log', isActive = true, onBack, onEditingChange}: LogPaneProps) {
-  const state = useRef<State>({follow: true, top: 0, pausedTotal: 0, search: '', filter: '', notice: ''});
+function conditions(s: State): Condition[] {
+  const out: Condition[] = [];
+  if (s.filter) out.push({re: patternOf(s.filter)});
+  if (s.least !== 'all') out.push({re: severityPattern(s.least)});
+  if (s.exclude) out.push({re: patternOf(s.exclude), invert: true});
+  return out;
+}
+
+export const plural = (n: number, one: string, many = `${one}s`) => `${formatCount(n)} ${n === 1 ? one : many}`;
+
+export function LogPane({source, version, arrived, generation = 0, width, height, hintFor, title = 'Log', isActive = true, onBack, onEditingChange}: LogPaneProps) {
+  const state = useRef<State>({follow: true, top: 0, pausedArrived: 0, search: '', filter: '', exclude: '', least: 'all', wrap: false, shift: 0, notice: ''});
   const [, rerender] = useReducer((n: number) => n + 1, 0);
+  const seenGeneration = useRef(generation);
+  if (seenGeneration.current !== generation) {
+    // A new boot: the old positions mean nothing in the new log.
+    seenGeneration.current = generation;
+    state.current = {...state.current, follow: true, match: undefined, notice: ''};
+  }
   const s = state.current;
-  // `version` is the provider's change counter: a new version means new lines to read.
-  const view = useMemo(() => buildView(provider, s.filter), [provider, version, s.filter]);
   const bodyRows = Math.max(0, height - 1);
-  const maxTop = Math.max(0, view.length - bodyRows);
-  const top = s.follow ? maxTop : Math.min(s.top, maxTop);
+  const where = conditions(s);
+  const end = source.end();
+  const count = arrived ?? end;
+  void version; // a new version is a re-render: the source is read again below
+  // A paused view whose top is past the end (the log was cut) follows again.
+  if (!s.follow && s.top > end) state.current = {...s, follow: true};
+  // Following a filtered log, the lines found stay until the filter changes: each frame then reads
+  // only what arrived since (a rare match in a gigabyte is looked for once, not five times a second).
+  const tailCache = useRef<{key: string; end: number; lines: SourceLine[]}>({key: '', end: 0, lines: []});
+  const followed = (): SourceLine[] => {
+    const key = `${generation}\0${bodyRows}\0${where.map((c) => `${c.invert ? '!' : ''}${c.re.source}`).join('\0')}`;
+    const cache = tailCache.current;
+    const fresh = cache.key === key && end >= cache.end;
+    const lines = fresh ? [...cache.lines, ...source.backward(end, bodyRows, where, cache.end)].slice(-bodyRows) : source.backward(end, bodyRows, where);
+    tailCache.current = {key, end, lines};
+    return lines;
+  };
+  const shown: SourceLine[] = bodyRows <= 0 ? [] : state.current.follow ? followed() : source.forward(state.current.top, bodyRows, where);
   const editing = s.prompt !== undefined;
   useEffect(() => onEditingChange?.(editing), [editing, onEditingChange]);
 
@@ -91,18 +113,25 @@ export function LogPane({provider, version, width, height, hintFor, title = 'Log
     state.current = {...state.current, ...patch};
     rerender();
   };
-  const topNow = () => (state.current.follow ? maxTop : Math.min(state.current.top, maxTop));
-  const scrollTo = (next: number) => {
+  const topNow = () => (state.current.follow ? (shown[0]?.at ?? end) : state.current.top);
+  const pauseAt = (top: number | undefined, patch: Partial<State> = {}) => {
     const st = state.current;
-    const pausedTotal = st.follow ? view.total : st.pausedTotal;
-    set({follow: false, top: Math.min(Math.max(0, next), maxTop), pausedTotal, notice: ''});
+    if (top === undefined) return set(patch);
+    set({follow: false, top, pausedArrived: st.follow ? count : st.pausedArrived, notice: '', ...patch});
+  };
+  const now = () => conditions(state.current);
+  const down = (by: number) => {
+    const ahead = source.forward(topNow(), bodyRows + by, now());
+    if (ahead.length > bodyRows) pauseAt(ahead[Math.min(by, ahead.length - bodyRows)]!.at);
+    else pauseAt(topNow());
   };
   const jumpToMatch = (query: string, from: number, dir: 1 | -1) => {
-    const found = findMatch(view, query, from, dir);
-    if (found === undefined) return set({notice: `no ${dir > 0 ? 'later' : 'earlier'} match for "${query}"`});
-    const shownTop = topNow();
-    scrollTo(found >= shownTop && found < shownTop + bodyRows ? shownTop : found - Math.floor(bodyRows / 2));
-    set({match: found});
+    const look = [...now(), {re: patternOf(query)}];
+    const found = dir > 0 ? source.forward(from, 1, look)[0] : source.backward(from, 1, look)[0];
+    if (!found) return set({notice: `no ${dir > 0 ? 'later' : 'earlier'} match for "${query}"`});
+    const visible = shown.some((l) => l.at === found.at);
+    const top = visible ? topNow() : (source.backward(found.at, Math.floor(bodyRows / 2), now())[0]?.at ?? found.at);
+    pauseAt(top, {match: found});
   };
 
   useKeymap('log', (logAction, input, key) => {
@@ -112,10 +141,10 @@ export function LogPane({provider, version, width, height, hintFor, title = 'Log
     if (st.prompt) {
       if (key.escape) return set({prompt: undefined});
       if (key.return) {
-        const text = st.prompt.text;
-        if (st.prompt.kind === 'filter') return set({prompt: undefined, filter: text, follow: true, match: undefined});
+        const {kind, text} = st.prompt;
+        if (kind !== 'search') return set({prompt: undefined, [kind]: text, follow: true, match: undefined});
         set({prompt: undefined, search: text, match: undefined});
-        if (text) jumpToMatch(text, topNow() + bodyRows - 1, -1);
+        if (text) jumpToMatch(text, shown.at(-1)?.next ?? end, -1);
         return;
       }
       if (action === 'erase') return set({prompt: {...st.prompt, text: st.prompt.text.slice(0, -1)}});
@@ -124,20 +153,24 @@ export function LogPane({provider, version, width, height, hintFor, title = 'Log
       return;
     }
     const at = topNow();
-    const current = st.match ?? at + bodyRows - 1;
     switch (action) {
-      case 'up': return scrollTo(at - 1);
-      case 'pageUp': return scrollTo(at - Math.max(1, bodyRows - 1));
-      case 'down': return scrollTo(at + 1);
-      case 'pageDown': return scrollTo(at + Math.max(1, bodyRows - 1));
-      case 'top': return scrollTo(0);
+      case 'up': return pauseAt(source.backward(at, 1, now())[0]?.at ?? at);
+      case 'pageUp': return pauseAt(source.backward(at, Math.max(1, bodyRows - 1), now())[0]?.at ?? at);
+      case 'down': return down(1);
+      case 'pageDown': return down(Math.max(1, bodyRows - 1));
+      case 'top': return pauseAt(source.forward(0, 1, now())[0]?.at ?? 0);
       case 'follow': return set({follow: true, notice: ''});
       case 'search': return set({prompt: {kind: 'search', text: ''}, notice: ''});
       case 'filter': return set({prompt: {kind: 'filter', text: st.filter}, notice: ''});
-      case 'searchNext': return st.search ? jumpToMatch(st.search, current + 1, 1) : undefined;
-      case 'searchPrev': return st.search ? jumpToMatch(st.search, current - 1, -1) : undefined;
+      case 'exclude': return set({prompt: {kind: 'exclude', text: st.exclude}, notice: ''});
+      case 'severity': return set({least: LEAST_NEXT[st.least], follow: true, match: undefined});
+      case 'wrap': return set({wrap: !st.wrap, shift: 0});
+      case 'left': return set({shift: Math.max(0, st.shift - 8)});
+      case 'right': return st.wrap ? undefined : set({shift: st.shift + 8});
+      case 'searchNext': return st.search ? jumpToMatch(st.search, st.match?.next ?? at, 1) : undefined;
+      case 'searchPrev': return st.search ? jumpToMatch(st.search, st.match?.at ?? shown.at(-1)?.next ?? end, -1) : undefined;
       case 'clear':
-        if (st.search || st.filter) return set({search: '', filter: '', match: undefined, notice: ''});
+        if (st.search || st.filter || st.exclude || st.least !== 'all') return set({search: '', filter: '', exclude: '', least: 'all', match: undefined, notice: ''});
         return onBack?.();
     }
   }, isActive);
@@ -145,40 +178,44 @@ export function LogPane({provider, version, width, height, hintFor, title = 'Log
   const g = glyphs();
   const gutter = Math.max(...(['error', 'warn', 'info', 'ok'] as const).map((sev) => textWidth(severityGlyph(sev)))) + 1;
   const marker = Math.max(textWidth(g.pointer), textWidth(g.match)) + 1;
-  const textWidthLeft = Math.max(0, width - gutter - marker);
-  const lines = bodyRows > 0 ? view.at(top, bodyRows) : [];
-  const needle = s.search.toLowerCase();
-  let lastHint: LogHint | undefined;
+  const textWidthLeft = Math.max(1, width - gutter - marker);
+  const needle = s.search ? patternOf(s.search) : undefined;
 
   // The window is one Text: each row already cut to the width, its colour as SGR codes. Ink then
   // lays out one node instead of four per row, which under a flood of serial lines is most of a
   // frame's cost and garbage (BENCHMARKS.md, benchmark 4).
-  const rows = lines.map((raw, i) => {
-    const text = oneLine(stripSgr(raw));
+  let rows = shown.flatMap((line) => {
+    const text = oneLine(line.text);
     const hint = hintFor?.(text);
-    if (hint) lastHint = hint;
-    const isMatch = needle !== '' && text.toLowerCase().includes(needle);
-    const mark = top + i === s.match ? g.pointer : isMatch ? g.match : '';
-    const shown = fit(text, textWidthLeft);
-    const at = isMatch ? shown.toLowerCase().indexOf(needle) : -1;
+    const found = needle?.exec(text);
+    const mark = s.match?.at === line.at ? g.pointer : found ? g.match : '';
     const lineTone = hint ? severityTone(hint.severity) : undefined;
-    const body =
-      at >= 0
-        ? paint(shown.slice(0, at), lineTone) + paint(shown.slice(at, at + needle.length), lineTone, {inverse: true}) + paint(shown.slice(at + needle.length), lineTone)
-        : paint(shown, lineTone);
-    return paint(pad(hint ? severityGlyph(hint.severity) : '', gutter), lineTone) + (mark ? paint(pad(mark, marker), 'accent') : pad('', marker)) + body;
+    const pieces = s.wrap ? wrapText(text, textWidthLeft) : [fit(sideways(text, s.shift), textWidthLeft)];
+    return pieces.map((shownText, k) => {
+      const at = found && !s.wrap && s.shift === 0 ? found.index : -1;
+      const len = found?.[0].length ?? 0;
+      const body =
+        at >= 0 && at + len <= shownText.length
+          ? paint(shownText.slice(0, at), lineTone) + paint(shownText.slice(at, at + len), lineTone, {inverse: true}) + paint(shownText.slice(at + len), lineTone)
+          : paint(shownText, lineTone);
+      const lead = k === 0 ? paint(pad(hint ? severityGlyph(hint.severity) : '', gutter), lineTone) + (mark ? paint(pad(mark, marker), 'accent') : pad('', marker)) : pad('', gutter + marker);
+      return lead + body;
+    });
   });
+  // Wrapped rows: following shows the last rows, paused the first.
+  if (rows.length > bodyRows) rows = s.follow ? rows.slice(-bodyRows) : rows.slice(0, bodyRows);
 
-  const newLines = s.follow ? 0 : Math.max(0, view.total - s.pausedTotal);
+  const newLines = s.follow ? 0 : Math.max(0, count - s.pausedArrived);
+  const filters = [s.filter ? `filter /${s.filter}/` : '', s.exclude ? `hiding /${s.exclude}/` : '', LEAST_TEXT[s.least]].filter(Boolean).join(', ');
   const status = s.prompt
-    ? `${s.prompt.kind === 'search' ? '/' : '&'}${s.prompt.text}${g.cursor}  (Enter ${s.prompt.kind === 'search' ? 'search' : 'filter'}, Esc cancel)`
+    ? `${PROMPT_SIGN[s.prompt.kind]}${s.prompt.text}${g.cursor}  (Enter ${s.prompt.kind === 'search' ? 'search' : s.prompt.kind === 'filter' ? 'keep matching lines' : 'hide matching lines'}, Esc cancel)`
     : [
-        s.follow ? `${g.running} following` : `${g.paused} paused${newLines ? ` ${g.newBelow} ${formatCount(newLines)} new lines (End/F follows)` : ''}`,
+        s.follow ? `${g.running} following` : `${g.paused} paused${newLines ? ` ${g.newBelow} ${plural(newLines, 'new line')} (End/F follows)` : ''}`,
         s.notice,
         s.search ? `/${s.search}` : '',
-        s.filter ? `filter "${s.filter}": ${formatCount(view.length)} shown` : '',
-        lastHint ? `${severityGlyph(lastHint.severity)} ${lastHint.title}` : '',
-        `${title}: ${formatCount(view.total)} lines`,
+        filters,
+        s.wrap ? 'wrapping' : s.shift ? `columns ${s.shift + 1}-` : '',
+        title,
       ].filter(Boolean).join(g.separator);
 
   if (height <= 0) return null;
@@ -195,4 +232,17 @@ export function LogPane({provider, version, width, height, hintFor, title = 'Log
       </Box>
     </Box>
   );
+}
+
+/** The text from column `shift` on (a long line scrolled sideways). */
+function sideways(text: string, shift: number): string {
+  return shift > 0 ? text.slice(shift) : text;
+}
+
+/** The text in rows of `width` columns (by characters: serial lines are ASCII). */
+export function wrapText(text: string, width: number): string[] {
+  if (text.length <= width) return [text];
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += width) out.push(text.slice(i, i + width));
+  return out;
 }

@@ -14,7 +14,7 @@ export type Action =
   | 'help' | 'quit' | 'interrupt'
   | 'up' | 'down' | 'pageUp' | 'pageDown' | 'top' | 'follow'
   | 'select' | 'back' | 'next' | 'prev' | 'confirm' | 'cancel' | 'close'
-  | 'search' | 'searchNext' | 'searchPrev' | 'filter' | 'clear'
+  | 'search' | 'searchNext' | 'searchPrev' | 'filter' | 'exclude' | 'severity' | 'wrap' | 'clear'
   | 'left' | 'right' | 'home' | 'end' | 'erase';
 
 type KeyFlag = 'upArrow' | 'downArrow' | 'leftArrow' | 'rightArrow' | 'pageUp' | 'pageDown' | 'home' | 'end' | 'return' | 'escape' | 'tab'
@@ -74,18 +74,23 @@ export const KEYMAP: readonly KeyBinding[] = [
   {scope: 'confirm', label: 'Enter', description: 'confirm (only the exact text)', bar: true, keys: [{key: 'return', action: 'confirm'}]},
   {scope: 'confirm', label: 'Esc', description: 'cancel', bar: true, keys: [{key: 'escape', action: 'cancel'}]},
 
-  {scope: 'log', label: '↑ k PgUp', ascii: 'Up k PgUp', description: 'scroll up (pauses)', bar: true,
+  {scope: 'log', label: '↑ k PgUp', ascii: 'Up k PgUp', description: 'pause', bar: true,
     keys: [{key: 'upArrow', action: 'up'}, {input: 'k', action: 'up'}, {key: 'pageUp', action: 'pageUp'}]},
   {scope: 'log', label: '↓ j PgDn', ascii: 'Down j PgDn', description: 'scroll down',
     keys: [{key: 'downArrow', action: 'down'}, {input: 'j', action: 'down'}, {key: 'pageDown', action: 'pageDown'}]},
-  {scope: 'log', label: 'Home g', description: 'oldest line', keys: [{key: 'home', action: 'top'}, {input: 'g', action: 'top'}]},
+  {scope: 'log', label: 'Home g', description: "the file's first line", keys: [{key: 'home', action: 'top'}, {input: 'g', action: 'top'}]},
   {scope: 'log', label: 'End F', description: 'follow', bar: true,
     keys: [{key: 'end', action: 'follow'}, {input: 'F', action: 'follow'}, {input: 'G', action: 'follow'}]},
+  {scope: 'log', label: 'w', description: 'wrap', bar: true, keys: [{input: 'w', action: 'wrap'}]},
   {scope: 'log', label: '/', description: 'search', bar: true, keys: [{input: '/', action: 'search'}]},
   {scope: 'log', label: 'n N', description: 'next/previous match',
     keys: [{input: 'n', action: 'searchNext'}, {input: 'N', action: 'searchPrev'}]},
   {scope: 'log', label: '& f', description: 'filter', bar: true, keys: [{input: '&', action: 'filter'}, {input: 'f', action: 'filter'}]},
-  {scope: 'log', label: 'Esc', description: 'clear search/filter, then back', keys: [{key: 'escape', action: 'clear'}]},
+  {scope: 'log', label: '!', description: 'hide lines (inverted filter)', keys: [{input: '!', action: 'exclude'}]},
+  {scope: 'log', label: 's', description: 'severity: all, warnings and errors, errors only', keys: [{input: 's', action: 'severity'}]},
+  {scope: 'log', label: '←→', ascii: 'Left/Right', description: 'scroll long lines sideways (w wraps them instead)',
+    keys: [{key: 'leftArrow', action: 'left'}, {key: 'rightArrow', action: 'right'}]},
+  {scope: 'log', label: 'Esc', description: 'clear search and filters, then back', keys: [{key: 'escape', action: 'clear'}]},
 
   {scope: 'help', label: 'Esc ?', description: 'close', bar: true,
     keys: [{key: 'escape', action: 'close'}, {input: '?', action: 'close'}, {input: 'q', action: 'close'}]},

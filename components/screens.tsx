@@ -26,7 +26,8 @@ export type Screen =
   | {name: 'repair'; path?: string}
   | {name: 'nbd'}
   | {name: 'launch'; setup?: boolean}
-  | {name: 'log'; back?: Screen; path?: string; afterLaunch?: boolean; setup?: boolean}
+  /** `shell`: opened by `tdx-wizard logs --follow`, so Esc returns to the shell, not to a menu. */
+  | {name: 'log'; back?: Screen; path?: string; afterLaunch?: boolean; setup?: boolean; shell?: boolean}
   | {name: 'vm'}
   | {name: 'volumes'};
 
@@ -104,7 +105,7 @@ export function ScreenView({screen, ...props}: ScreenProps & {screen: Screen}) {
     case 'launch':
       return <LaunchScreen {...props} setup={Boolean(screen.setup)} />;
     case 'log':
-      return <LogScreen key={screen.path ?? ''} {...props} back={screen.back ?? {name: 'menu'}} path={screen.path} afterLaunch={Boolean(screen.afterLaunch)} />;
+      return <LogScreen key={screen.path ?? ''} {...props} back={screen.back ?? {name: 'menu'}} path={screen.path} afterLaunch={Boolean(screen.afterLaunch)} shell={Boolean(screen.shell)} />;
     case 'vm':
       return <VmScreen {...props} />;
     case 'volumes':

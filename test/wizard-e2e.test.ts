@@ -535,9 +535,7 @@ describe('the wizard in a terminal', () => {
     const first = raw.slice(start, raw.indexOf('\u001B[?2026l', start));
     expect(first).toContain('the last line');
     expect(first).not.toContain('waiting for');
-    await run.press('Escape');
-    await run.waitFor('First-time setup');
-    await run.press('q');
+    await run.press('Escape'); // started from the shell: back to the shell
     expect(await run.exited()).toBe(0);
   }, 60_000);
 
@@ -548,6 +546,15 @@ describe('the wizard in a terminal', () => {
     mkdirSync(join(dir, 'config'), {recursive: true});
     writeFileSync(join(dir, 'config', 'config.json'), JSON.stringify({volumePath: '/srv/remembered-cache.qcow2', volumeSize: '5000G', networkType: 'tap'}));
     run = startPty([CLI, 'logs', '--follow', '--file', log], {cwd: dir, env: envFor(dir), cols: 100, rows: 30});
+    await run.waitFor('boot line two');
+    await run.press('q'); // started from the shell: q (like Esc) returns to it
+    expect(await run.exited()).toBe(0);
+    // The log pane opened from the menu: Esc leads back to the menu, and the menu's screens read the settings.
+    run = startPty([CLI], {cwd: dir, env: {...envFor(dir), TDX_WIZARD_SERIAL_LOG: log}, cols: 100, rows: 30});
+    await run.waitFor('First-time setup');
+    for (let i = 0; i < 5; i++) await run.press('Down');
+    await run.waitFor(/❯ Tail the serial log/);
+    await run.press('Enter');
     await run.waitFor('boot line two');
     await run.press('Escape');
     await run.waitFor('First-time setup');

@@ -25,11 +25,12 @@ export function register(program: Command): void {
       action('logs', async (ctx, _args, opts) => {
         const file = opts.file === undefined ? serialLog() : String(opts.file);
         // On a terminal, following opens the wizard's log pane (search, filter, pause); otherwise plain lines.
+        // Esc or q there returns to the shell (exit 0), as from less.
         if (opts.follow && !ctx.reporter.json && process.stdin.isTTY && process.stdout.isTTY) {
           // The log is opened and its end read while Ink loads: the pane's first frame shows it.
           const logFeed = new LogFeed(file);
           const [{runWizard}] = await Promise.all([import('../load-ui.js').then((m) => m.loadUi()), logFeed.start()]);
-          return runWizard({color: opts.color !== false, initial: {name: 'log', path: file}, logFeed});
+          return runWizard({color: opts.color !== false, initial: {name: 'log', path: file, shell: true}, logFeed});
         }
         return logs(ctx, file, Boolean(opts.follow));
       }),
