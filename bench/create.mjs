@@ -109,7 +109,7 @@ function virtFormatRow(dir, wizardMs) {
   }
   const image = join(dir, 'guestfs.qcow2');
   try {
-    const ms = timed('qemu-img', ['create', '-q', '-f', 'qcow2', image, SIZE]) + timed('virt-format', ['-a', image, '--format=qcow2', '--partition=none', '--filesystem=ext4', '--label=tdx-cache'], {env: {LIBGUESTFS_BACKEND: 'direct'}});
+    const ms = timed('qemu-img', ['create', '-q', '-f', 'qcow2', image, SIZE]) + timed('virt-format', ['--format=qcow2', '-a', image, '--partition=none', '--filesystem=ext4', '--label=tdx-cache'], {env: {LIBGUESTFS_BACKEND: 'direct'}});
     return {benchmark, wizard: `${wizardMs.toFixed(0)} ms`, reference: `${ms.toFixed(0)} ms (qemu-img create + virt-format, one run; ${(allocated(image) / MiB).toFixed(0)} MiB)`, ratio: (wizardMs / ms).toFixed(3), target: '-', pass: null};
   } catch (error) {
     return {benchmark, wizard: `${wizardMs.toFixed(0)} ms`, reference: `not run: virt-format failed: ${String(error.message).split('\n').slice(-3).join(' ').slice(0, 200)}`, ratio: '-', target: '-', pass: null};
