@@ -5,7 +5,7 @@
 //   - under 50,000 lines/s for 10 s (bench/serial-writer.mjs, every 10th line a marker with the
 //     time it was written): the screen is read (`tmux capture-pane -p`) every 25 ms, and the age of
 //     the newest marker on it is the capture's time (the middle of the capture command) minus that
-//     marker's write time; median and p95 (tail -F can come out slightly negative: it is that fast);
+//     marker's write time; median and p95 (tail -F and less +F can come out slightly negative: they are that fast);
 //   - CPU over the writer's run: the viewer's process tree plus its terminal (the tmux server,
 //     which also serves the captures: the same 40 a second for every viewer), as a share of a core;
 //   - peak RSS of the viewer's process tree (VmHWM, summed);
