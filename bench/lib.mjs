@@ -1,6 +1,6 @@
 // Small helpers shared by the benchmarks: timing commands, medians, process trees, the table.
 import {execFileSync, spawnSync} from 'node:child_process';
-import {mkdtempSync, rmSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 
@@ -51,3 +51,36 @@ export function table(rows) {
 }
 
 export const MiB = 2 ** 20;
+
+/** qemu-storage-daemon exporting a qcow2 as a FUSE file (the stand-in for /dev/nbd0): its own time to daemonize. */
+export function fuseAttach(image, mountpoint, pidFile, writable) {
+  const ro = writable ? '' : ',read-only=on';
+  writeFileSync(mountpoint, '');
+  return timed('qemu-storage-daemon', [
+    '--blockdev', `driver=file,node-name=f,filename=${image}${ro}`,
+    '--blockdev', `driver=qcow2,node-name=d,file=f${ro}`,
+    '--export', `type=fuse,id=e,node-name=d,mountpoint=${mountpoint},writable=${writable ? 'on' : 'off'}`,
+    '--pidfile', pidFile, '--daemonize',
+  ]);
+}
+
+/**
+ * The teardown waits for what the tools themselves wait for: `fusermount3 -u` (qemu-storage-daemon
+ * leaves its FUSE mount behind when it is only signalled), SIGTERM, and the pid file it removes as it
+ * exits. Never /proc/PID: the daemonized process is PID 1's child, reaped 1.2-2 s late here.
+ */
+export function fuseDetach(mountpoint, pidFile) {
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  let ms = timed('fusermount3', ['-u', mountpoint]);
+  const start = performance.now();
+  process.kill(pid, 'SIGTERM');
+  while (existsSync(pidFile)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+  return ms + performance.now() - start;
+}
+
+/** Read-only FUSE export, blkid -p, teardown: what an operator does to look at a volume's label. */
+export function fuseBlkid(image, dir, n) {
+  const mnt = join(dir, `m-${n}`);
+  const pidFile = join(dir, `p-${n}`);
+  return fuseAttach(image, mnt, pidFile, false) + timed('blkid', ['-p', '-o', 'export', mnt]) + fuseDetach(mnt, pidFile);
+}

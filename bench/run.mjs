@@ -1,11 +1,12 @@
 // npm run bench: every benchmark, a table, and bench/results.json. Ratios against a reference
 // measured in the same run matter more than absolute times on a shared machine.
-//   node bench/run.mjs [name...]   runs only those (create, startup, first-frame, log-load, log-1g, output, prepare, raw, verify-set)
+//   node bench/run.mjs [name...]   runs only those (create, startup, first-frame, log-load, log-1g, output, prepare, raw, verify-set, log-peers)
 import './snapshot.mjs'; // first: the build under test, copied (sets TDX_BENCH_CLI)
 import {writeFileSync} from 'node:fs';
 import {cpus, loadavg, totalmem} from 'node:os';
 import {benchCreate} from './create.mjs';
 import {benchLogBig, benchLogLoad} from './logs.mjs';
+import {benchLogPeers} from './peers-log.mjs';
 import {benchOutput} from './output.mjs';
 import {benchPrepare, benchRaw, benchSetVerify} from './sets.mjs';
 import {benchStartup, benchWizardStartup} from './startup.mjs';
@@ -28,6 +29,7 @@ const benchmarks = {
   prepare: benchPrepare, // 7
   raw: benchRaw, // 8
   'verify-set': benchSetVerify, // 9
+  'log-peers': benchLogPeers, // 10 and the log pane's targets
 };
 const only = process.argv.slice(2);
 const unknown = only.filter((name) => !(name in benchmarks));

@@ -9,9 +9,9 @@
 // FUSE teardown the pid file qemu-storage-daemon removes as it exits (never /proc/PID of the
 // daemonized process: PID 1 reaps it up to 2 s later on these machines).
 import {spawn} from 'node:child_process';
-import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdirSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {allocated, CLI, median, MiB, PATH, sh, tempDir, timed} from './lib.mjs';
+import {allocated, CLI, fuseBlkid, median, MiB, PATH, sh, tempDir, timed} from './lib.mjs';
 
 const ROUNDS = 7; // after one warm-up round, which is not counted
 const SS58 = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
@@ -246,29 +246,6 @@ export async function benchRaw() {
 }
 
 // ---- 9: verify of the set -------------------------------------------------------------------------
-
-/**
- * Read-only FUSE export, blkid -p, teardown: unmount (qemu-storage-daemon leaves its FUSE mount
- * behind when it is only killed), SIGTERM, and the pid file it removes as it exits.
- */
-function fuseBlkid(image, dir, n) {
-  const mnt = join(dir, `m-${n}`);
-  const pidFile = join(dir, `p-${n}`);
-  writeFileSync(mnt, '');
-  let ms = timed('qemu-storage-daemon', [
-    '--blockdev', `driver=file,node-name=f,filename=${image},read-only=on`,
-    '--blockdev', 'driver=qcow2,node-name=d,file=f,read-only=on',
-    '--export', `type=fuse,id=e,node-name=d,mountpoint=${mnt},writable=off`,
-    '--pidfile', pidFile, '--daemonize',
-  ]);
-  ms += timed('blkid', ['-p', '-o', 'export', mnt]);
-  const pid = Number(readFileSync(pidFile, 'utf8'));
-  ms += timed('fusermount3', ['-u', mnt]);
-  const start = performance.now();
-  process.kill(pid, 'SIGTERM');
-  while (existsSync(pidFile)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-  return ms + performance.now() - start;
-}
 
 export function benchSetVerify() {
   const tmp = tempDir('tdxw-bench-vset-');
