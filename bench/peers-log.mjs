@@ -33,7 +33,7 @@ function viewers(dir) {
   return [
     {name: 'wizard', argv: (f) => `env ${env} ${CLI} logs --follow --file ${f}`},
     {name: 'less +F', argv: (f) => `less -R +F ${f}`, package: 'less'},
-    {name: 'lnav', argv: (f) => `env HOME=${dir}/lnav-home lnav ${f}`, package: 'lnav', cmd: 'lnav'},
+    {name: 'lnav', argv: (f) => `env HOME=${dir}/lnav-home XDG_CONFIG_HOME=${dir}/lnav-home/.config lnav ${f}`, package: 'lnav', cmd: 'lnav'},
     {name: 'tail -F', argv: (f) => `tail -F -n ${ROWS} ${f}`},
   ];
 }
