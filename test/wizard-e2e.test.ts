@@ -176,7 +176,8 @@ describe('the wizard in a terminal', () => {
     await run.press('Escape'); // from the log to the VM it launched (status, stop)
     await run.waitFor(/running: pid \d+/);
     await run.press('Escape');
-    await run.waitFor('First-time setup');
+    // The menu, and its own help bar (a frame after it): the keys are the menu's from then on.
+    await run.waitFor((screen) => /❯ First-time setup/.test(screen) && /Enter select · Esc back · \? help · q quit\s*$/.test(screen.trimEnd()));
     await run.press('q');
     expect(await run.exited()).toBe(0);
 
@@ -565,7 +566,8 @@ describe('the wizard in a terminal', () => {
     await run.press('Enter');
     await run.waitFor('/srv/remembered-cache.qcow2'); // the remembered path, read once the settings loaded
     await run.press('Escape');
-    await run.waitFor('First-time setup');
+    // The menu, and its own help bar (a frame after it): the keys are the menu's from then on.
+    await run.waitFor((screen) => /❯ First-time setup/.test(screen) && /Enter select · Esc back · \? help · q quit\s*$/.test(screen.trimEnd()));
     await run.press('q');
     expect(await run.exited()).toBe(0);
   }, 60_000);
