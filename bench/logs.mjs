@@ -15,11 +15,11 @@
 // 5. A pre-existing 1 GB serial log: the time from start to the first frame that shows the log's
 //    last line, and the peak RSS once it shows. Reference: `tail -n 40 F` of the same file.
 import {spawn} from 'node:child_process';
-import {appendFileSync, closeSync, openSync, writeFileSync, writeSync} from 'node:fs';
+import {appendFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {CLI, median, MiB, percentile, tempDir, timed} from './lib.mjs';
 import {cpuSeconds, nowMs, peakRss, startPty} from './pty.mjs';
-import {MARKER, markerLine, serialText} from './serial.mjs';
+import {bigLog, MARKER, markerLine, serialText} from './serial.mjs';
 
 const QUIET_BASE = 10_000_000; // sequence numbers of the single lines written before the flood
 const QUIET_LINES = 20;
@@ -142,22 +142,6 @@ export async function benchLogLoad() {
     tailPipe.kill();
     await wizard.stop();
     tmp.remove();
-  }
-}
-
-const GiB = 2 ** 30;
-
-/** A 1 GiB serial log, quickly: 8 MiB of realistic lines written 128 times in large writes, then a marker line. */
-function bigLog(file) {
-  const block = Buffer.from(serialText(8 * MiB));
-  const fd = openSync(file, 'w');
-  try {
-    const whole = Math.floor(GiB / block.length);
-    for (let i = 0; i < whole; i++) writeSync(fd, block);
-    writeSync(fd, block, 0, GiB - whole * block.length - 200);
-    writeSync(fd, `\r\n${markerLine(999_999, 0)}\r\n`);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -12,18 +12,17 @@
 //   - a 1 GB log: time from start to the first screen showing its last line (median of 3).
 // The wizard runs as `tdx-wizard logs --follow --file F`, as an operator would on that terminal.
 import {execFileSync, spawn, spawnSync} from 'node:child_process';
-import {appendFileSync, closeSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync} from 'node:fs';
+import {appendFileSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {CLI, median, MiB, PATH, percentile, tempDir} from './lib.mjs';
 import {nowMs} from './pty.mjs';
-import {markerLine, serialText} from './serial.mjs';
+import {bigLog, markerLine, serialText} from './serial.mjs';
 
 const COLS = 120;
 const ROWS = 40;
 const RATE = 50_000;
 const SECONDS = 10;
 const POLL_MS = 25;
-const GiB = 2 ** 30;
 const MARK = /mark (-?\d+) written (\d+\.\d+)/g;
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], {env: {...process.env, PATH}}).status === 0;
@@ -153,17 +152,6 @@ async function follow(v, dir) {
   }
 }
 
-function bigLog(file) {
-  const block = Buffer.from(serialText(8 * MiB));
-  const fd = openSync(file, 'w');
-  try {
-    const whole = Math.floor(GiB / block.length);
-    for (let i = 0; i < whole; i++) writeSync(fd, block);
-    writeSync(fd, `\r\n${markerLine(999_999, 0)}\r\n`);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 async function firstScreen(v, file) {
   const times = [];

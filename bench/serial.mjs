@@ -5,6 +5,7 @@
 //
 // Marker lines carry a sequence number and the time they were written (ms on the system-wide
 // monotonic clock, see pty.mjs nowMs), so a reader can tell how long a line took to reach it.
+import {closeSync, openSync, writeSync} from 'node:fs';
 
 const OK = '\x1b[0;32m[  OK  ]\x1b[0m';
 const BODY = [
@@ -65,4 +66,21 @@ export function serialText(bytes, from = 0) {
     size += line.length;
   }
   return parts.join('');
+}
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+/** A 1 GiB serial log, quickly: 8 MiB of realistic lines written 128 times in large writes, then a marker line. */
+export function bigLog(file) {
+  const block = Buffer.from(serialText(8 * MiB));
+  const fd = openSync(file, 'w');
+  try {
+    const whole = Math.floor(GiB / block.length);
+    for (let i = 0; i < whole; i++) writeSync(fd, block);
+    writeSync(fd, block, 0, GiB - whole * block.length - 200);
+    writeSync(fd, `\r\n${markerLine(999_999, 0)}\r\n`);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -83,7 +83,7 @@ export function readHostFile(path: string): HostSpec {
 function fromWizard(file: string, d: Record<string, unknown>): HostSpec {
   const validate = compileSchema(WIZARD_SCHEMA);
   if (!validate(d)) throw new UsageError(`${file} does not describe a host: ${schemaErrors(validate.errors)}`, 'see docs/fleet.md for the keys; a quick-launch.sh config.yaml is read as it is');
-  return common(file, d, {path: file, shape: 'tdx-wizard'}, String(d.hostname), near(file, d.image as string | undefined), (d.volumes ?? {}) as Record<string, string>, d.miner as Record<string, string> | undefined, d.network as Record<string, unknown> | undefined);
+  return common(file, d, {path: file, shape: 'tdx-wizard'});
 }
 
 /** Upstream's config.yaml: validated by the schema beside its launcher (tdx_wizard.launcher), the wizard's keys under tdx_wizard. */
@@ -105,21 +105,30 @@ function fromQuickLaunch(file: string, d: Record<string, unknown>): HostSpec {
   }
   const network = (upstream.network ?? {}) as Record<string, string>;
   const volumes = (upstream.volumes ?? {}) as Record<string, {size?: string; path?: string}>;
+  // Upstream's keys in the wizard's own shape; its extras (under tdx_wizard) win.
   const spec = common(
     file,
-    extra,
+    {
+      ...extra,
+      hostname: vm.hostname,
+      image: vm.image,
+      volumes: {cache: volumes.cache?.size, storage: volumes.storage?.size},
+      miner: {ss58: miner.ss58, ...((extra.miner ?? {}) as object)},
+      network: {type: network.type, vm_ip: network.vm_ip, vm_gateway: network.bridge_ip?.split('/')[0], vm_dns: network.dns, ...((extra.network ?? {}) as object)},
+    },
     {path: file, shape: 'quick-launch', schema},
-    vm.hostname!,
-    near(file, vm.image),
-    {cache: volumes.cache?.size, storage: volumes.storage?.size} as Record<string, string>,
-    {ss58: miner.ss58!, ...((extra.miner ?? {}) as Record<string, string>)},
-    {type: network.type, vm_ip: network.vm_ip, vm_gateway: network.bridge_ip?.split('/')[0], vm_dns: network.dns, ...((extra.network ?? {}) as Record<string, unknown>)},
   );
   const cachePath = near(file, volumes.cache?.path);
   return {...spec, launcher: spec.launcher ?? launcher, ...(cachePath && !spec.dir ? {dir: dirname(cachePath)} : {})};
 }
 
-function common(file: string, d: Record<string, unknown>, source: HostSpec['source'], hostname: string, image: string | undefined, volumes: Record<string, string | undefined>, miner: Record<string, string> | undefined, network: Record<string, unknown> | undefined): HostSpec {
+/** A host description in the wizard's own keys (either shape, once read) as a HostSpec; paths relative to the file. */
+function common(file: string, d: Record<string, unknown>, source: HostSpec['source']): HostSpec {
+  const miner = d.miner as Record<string, string> | undefined;
+  const volumes = (d.volumes ?? {}) as Record<string, string | undefined>;
+  const image = near(file, d.image as string | undefined);
+  const hostname = String(d.hostname);
+  const network = d.network as Record<string, unknown> | undefined;
   if (miner?.seed_file && miner.seed_env) throw new UsageError(`${file}: both miner.seed_file and miner.seed_env`, 'name the seed one way');
   const seed = miner?.seed_file ? {file: near(file, miner.seed_file)!} : miner?.seed_env ? {env: miner.seed_env} : undefined;
   const n = network ?? {};

@@ -57,7 +57,7 @@ async function apply(ctx: CliContext, file: string, check: boolean): Promise<num
     const running = Boolean(status.running);
     if (spec.vm === 'running' && !running) {
       if (!spec.launcher) throw new UsageError(`${spec.source.path} says vm: running but names no launcher`, 'add launcher: PATH (the upstream launcher of the era)');
-      if (!check) await child(ctx, 'launch', launchArgs(spec, era, volumes, Boolean(seed)), seed ? {env: {TDX_MINER_SEED: seed}} : {});
+      if (!check) await child(ctx, 'launch', launchArgs(spec, era, volumes), seed ? {env: {TDX_MINER_SEED: seed}} : {});
       actions.push({what: `launch the VM with ${spec.launcher}`, why: `it is not running (${String(status.pidFileState ?? 'no pid file')})`, done: !check});
     } else if (spec.vm === 'stopped' && running) {
       if (!check) await child(ctx, 'stop', ['stop', '--json', '--yes', ...(spec.launcher ? ['--launcher', spec.launcher] : []), '--era', era.id], {});
@@ -106,7 +106,7 @@ function prepareArgs(spec: HostSpec, era: Era, check: boolean, seedOnStdin: bool
 }
 
 /** launch's flags for what this era's launcher takes (its adapter's options), and the set's volumes by role. */
-function launchArgs(spec: HostSpec, era: Era, volumes: ReadonlyArray<{role: string; path: string}>, seedInEnv: boolean): string[] {
+function launchArgs(spec: HostSpec, era: Era, volumes: ReadonlyArray<{role: string; path: string}>): string[] {
   const takes = new Set<string>(adapterFor(era).options);
   const args = ['launch', '--json', '--era', era.id, '--launcher', spec.launcher!];
   for (const v of volumes) args.push(`--${v.role}-volume`, v.path);
@@ -115,7 +115,7 @@ function launchArgs(spec: HostSpec, era: Era, volumes: ReadonlyArray<{role: stri
   give('hostname', '--hostname', spec.hostname);
   give('minerSs58', '--miner-ss58', spec.ss58);
   if (spec.seed && 'file' in spec.seed) give('minerSeedFile', '--miner-seed-file', spec.seed.file);
-  void seedInEnv; // a seed from a variable reaches launch as TDX_MINER_SEED, never as an argument
+  // A seed from a variable reaches launch as TDX_MINER_SEED (child's env), never as an argument.
   give('image', '--image', spec.image);
   give('networkType', '--network-type', n.type);
   give('netIface', '--net-iface', n.iface);

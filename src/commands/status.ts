@@ -1,6 +1,5 @@
 // tdx-wizard status: is the VM running, since when, and what its serial log last said. Read from
 // the pid file and /proc, not from the launcher's --status (wrong for anyone but root).
-import {untrustedText} from '../vm/pid.js';
 import type {Command} from 'commander';
 import {UsageError} from '../errors.js';
 import {action} from '../cli/program.js';
@@ -10,6 +9,7 @@ import {chooseEra} from '../era/choose.js';
 import {rememberedEra} from '../era/remembered.js';
 import {adapterFor} from '../vm/adapters/index.js';
 import {vmStatus, type VmStatus} from '../vm/launcher.js';
+import {untrustedText} from '../vm/pid.js';
 
 export function register(program: Command): void {
   program

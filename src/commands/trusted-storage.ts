@@ -2,7 +2,7 @@
 // confidential container's trusted storage (src/trusted/), its Kubernetes objects (written, and
 // applied with kubectl when asked); teardown NAME removes exactly what create made, after the name
 // is typed back.
-import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs';
+import {existsSync, readFileSync, statSync} from 'node:fs';
 import {rm} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import {join, resolve} from 'node:path';
@@ -13,6 +13,7 @@ import {askYesNo, confirmTyped} from '../cli/prompt.js';
 import {stepEnv} from '../cli/step-env.js';
 import {runFlow} from '../flow-runner.js';
 import {openedBy} from '../attach/holders.js';
+import {list} from '../inventory/find.js';
 import {UsageError} from '../errors.js';
 import {freeBytes} from '../volume/space.js';
 import {formatBytes, parseSize} from '../volume/size.js';
@@ -116,25 +117,15 @@ async function teardown(ctx: CliContext, name: string, opts: Record<string, unkn
   if (!existsSync(recordPath)) throw new UsageError(`no record of trusted storage ${name} in ${dir} (${recordPath})`, 'give the --dir create used; teardown removes only what create recorded');
   const rec = JSON.parse(readFileSync(recordPath, 'utf8')) as {file: string; device?: string; unit: string; systemdRoot: string | null; manifests: string; namespace: string};
   const users = [...(rec.device ? await openedBy(rec.device) : []), ...(await openedBy(rec.file))].filter((h) => !/losetup/.test(h.command));
-  const holders = rec.device ? readdirSafe(`/sys/block/${rec.device.replace('/dev/', '')}/holders`) : [];
+  const holders = rec.device ? list(`/sys/block/${rec.device.replace('/dev/', '')}/holders`) : [];
   if (users.length || holders.length) throw new UsageError(`${rec.device ?? rec.file} is in use (${[...users.map((u) => `${u.command} pid ${u.pid}`), ...holders].join(', ')})`, 'stop the pod that uses it first (kubectl delete pod), then tear down');
   await confirmTyped(name, `This destroys ${rec.file} and everything the guest stored on it.`, opts.confirm as string | undefined);
   const root = rec.systemdRoot ? ['--root', rec.systemdRoot] : [];
   if (opts.kubectl) await runner.run({cmd: 'kubectl', args: ['delete', '--ignore-not-found', '-f', rec.manifests], title: `kubectl delete -f ${rec.manifests}`});
   await runner.run({cmd: 'systemctl', args: [...root, 'disable', unitName(name)], title: `systemctl disable ${unitName(name)}`, check: false});
-  await runner.act(`Remove ${rec.unit}`, ['rm', '-f', '--', rec.unit], () => rmFile(rec.unit));
+  await runner.act(`Remove ${rec.unit}`, ['rm', '-f', '--', rec.unit], () => rm(rec.unit, {force: true}));
   if (rec.device && existsSync(`/sys/block/${rec.device.replace('/dev/', '')}/loop/backing_file`)) await runner.run({cmd: 'losetup', args: ['-d', rec.device], title: `losetup -d ${rec.device}`});
-  for (const path of [rec.file, rec.manifests, recordPath]) await runner.act(`Remove ${path}`, ['rm', '-f', '--', path], () => rmFile(path));
+  for (const path of [rec.file, rec.manifests, recordPath]) await runner.act(`Remove ${path}`, ['rm', '-f', '--', path], () => rm(path, {force: true}));
   reporter.result({ok: true, name, removed: [rec.unit, rec.device ?? null, rec.file, rec.manifests]}, `trusted storage ${name} removed: the unit, ${rec.device ?? 'the loop device'}, ${rec.file}`);
   return 0;
 }
-
-function readdirSafe(path: string): string[] {
-  try {
-    return readdirSync(path);
-  } catch {
-    return [];
-  }
-}
-
-const rmFile = (path: string) => rm(path, {force: true});

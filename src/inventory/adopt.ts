@@ -18,10 +18,13 @@ import {vmOf} from './inventory.js';
 import {layoutFolders, makeFolder, type LayoutKind} from './layout.js';
 import {readManifest, recordVolume, syncDir, writeManifest, type Manifest} from './manifest.js';
 
+/** The role (from the name, else the label) and era a volume is recorded with. */
+type Kind = {role?: Role; era: EraId};
+
 export type AdoptStep =
-  | {kind: 'move'; from: string; to: string; vm: string; layout: LayoutKind; why: string}
-  | {kind: 'in-place'; path: string; folder: string; vm: string; why: string}
-  | {kind: 'already'; path: string; vm: string};
+  | {kind: 'move'; from: string; to: string; vm: string; layout: LayoutKind; why: string; what: Kind}
+  | {kind: 'in-place'; path: string; folder: string; vm: string; why: string; what: Kind}
+  | {kind: 'already'; path: string; vm: string; what: Kind};
 
 export interface AdoptOptions {
   vm?: string;
@@ -56,15 +59,16 @@ export async function planAdopt(paths: readonly string[], options: AdoptOptions)
       continue;
     }
     const role = roleOf(era, path, inspection.label)?.role;
+    const what: Kind = {...(role ? {role} : {}), era: era.id};
     const layout: LayoutKind = role === 'config' || inspection.filesystem === 'crypto_LUKS' ? 'vault' : (options.to ?? 'clear');
     const folder = layout === 'vault' ? layoutFolders(vm, 'vault', root).config : layoutFolders(vm, layout, root).data;
-    const owner = safeOwner(folder);
+    const owner = readManifest(folder)?.vm;
     if (owner && owner !== vm) {
       problems.push(`${folder} belongs to the VM ${owner}, not ${vm}`);
       continue;
     }
     if (dirname(path) === folder) {
-      steps.push({kind: 'already', path, vm});
+      steps.push({kind: 'already', path, vm, what});
       continue;
     }
     const to = join(folder, basename(path));
@@ -73,8 +77,8 @@ export async function planAdopt(paths: readonly string[], options: AdoptOptions)
       continue;
     }
     const why = role === 'config' ? 'the config volume holds the seed' : inspection.filesystem === 'crypto_LUKS' ? 'encrypted by a production guest' : layout === 'vault' ? 'as asked (--to vault)' : 'read in clear by a debug guest';
-    if (deviceOf(folder) !== st.dev) steps.push({kind: 'in-place', path, folder, vm, why: `${why}; on another filesystem than ${root}, so recorded where it is (a move would copy it)`});
-    else steps.push({kind: 'move', from: path, to, vm, layout, why});
+    if (deviceOf(folder) !== st.dev) steps.push({kind: 'in-place', path, folder, vm, what, why: `${why}; on another filesystem than ${root}, so recorded where it is (a move would copy it)`});
+    else steps.push({kind: 'move', from: path, to, vm, layout, why, what});
   }
   const tos = steps.flatMap((s) => (s.kind === 'move' ? [s.to] : []));
   const twice = tos.filter((t, i) => tos.indexOf(t) !== i);
@@ -90,10 +94,6 @@ function deviceOf(dir: string): number {
     if (st) return st.dev;
     if (d === dirname(d)) return -1;
   }
-}
-
-function safeOwner(folder: string): string | undefined {
-  return readManifest(folder)?.vm;
 }
 
 export function describeStep(step: AdoptStep): string {
@@ -113,14 +113,14 @@ export async function adopt(runner: Runner, steps: readonly AdoptStep[]): Promis
     if (step.kind === 'already') {
       const folder = dirname(step.path);
       if (!readManifest(folder)?.volumes.some((v) => v.name === basename(step.path))) {
-        await runner.act(`Record ${step.path} in ${folder}/manifest.json`, ['true'], () => recordVolume(folder, step.vm, step.path, {event: 'adopted', ...roleAndEra(step.path)}));
+        await runner.act(`Record ${step.path} in ${folder}/manifest.json`, ['true'], () => recordVolume(folder, step.vm, step.path, {event: 'adopted', ...step.what}));
       }
       continue;
     }
     const folder = step.kind === 'move' ? dirname(step.to) : step.folder;
     await makeFolder(runner, folder);
     if (step.kind === 'in-place') {
-      await runner.act(`Record ${step.path} in ${folder}/manifest.json`, ['true'], () => recordVolume(folder, step.vm, step.path, {event: 'adopted', ...roleAndEra(step.path)}));
+      await runner.act(`Record ${step.path} in ${folder}/manifest.json`, ['true'], () => recordVolume(folder, step.vm, step.path, {event: 'adopted', ...step.what}));
       continue;
     }
     await runner.act(`Move ${basename(step.from)} into ${folder}`, ['mv', '-n', '--', step.from, step.to], () => {
@@ -130,21 +130,22 @@ export async function adopt(runner: Runner, steps: readonly AdoptStep[]): Promis
       renameSync(step.from, step.to);
       syncDir(folder);
       syncDir(dirname(step.from));
-      finishMove(folder, step.from, step.to);
+      finishMove(folder, step.from, step.to, step.what);
     });
   }
 }
 
-function roleAndEra(path: string): {role?: Role; era: EraId} {
+/** For a move a killed run left: its plan is gone, so the role comes from the name. */
+function roleAndEra(path: string): Kind {
   const era = eraFromOption(undefined);
   const role = roleOf(era, path)?.role;
   return {...(role ? {role} : {}), era: era.id};
 }
 
 /** The move is done: out of `moving`, into `volumes` (with where it came from). */
-function finishMove(folder: string, from: string, to: string): void {
+function finishMove(folder: string, from: string, to: string, what: Kind): void {
   // Recorded first, then the move struck out: stopped between the two, the next run does both again (no generation is bumped).
-  recordVolume(folder, readManifest(folder)!.vm, to, {event: 'adopted', adoptedFrom: from, ...roleAndEra(to)});
+  recordVolume(folder, readManifest(folder)!.vm, to, {event: 'adopted', adoptedFrom: from, ...what});
   const manifest = readManifest(folder)!;
   writeManifest(folder, {...manifest, moving: (manifest.moving ?? []).filter((m) => m.to !== to)});
 }
@@ -176,7 +177,7 @@ export function resumeMoves(warn: (text: string) => void): void {
       const atFrom = existsSync(m.from);
       const atTo = existsSync(m.to);
       if (atTo && !atFrom) {
-        finishMove(folder, m.from, m.to);
+        finishMove(folder, m.from, m.to, roleAndEra(m.to));
         warn(`an earlier adopt was stopped after moving ${m.from} to ${m.to}: recorded now`);
       } else if (atFrom && !atTo) {
         const now = readManifest(folder)!;

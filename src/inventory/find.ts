@@ -95,7 +95,8 @@ export function openImages(proc = process.env.TDX_WIZARD_PROC_ROOT || '/proc'): 
   return [...found];
 }
 
-function list(dir: string): string[] {
+/** The names in a directory; none when it cannot be read. */
+export function list(dir: string): string[] {
   try {
     return readdirSync(dir);
   } catch {

@@ -13,7 +13,7 @@ import {inspectVolume, type Inspection} from '../volume/inspect.js';
 import {freeBytes} from '../volume/space.js';
 import {formatBytes} from '../volume/size.js';
 import {imagesIn, layoutRoot, openImages, sources} from './find.js';
-import {readManifest, type ManifestVolume} from './manifest.js';
+import {readManifest, type Manifest, type ManifestVolume} from './manifest.js';
 
 export interface Entry {
   path: string;
@@ -61,13 +61,7 @@ export async function takeInventory(given: readonly string[]): Promise<Inventory
   // The manifests of the folders (the layout's have one): what they know of each volume, and those recorded in place.
   const known = new Map<string, {vm: string; volume: ManifestVolume}>();
   for (const src of srcs) {
-    const manifest = (() => {
-      try {
-        return readManifest(src.dir);
-      } catch {
-        return undefined; // a damaged manifest: the volumes are still listed, from their files
-      }
-    })();
+    const manifest = manifestOrNone(src.dir);
     for (const volume of manifest?.volumes ?? []) {
       const path = isAbsolute(volume.name) ? volume.name : join(src.dir, volume.name);
       known.set(path, {vm: manifest!.vm, volume});
@@ -100,6 +94,15 @@ export async function takeInventory(given: readonly string[]): Promise<Inventory
     }),
   );
   return {entries, capacity: await capacity(entries), looked: srcs.map((s) => `${s.dir} (${s.why})`)};
+}
+
+/** The folder's manifest; none when it has none or it is damaged (its volumes are still listed, from their files). */
+function manifestOrNone(dir: string): Manifest | undefined {
+  try {
+    return readManifest(dir);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A volume judged as the role of `era` its name says, else its label, else the cache volume. */

@@ -7,7 +7,7 @@ import {dirname, join} from 'node:path';
 import type {Plan} from '../prepare/plan.js';
 import type {Runner} from '../runner/runner.js';
 import {layoutRoot} from './find.js';
-import {readManifest, recordVolume} from './manifest.js';
+import {recordVolume} from './manifest.js';
 
 export type LayoutKind = 'clear' | 'vault';
 
@@ -33,10 +33,8 @@ export function recordSet(plan: Plan, vm: string, warn: (text: string) => void):
   for (const a of plan.actions) {
     const dir = dirname(a.path);
     try {
-      const known = readManifest(dir)?.volumes.some((v) => v.name === a.path.slice(dir.length + 1));
-      if (a.kind === 'create') recordVolume(dir, vm, a.path, {role: a.spec.role, era: plan.era.id, event: 'made'});
-      else if (a.kind === 'refresh') recordVolume(dir, vm, a.path, {role: a.spec.role, era: plan.era.id, event: 'touched'});
-      else if (!known) recordVolume(dir, vm, a.path, {role: a.spec.role, era: plan.era.id, event: 'touched'});
+      const event = a.kind === 'create' ? 'made' : a.kind === 'refresh' ? 'touched' : 'noted';
+      recordVolume(dir, vm, a.path, {role: a.spec.role, era: plan.era.id, event});
     } catch (error) {
       warn(`the manifest of ${dir} was not written: ${(error as Error).message}`);
     }

@@ -4,10 +4,11 @@
 // folder (another filesystem) is recorded with its path, in place. Written whole, atomically (a
 // temporary file, fsync, rename, fsync of the folder), 0600.
 import {randomUUID} from 'node:crypto';
-import {closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameSync, writeSync} from 'node:fs';
+import {closeSync, constants, fsyncSync, openSync, renameSync, writeSync} from 'node:fs';
 import {basename, dirname, join} from 'node:path';
 import type {EraId, Role} from '../era/eras.js';
 import {UsageError} from '../errors.js';
+import {readUntrusted} from '../untrusted-file.js';
 
 export const MANIFEST_NAME = 'manifest.json';
 const MANIFEST_MAX_BYTES = 1 << 20;
@@ -45,27 +46,20 @@ export function manifestPath(dir: string): string {
 /** The folder's manifest; undefined when there is none. A manifest that cannot be read is an error that says so. */
 export function readManifest(dir: string): Manifest | undefined {
   const path = manifestPath(dir);
-  let fd: number;
+  let got;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    got = readUntrusted(path, MANIFEST_MAX_BYTES);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw new UsageError(`the manifest ${path} cannot be read (${code})`, `look at it; move it aside if it is not the wizard's`);
+    throw new UsageError(`the manifest ${path} cannot be read (${(error as NodeJS.ErrnoException).code})`, `look at it; move it aside if it is not the wizard's`);
   }
+  if (got.kind === 'absent') return undefined;
+  if (got.kind === 'refused') throw new UsageError(`${path} ${got.why}: not a manifest the wizard wrote`, 'move it aside');
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > MANIFEST_MAX_BYTES) throw new UsageError(`${path} is not a manifest the wizard wrote (${st.isFile() ? `${st.size} bytes` : 'not a regular file'})`, 'move it aside');
-    const buffer = Buffer.alloc(st.size);
-    const text = buffer.subarray(0, readSync(fd, buffer, 0, st.size, 0)).toString('utf8');
-    const parsed = JSON.parse(text) as Manifest;
+    const parsed = JSON.parse(got.text) as Manifest;
     if (typeof parsed?.vm !== 'string' || !Array.isArray(parsed.volumes)) throw new Error('no vm or volumes');
     return parsed;
   } catch (error) {
-    if (error instanceof UsageError) throw error;
     throw new UsageError(`the manifest ${path} is damaged (${(error as Error).message})`, `look at it, and move it aside (mv ${path} ${path}.damaged) to start it anew`);
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -133,14 +127,16 @@ export function noteChange(path: string, event: 'made' | 'touched', warn: (text:
 /**
  * Records that `path` (in its folder, or `inPlaceOf` the folder for a volume left where it is) was
  * made or formatted now: a new volume gets a UUID and generation 1; one made anew or formatted keeps
- * its UUID and goes one generation up; `touched` only updates the last change.
+ * its UUID and goes one generation up; `touched` only updates the last change; `noted` writes only
+ * when the manifest does not know the volume yet.
  */
-export function recordVolume(dir: string, vm: string, path: string, what: {role?: Role; era?: EraId; event: 'made' | 'touched' | 'adopted'; adoptedFrom?: string}): ManifestVolume {
+export function recordVolume(dir: string, vm: string, path: string, what: {role?: Role; era?: EraId; event: 'made' | 'touched' | 'adopted' | 'noted'; adoptedFrom?: string}): ManifestVolume {
   const manifest = readManifest(dir) ?? {vm, volumes: []};
   if (manifest.vm !== vm) throw new UsageError(`${dir} belongs to the VM ${manifest.vm}, not ${vm}`, 'use that VM\'s name, or a folder of its own');
   const name = dirname(path) === dir ? basename(path) : path;
   const now = new Date().toISOString();
   const old = manifest.volumes.find((v) => v.name === name);
+  if (old && what.event === 'noted') return old;
   const entry: ManifestVolume = old
     ? {...old, generation: old.generation + (what.event === 'made' ? 1 : 0), changed: now}
     : {name, uuid: randomUUID(), generation: 1, created: now, changed: now};

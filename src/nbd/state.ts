@@ -5,13 +5,13 @@
 // (temporary file + rename) and 0600. It is only ever a hint: recovery checks it against sysfs.
 // The lock lives under <run>/lock (host-wide, gone after a reboot) and holds the owner's pid; a lock
 // whose pid is dead is taken over. Node has no flock, so it is an O_EXCL file.
-import {constants} from 'node:fs';
 import {mkdir, open, readFile, rename, unlink, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {StepError} from '../errors.js';
 import type {Roots} from '../host/roots.js';
 import {stateDir} from '../paths.js';
 import {processAlive, processArgv, sleep} from './proc.js';
+import {readUntrusted} from '../untrusted-file.js';
 
 export interface NbdRecord {
   device: string;
@@ -85,31 +85,14 @@ const LOCK_MAX_BYTES = 4096;
  * is refused with what it is.
  */
 async function readLock(path: string): Promise<{raw: string; info?: LockInfo}> {
-  let handle;
+  const got = readUntrusted(path, LOCK_MAX_BYTES);
+  if (got.kind === 'absent') return {raw: ''};
+  if (got.kind === 'refused') throw forged(path, got.why);
+  if (got.uid !== 0 && got.uid !== (process.getuid?.() ?? 0)) throw forged(path, `is owned by uid ${got.uid}, not root`);
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return {raw: ''};
-    if (code === 'ELOOP') throw forged(path, 'is a symbolic link');
-    throw error;
-  }
-  try {
-    const st = await handle.stat();
-    if (!st.isFile()) throw forged(path, 'is not a regular file');
-    const uid = process.getuid?.() ?? 0;
-    if (st.uid !== 0 && st.uid !== uid) throw forged(path, `is owned by uid ${st.uid}, not root`);
-    if (st.size > LOCK_MAX_BYTES) throw forged(path, `is ${st.size} bytes`);
-    const buffer = Buffer.alloc(LOCK_MAX_BYTES);
-    const {bytesRead} = await handle.read(buffer, 0, LOCK_MAX_BYTES, 0);
-    const raw = buffer.subarray(0, bytesRead).toString('utf8');
-    try {
-      return {raw, info: JSON.parse(raw) as LockInfo};
-    } catch {
-      return {raw};
-    }
-  } finally {
-    await handle.close();
+    return {raw: got.text, info: JSON.parse(got.text) as LockInfo};
+  } catch {
+    return {raw: got.text};
   }
 }
 

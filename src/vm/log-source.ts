@@ -115,14 +115,7 @@ export class FileSource implements LogSource {
     if (size === 0) return 0;
     // The last newline: a line still being written is not shown until it ends.
     // Read every frame: the last few KiB first (the last byte is a newline, mostly).
-    for (let to = size, step = 4096; to > 0; step = CHUNK) {
-      const from = Math.max(0, to - step);
-      const n = this.read(from, to - from);
-      const nl = this.buf.lastIndexOf(10, n - 1);
-      if (nl >= 0) return from + nl + 1;
-      to = from;
-    }
-    return 0;
+    return this.lineStartBefore(size, 4096);
   }
 
   private read(at: number, length: number): number {
@@ -243,9 +236,10 @@ export class FileSource implements LogSource {
     return end;
   }
 
-  private lineStartBefore(at: number): number {
-    for (let to = at; to > 0; ) {
-      const from = Math.max(0, to - CHUNK);
+  /** Where the line that ends at `at` starts: the byte after the newline before it (the first read `first` bytes, the next CHUNK). */
+  private lineStartBefore(at: number, first = CHUNK): number {
+    for (let to = at, step = first; to > 0; step = CHUNK) {
+      const from = Math.max(0, to - step);
       const n = this.read(from, to - from);
       const nl = this.buf.lastIndexOf(10, n - 1);
       if (nl >= 0) return from + nl + 1;

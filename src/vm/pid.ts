@@ -1,9 +1,13 @@
 // The VM's pid file and its process in /proc: the one truth about whether a VM runs, for every
 // launcher. No launcher is asked: run-tdx.sh's --status is wrong for anyone but root (the pid file
 // is root's and 0600, §1.1), and every run-td call but --help stops the running VM (§6).
-import {closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync} from 'node:fs';
+import {readdirSync, readFileSync, statSync} from 'node:fs';
 import {basename} from 'node:path';
 import {pidFile} from '../paths.js';
+import {readUntrusted} from '../untrusted-file.js';
+
+/** A pid file is a number and a newline; one much larger was not written by QEMU. */
+const PID_FILE_MAX_BYTES = 4096;
 
 export type PidState =
   | {state: 'absent'}
@@ -29,28 +33,19 @@ export function processAlive(pid: number): boolean {
 }
 
 export function readPidFile(path = pidFile()): PidState {
-  let text: string;
-  let owner: number;
+  let got;
   try {
     // /tmp is everybody's: never follow a link there, never block on a FIFO, read a few bytes.
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) return {state: 'untrusted', why: 'is not a regular file'};
-      owner = st.uid;
-      const buffer = Buffer.alloc(64);
-      text = buffer.subarray(0, readSync(fd, buffer, 0, 64, 0)).toString('utf8');
-    } finally {
-      closeSync(fd);
-    }
+    got = readUntrusted(path, PID_FILE_MAX_BYTES);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') return {state: 'absent'};
-    if (e.code === 'ELOOP') return {state: 'untrusted', why: 'is a symbolic link'};
     // QEMU's pid file is root's and 0600, but its command line, naming the file, is public.
     const pid = e.code === 'EACCES' ? findByPidFileArg(path) : undefined;
     return pid ? {state: 'running', pid} : {state: 'unreadable', error: e.code === 'EACCES' ? 'permission denied (the pid file is root\'s)' : e.message};
   }
+  if (got.kind === 'absent') return {state: 'absent'};
+  if (got.kind === 'refused') return {state: 'untrusted', why: got.why};
+  const {text, uid: owner} = got;
   const pid = Number(text.trim());
   if (!Number.isInteger(pid) || pid <= 0) return {state: 'stale'};
   if (!processAlive(pid)) return {state: 'stale', pid};
