@@ -42,7 +42,7 @@ async function move(key: 'Up' | 'Down'): Promise<string | undefined> {
   const before = selectedRow(run!.screen());
   await run!.press(key);
   try {
-    await run!.waitFor((screen) => selectedRow(screen) !== before, 1500);
+    await run!.waitFor((screen) => selectedRow(screen) !== before, 6000);
   } catch {
     return undefined;
   }
@@ -51,6 +51,13 @@ async function move(key: 'Up' | 'Down'): Promise<string | undefined> {
 
 /** The rows of the screen between the summary and the help bar that name a check (a status glyph first). */
 const checkRows = (screen: string) => screen.split('\n').filter((l) => /^\s*❯?\s*[✖⚠✔] /.test(l));
+
+/** The list's last row is selected and nothing is hidden below it: Down has nowhere to go (read off the screen, not guessed from a key that moved nothing in time). */
+const atEnd = (screen: string) => {
+  const lines = screen.split('\n');
+  const at = lines.findIndex((l) => /^\s*❯/.test(l));
+  return at >= 0 && !/more below/.test(lines[at]!) && (lines[at + 1] ?? '').trim() === '';
+};
 
 describe.each([
   [80, 24],
@@ -79,14 +86,15 @@ describe.each([
     // Walk down through every item: the list scrolls, and each check is selected once. Each key is
     // judged on the frame it drew (a stale frame under load would credit one key with the next's move).
     const seen = new Set<string>();
-    for (let i = 0; i < 40; i++) {
+    // The end is read off the screen, not guessed from a key that did not move anything in time.
+    for (let i = 0; i < 40 && !atEnd(run.screen()); i++) {
       const selected = await move('Down');
-      if (!selected) break; // the end of the list
-      if (/[✖⚠✔] /.test(selected)) seen.add(selected.replace(/\s+\(\d+ more (above|below)\)\s*$/, '').trim());
+      if (selected && /[✖⚠✔] /.test(selected)) seen.add(selected.replace(/\s+\(\d+ more (above|below)\)\s*$/, '').trim());
     }
+    expect(atEnd(run.screen())).toBe(true);
     expect(seen.size).toBeGreaterThanOrEqual(5);
     // Back to the top, then down to the first check and open it alone.
-    while (!/❯ Continue to the guest era/.test(run.screen())) if (!(await move('Up'))) break;
+    for (let i = 0; i < 40 && !/❯ Continue to the guest era/.test(run.screen()); i++) await move('Up');
     await run.waitFor(/❯ Continue to the guest era/);
     let opened = false;
     for (let i = 0; i < 5 && !opened; i++) opened = /^\s*❯\s*✖ /.test((await move('Down')) ?? '');
