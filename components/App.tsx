@@ -57,6 +57,7 @@ export function App({controller, onExit, initial = {name: 'menu'}}: AppProps) {
   // (lighter and faster), and they load on the way out of the log.
   const go = (next: Screen) => {
     setShownAfter(controller.store.getState().messages.at(-1));
+    controller.release(); // what the screen held (the log pane's feed and position) goes with it
     if (next.name === 'log' || controller.settingsLoaded) return setScreen(next);
     controller.loadSettings().then(
       () => setScreen(next),

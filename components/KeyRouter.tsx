@@ -36,7 +36,7 @@ export interface KeyRoute {
 }
 
 /** The order scopes are printed in, whatever order their components joined in. */
-const SCOPE_ORDER: readonly Scope[] = ['menu', 'form', 'choice', 'confirm', 'log', 'input', 'help', 'global'];
+const SCOPE_ORDER: readonly Scope[] = ['menu', 'form', 'choice', 'confirm', 'hint', 'log', 'input', 'help', 'global'];
 
 /** How long the keys after an Enter wait for a commit that does not come (the Enter did nothing). */
 const SCREEN_WAIT_MS = 50;

@@ -34,11 +34,20 @@ export interface LogPaneProps {
   onBack?: () => void;
   /** True while the search/filter prompt takes typed text (disable global letter keys meanwhile). */
   onEditingChange?: (editing: boolean) => void;
+  /** Where the pane keeps its position, search and filter when it must outlive its mounting (the help overlay); default: the pane itself. */
+  memory?: LogPaneMemory;
+}
+
+/** The pane's view state, kept by whoever outlives it (an empty object to start). */
+export interface LogPaneMemory {
+  current?: State;
 }
 
 type Least = 'all' | 'warn' | 'error';
 type PromptKind = 'search' | 'filter' | 'exclude';
 interface State {
+  /** The log's restarts seen: a new one means a new boot, whose positions are new. */
+  generation: number;
   follow: boolean;
   top: number; // position of the top line while paused
   pausedArrived: number;
@@ -76,14 +85,14 @@ function conditions(s: State): Condition[] {
 
 export const plural = (n: number, one: string, many = `${one}s`) => `${formatCount(n)} ${n === 1 ? one : many}`;
 
-export function LogPane({source, version, arrived, generation = 0, width, height, hintFor, title = 'Log', isActive = true, onBack, onEditingChange}: LogPaneProps) {
-  const state = useRef<State>({follow: true, top: 0, pausedArrived: 0, search: '', filter: '', exclude: '', least: 'all', wrap: false, shift: 0, notice: ''});
+export function LogPane({source, version, arrived, generation = 0, width, height, hintFor, title = 'Log', isActive = true, onBack, onEditingChange, memory}: LogPaneProps) {
+  const own = useRef<State | undefined>(undefined);
+  const state = (memory ?? own) as {current: State};
+  state.current ??= {generation, follow: true, top: 0, pausedArrived: 0, search: '', filter: '', exclude: '', least: 'all', wrap: false, shift: 0, notice: ''};
   const [, rerender] = useReducer((n: number) => n + 1, 0);
-  const seenGeneration = useRef(generation);
-  if (seenGeneration.current !== generation) {
+  if (state.current.generation !== generation) {
     // A new boot: the old positions mean nothing in the new log.
-    seenGeneration.current = generation;
-    state.current = {...state.current, follow: true, match: undefined, notice: ''};
+    state.current = {...state.current, generation, follow: true, match: undefined, notice: ''};
   }
   const s = state.current;
   const bodyRows = Math.max(0, height - 1);

@@ -8,14 +8,14 @@ import {useInput, useStdin, type Key} from 'ink';
 import {KeyRouteContext, type KeyListener} from './KeyRouter.js';
 import {themeMode} from './theme.js';
 
-export type Scope = 'global' | 'menu' | 'form' | 'input' | 'choice' | 'confirm' | 'log' | 'help';
+export type Scope = 'global' | 'menu' | 'form' | 'input' | 'choice' | 'confirm' | 'log' | 'hint' | 'help';
 
 export type Action =
   | 'help' | 'quit' | 'interrupt'
   | 'up' | 'down' | 'pageUp' | 'pageDown' | 'top' | 'follow'
   | 'select' | 'back' | 'next' | 'prev' | 'confirm' | 'cancel' | 'close'
   | 'search' | 'searchNext' | 'searchPrev' | 'filter' | 'exclude' | 'severity' | 'wrap' | 'clear'
-  | 'left' | 'right' | 'home' | 'end' | 'erase';
+  | 'left' | 'right' | 'home' | 'end' | 'erase' | 'fix';
 
 type KeyFlag = 'upArrow' | 'downArrow' | 'leftArrow' | 'rightArrow' | 'pageUp' | 'pageDown' | 'home' | 'end' | 'return' | 'escape' | 'tab'
   | 'backspace' | 'delete';
@@ -47,6 +47,7 @@ export const SCOPE_TITLES: Record<Scope, string> = {
   choice: 'Choices',
   confirm: 'Confirmations',
   log: 'Log pane',
+  hint: 'The hint above the log',
   help: 'This help',
 };
 
@@ -91,6 +92,8 @@ export const KEYMAP: readonly KeyBinding[] = [
   {scope: 'log', label: '←→', ascii: 'Left/Right', description: 'scroll long lines sideways (w wraps them instead)',
     keys: [{key: 'leftArrow', action: 'left'}, {key: 'rightArrow', action: 'right'}]},
   {scope: 'log', label: 'Esc', description: 'clear search and filters, then back', keys: [{key: 'escape', action: 'clear'}]},
+
+  {scope: 'hint', label: 'x', description: 'fix (opens what the hint above names)', bar: true, keys: [{input: 'x', action: 'fix'}]},
 
   {scope: 'help', label: 'Esc ?', description: 'close', bar: true,
     keys: [{key: 'escape', action: 'close'}, {input: '?', action: 'close'}, {input: 'q', action: 'close'}]},

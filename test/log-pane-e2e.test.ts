@@ -149,6 +149,40 @@ describe.each(SIZES)('the log pane at %ix%i', (cols, rows) => {
     expect(await r.exited()).toBe(0);
   }, 240_000);
 
+  it('? and back keep the pane as it was: paused where it was, the search, the wrap, the hint above and the badge', async () => {
+    const file = join(tmp.path, `help-${cols}.log`);
+    writeFileSync(file, `${Array.from({length: 200}, (_, i) => `boot line ${i}`).join('\n')}\n[   40.0] reboot: Power down\n`);
+    const r = open(file);
+    await r.waitFor(/powered off/i);
+    await r.press('g');
+    await r.waitFor('boot line 0');
+    await r.press('/');
+    await r.type('boot line 4$');
+    await r.press('Enter');
+    await r.waitFor(/❯ +boot line 4$/m);
+    await r.press('w');
+    await r.waitFor('wrapping');
+    appendFileSync(file, 'one more line\n');
+    await r.waitFor('1 new line ');
+    const before = r.screen();
+    await r.press('?');
+    await r.waitFor('Log pane');
+    appendFileSync(file, 'and another\n'); // arrives while the help is open
+    await r.press('Escape');
+    await r.waitFor('2 new lines');
+    const after = r.screen();
+    expect(after).toMatch(/❯ +boot line 4$/m);
+    expect(after).toMatch(/powered off/i);
+    // The same lines in the same place; the status row keeps the search and the wrap, and counts one more.
+    const body = (screen: string) => screen.split('\n').filter((row) => !row.includes('paused')).join('\n');
+    expect(body(after)).toBe(body(before));
+    expect(after).toMatch(/paused ▼ 2 new lines \(End\/F follows\) · \/boot line 4\$ · w/);
+    await r.press('End');
+    await r.waitFor('and another');
+    await r.press('q');
+    expect(await r.exited()).toBe(0);
+  }, 60_000);
+
   it('long lines wrap on w (shown in the help bar), ? opens the key help, and a VM restart resets the hint above', async () => {
     const file = join(tmp.path, `wrap-${cols}.log`);
     writeFileSync(file, `short line\n${'x'.repeat(150)}TAIL-OF-LONG-LINE\n[   40.0] reboot: Power down\n`);

@@ -97,6 +97,17 @@ afterAll(() => {
   tmp.remove();
 });
 
+/** A stand-in guest that powered off on a cache volume labelled "models", remembered as the volume; the wizard started on it at 110x30. */
+async function wrongLabelBoot(name: string): Promise<{volume: string; pty: PtyRun}> {
+  const dir = workDir(name);
+  const env = envFor(dir, {FAKE_TDX_SCENARIO: 'wrong-label'});
+  const volume = makeVolume(dir, 'cache.qcow2', {fs: 'ext4', label: 'models'});
+  launchStandIn(dir, env, volume, {volumePath: volume});
+  await waitFor('the stand-in guest to power off', () => readFileSync(env.TDX_WIZARD_SERIAL_LOG!, 'utf8').includes('Power down'), 20_000);
+  run = startPty([CLI], {cwd: dir, env, cols: 110, rows: 30});
+  return {volume, pty: run};
+}
+
 describe('the wizard in a terminal', () => {
   it('first-time setup: checks, a real volume, launch parameters, review with the seed masked, launch, the boot in the log pane', async () => {
     const dir = workDir('setup');
@@ -397,28 +408,41 @@ describe('the wizard in a terminal', () => {
   }, 60_000);
 
   it('a hint that names a wizard action opens it from the VM screen, with the volume filled in', async () => {
-    const dir = workDir('hint-action');
-    const env = envFor(dir, {FAKE_TDX_SCENARIO: 'wrong-label'});
-    const volume = makeVolume(dir, 'cache.qcow2', {fs: 'ext4', label: 'models'});
-    launchStandIn(dir, env, volume, {volumePath: volume});
-    await waitFor('the stand-in guest to power off', () => readFileSync(env.TDX_WIZARD_SERIAL_LOG!, 'utf8').includes('Power down'), 20_000);
+    const {volume, pty} = await wrongLabelBoot('hint-action');
+    await pty.waitFor('First-time setup');
+    for (let i = 0; i < 4; i++) await pty.press('Down');
+    await pty.waitFor(/❯ Launch \/ status \/ stop the VM/);
+    await pty.press('Enter');
+    await pty.waitFor(/wrong label/i);
+    await pty.waitFor(`Fix it: relabel the cache volume ${volume}`);
+    await pty.waitFor(/❯ Launch the VM/);
+    await pty.press('Down'); // past Stop, which cannot be chosen: no VM runs
+    await pty.waitFor(/❯ Fix it/);
+    await pty.press('Enter');
+    await pty.waitFor(`❯ Volume file ${volume}`); // the relabel screen, the volume filled in
+    await pty.press('Enter');
+    await pty.waitFor(/labelled "models"/);
+    await pty.press('C-c');
+    expect(await pty.exited()).toBe(130);
+  }, 60_000);
 
-    run = startPty([CLI], {cwd: dir, env, cols: 110, rows: 30});
-    await run.waitFor('First-time setup');
-    for (let i = 0; i < 4; i++) await run.press('Down');
-    await run.waitFor(/❯ Launch \/ status \/ stop the VM/);
-    await run.press('Enter');
-    await run.waitFor(/wrong label/i);
-    await run.waitFor(`Fix it: relabel the cache volume ${volume}`);
-    await run.waitFor(/❯ Launch the VM/);
-    await run.press('Down'); // past Stop, which cannot be chosen: no VM runs
-    await run.waitFor(/❯ Fix it/);
-    await run.press('Enter');
-    await run.waitFor(`❯ Volume file ${volume}`); // the relabel screen, the volume filled in
-    await run.press('Enter');
-    await run.waitFor(/labelled "models"/);
-    await run.press('C-c');
-    expect(await run.exited()).toBe(130);
+  it('a hint that names a wizard action opens from the log pane on x, with the volume filled in (x typed into a search stays text)', async () => {
+    const {volume, pty} = await wrongLabelBoot('hint-log');
+    await pty.waitFor('First-time setup');
+    for (let i = 0; i < 5; i++) await pty.press('Down');
+    await pty.waitFor(/❯ Tail the serial log/);
+    await pty.press('Enter');
+    await pty.waitFor(`x: relabel the cache volume ${volume}`);
+    await pty.waitFor(/x fix \(opens what the hint above names\) · ↑ k PgUp pause/); // the help bar promises the key, first
+    await pty.press('/');
+    await pty.type('x');
+    await pty.waitFor(/^\/x/m); // typed into the search, not taken as the fix
+    await pty.press('Escape');
+    await pty.waitFor(/x fix/);
+    await pty.press('x');
+    await pty.waitFor(`❯ Volume file ${volume}`); // the relabel screen, the volume filled in
+    await pty.press('C-c');
+    expect(await pty.exited()).toBe(130);
   }, 60_000);
 
   it('Ctrl+C during a running command asks first, then cancels: the child is gone, the volume untouched, exit 130', async () => {

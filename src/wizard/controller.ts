@@ -92,6 +92,29 @@ export class WizardController {
     return draft;
   }
 
+  /** What a screen keeps while the operator stays on it (the help overlay unmounts the screen). */
+  private held?: {key: string; value: {close(): void}};
+
+  /**
+   * The object `key` names, made by `make` the first time: a screen's state that must outlive its
+   * unmounting under the help overlay (the log pane's feed, hints and position). One is held at a
+   * time; release() (leaving the screen, quitting) closes it.
+   */
+  hold<T extends {close(): void}>(key: string, make: () => T): T {
+    if (this.held?.key === key) return this.held.value as T;
+    this.release();
+    const value = make();
+    this.held = {key, value};
+    return value;
+  }
+
+  /** Closes what a screen held: the operator left it. */
+  release(): void {
+    const held = this.held;
+    this.held = undefined;
+    held?.value.close();
+  }
+
   /** The feed started early for this log, once; the log pane makes its own otherwise. */
   takeLogFeed(path: string): LogFeed | undefined {
     const feed = this.logFeed?.path === path ? this.logFeed : undefined;
@@ -384,6 +407,7 @@ export class WizardController {
 
   close(): void {
     void this.logFeed?.stop(); // started early and never shown
+    this.release();
     this.transcript?.close();
   }
 }
