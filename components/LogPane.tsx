@@ -9,6 +9,7 @@ import {useEffect, useReducer, useRef} from 'react';
 import {Box, Text} from 'ink';
 import {severityPattern} from '../src/vm/hints.js';
 import type {Condition, LogSource, SourceLine} from '../src/vm/log-source.js';
+import {LogWindow, STEP} from '../src/vm/log-window.js';
 import {matchKey, useKeymap} from './keymap.js';
 import {fit, formatCount, glyphs, oneLine, pad, paint, severityGlyph, severityTone, textWidth, tone, type Severity} from './theme.js';
 
@@ -38,9 +39,10 @@ export interface LogPaneProps {
   memory?: LogPaneMemory;
 }
 
-/** The pane's view state, kept by whoever outlives it (an empty object to start). */
+/** The pane's view state and the scans under way, kept by whoever outlives it (an empty object to start). */
 export interface LogPaneMemory {
   current?: State;
+  window?: LogWindow;
 }
 
 type Least = 'all' | 'warn' | 'error';
@@ -86,8 +88,10 @@ function conditions(s: State): Condition[] {
 export const plural = (n: number, one: string, many = `${one}s`) => `${formatCount(n)} ${n === 1 ? one : many}`;
 
 export function LogPane({source, version, arrived, generation = 0, width, height, hintFor, title = 'Log', isActive = true, onBack, onEditingChange, memory}: LogPaneProps) {
-  const own = useRef<State | undefined>(undefined);
-  const state = (memory ?? own) as {current: State};
+  const own = useRef<State | undefined>(undefined) as LogPaneMemory;
+  const held = memory ?? own;
+  const state = held as {current: State};
+  const win = (held.window ??= new LogWindow(source));
   state.current ??= {generation, follow: true, top: 0, pausedArrived: 0, search: '', filter: '', exclude: '', least: 'all', wrap: false, shift: 0, notice: ''};
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   if (state.current.generation !== generation) {
@@ -102,18 +106,29 @@ export function LogPane({source, version, arrived, generation = 0, width, height
   void version; // a new version is a re-render: the source is read again below
   // A paused view whose top is past the end (the log was cut) follows again.
   if (!s.follow && s.top > end) state.current = {...s, follow: true};
-  // Following a filtered log, the lines found stay until the filter changes: each frame then reads
-  // only what arrived since (a rare match in a gigabyte is looked for once, not five times a second).
-  const tailCache = useRef<{key: string; end: number; lines: SourceLine[]}>({key: '', end: 0, lines: []});
-  const followed = (): SourceLine[] => {
-    const key = `${generation}\0${bodyRows}\0${where.map((c) => `${c.invert ? '!' : ''}${c.re.source}`).join('\0')}`;
-    const cache = tailCache.current;
-    const fresh = cache.key === key && end >= cache.end;
-    const lines = fresh ? [...cache.lines, ...source.backward(end, bodyRows, where, cache.end)].slice(-bodyRows) : source.backward(end, bodyRows, where);
-    tailCache.current = {key, end, lines};
-    return lines;
-  };
-  const shown: SourceLine[] = bodyRows <= 0 ? [] : state.current.follow ? followed() : source.forward(state.current.top, bodyRows, where);
+  // The window keeps what it found: following a filtered log, each frame reads only what arrived
+  // since, and a rare match in a gigabyte is looked for once, in steps between frames, not in one.
+  const key = `${generation}\0${bodyRows}\0${where.map((c) => `${c.invert ? '!' : ''}${c.re.source}`).join('\0')}`;
+  const shown: SourceLine[] =
+    bodyRows <= 0 ? [] : state.current.follow ? win.following(end, bodyRows, where, key) : win.paused(state.current.top, end, bodyRows, where, `${state.current.top}\0${key}`);
+  const shownNow = useRef(shown);
+  shownNow.current = shown;
+  // What is left of a scan goes on between frames; the pane redraws a few times a second meanwhile.
+  useEffect(() => {
+    if (!win.pending()) return;
+    let painted = Date.now();
+    let timer = setImmediate(function work() {
+      const started = Date.now();
+      let more = true;
+      while (more && Date.now() - started < 15) more = win.pump();
+      if (!more || Date.now() - painted >= 150) {
+        painted = Date.now();
+        rerender();
+      }
+      if (more) timer = setImmediate(work);
+    });
+    return () => clearImmediate(timer);
+  });
   const editing = s.prompt !== undefined;
   useEffect(() => onEditingChange?.(editing), [editing, onEditingChange]);
 
@@ -129,18 +144,25 @@ export function LogPane({source, version, arrived, generation = 0, width, height
     set({follow: false, top, pausedArrived: st.follow ? count : st.pausedArrived, notice: '', ...patch});
   };
   const now = () => conditions(state.current);
-  const down = (by: number) => {
-    const ahead = source.forward(topNow(), bodyRows + by, now());
-    if (ahead.length > bodyRows) pauseAt(ahead[Math.min(by, ahead.length - bodyRows)]!.at);
-    else pauseAt(topNow());
+  // Moves and searches go through the window: one step at once, the rest between frames.
+  const seek = (label: string, from: number, dir: 1 | -1, count: number, where: readonly Condition[], done: (lines: SourceLine[]) => void) => {
+    win.seek({label, from, dir, count, where, done});
+    rerender(); // the status row shows the scan under way
   };
+  const move = (dir: 1 | -1, count: number, done: (lines: SourceLine[], at: number) => void) => {
+    const at = topNow();
+    seek(dir > 0 ? 'scrolling down' : 'scrolling up', at, dir, count, now(), (lines) => done(lines, at));
+  };
+  const down = (by: number) =>
+    move(1, bodyRows + by, (ahead, at) => pauseAt(ahead.length > bodyRows ? ahead[Math.min(by, ahead.length - bodyRows)]!.at : at));
   const jumpToMatch = (query: string, from: number, dir: 1 | -1) => {
     const look = [...now(), {re: patternOf(query)}];
-    const found = dir > 0 ? source.forward(from, 1, look)[0] : source.backward(from, 1, look)[0];
-    if (!found) return set({notice: `no ${dir > 0 ? 'later' : 'earlier'} match for "${query}"`});
-    const visible = shown.some((l) => l.at === found.at);
-    const top = visible ? topNow() : (source.backward(found.at, Math.floor(bodyRows / 2), now())[0]?.at ?? found.at);
-    pauseAt(top, {match: found});
+    seek(`searching /${query}`, from, dir, 1, look, ([found]) => {
+      if (!found) return set({notice: `no ${dir > 0 ? 'later' : 'earlier'} match for "${query}"`});
+      const visible = shownNow.current.some((l) => l.at === found.at);
+      const top = visible ? topNow() : (source.backward(found.at, Math.floor(bodyRows / 2), now(), 0, STEP)[0]?.at ?? found.at);
+      pauseAt(top, {match: found});
+    });
   };
 
   useKeymap('log', (logAction, input, key) => {
@@ -153,7 +175,7 @@ export function LogPane({source, version, arrived, generation = 0, width, height
         const {kind, text} = st.prompt;
         if (kind !== 'search') return set({prompt: undefined, [kind]: text, follow: true, match: undefined});
         set({prompt: undefined, search: text, match: undefined});
-        if (text) jumpToMatch(text, shown.at(-1)?.next ?? end, -1);
+        if (text) jumpToMatch(text, shownNow.current.at(-1)?.next ?? end, -1);
         return;
       }
       if (action === 'erase') return set({prompt: {...st.prompt, text: st.prompt.text.slice(0, -1)}});
@@ -161,13 +183,12 @@ export function LogPane({source, version, arrived, generation = 0, width, height
       if (input && !action && !key.ctrl && !key.meta && !key.tab) set({prompt: {...st.prompt, text: st.prompt.text + input}});
       return;
     }
-    const at = topNow();
     switch (action) {
-      case 'up': return pauseAt(source.backward(at, 1, now())[0]?.at ?? at);
-      case 'pageUp': return pauseAt(source.backward(at, Math.max(1, bodyRows - 1), now())[0]?.at ?? at);
+      case 'up': return move(-1, 1, (lines, at) => pauseAt(lines[0]?.at ?? at));
+      case 'pageUp': return move(-1, Math.max(1, bodyRows - 1), (lines, at) => pauseAt(lines[0]?.at ?? at));
       case 'down': return down(1);
       case 'pageDown': return down(Math.max(1, bodyRows - 1));
-      case 'top': return pauseAt(source.forward(0, 1, now())[0]?.at ?? 0);
+      case 'top': return seek('going to the first line', 0, 1, 1, now(), ([first]) => pauseAt(first?.at ?? 0));
       case 'follow': return set({follow: true, notice: ''});
       case 'search': return set({prompt: {kind: 'search', text: ''}, notice: ''});
       case 'filter': return set({prompt: {kind: 'filter', text: st.filter}, notice: ''});
@@ -176,11 +197,15 @@ export function LogPane({source, version, arrived, generation = 0, width, height
       case 'wrap': return set({wrap: !st.wrap, shift: 0});
       case 'left': return set({shift: Math.max(0, st.shift - 8)});
       case 'right': return st.wrap ? undefined : set({shift: st.shift + 8});
-      case 'searchNext': return st.search ? jumpToMatch(st.search, st.match?.next ?? at, 1) : undefined;
-      case 'searchPrev': return st.search ? jumpToMatch(st.search, st.match?.at ?? shown.at(-1)?.next ?? end, -1) : undefined;
-      case 'clear':
+      case 'searchNext': return st.search ? jumpToMatch(st.search, st.match?.next ?? topNow(), 1) : undefined;
+      case 'searchPrev': return st.search ? jumpToMatch(st.search, st.match?.at ?? shownNow.current.at(-1)?.next ?? end, -1) : undefined;
+      case 'clear': {
+        // A search or a move under way stops first; the view stays where it was.
+        const stopped = win.cancel();
+        if (stopped) return set({notice: `stopped ${stopped}`});
         if (st.search || st.filter || st.exclude || st.least !== 'all') return set({search: '', filter: '', exclude: '', least: 'all', match: undefined, notice: ''});
         return onBack?.();
+      }
     }
   }, isActive);
 
@@ -220,7 +245,7 @@ export function LogPane({source, version, arrived, generation = 0, width, height
     ? `${PROMPT_SIGN[s.prompt.kind]}${s.prompt.text}${g.cursor}  (Enter ${s.prompt.kind === 'search' ? 'search' : s.prompt.kind === 'filter' ? 'keep matching lines' : 'hide matching lines'}, Esc cancel)`
     : [
         s.follow ? `${g.running} following` : `${g.paused} paused${newLines ? ` ${g.newBelow} ${plural(newLines, 'new line')} (End/F follows)` : ''}`,
-        s.notice,
+        win.progress() ? `${win.progress()} (Esc stops)` : s.notice,
         s.search ? `/${s.search}` : '',
         filters,
         s.wrap ? 'wrapping' : s.shift ? `columns ${s.shift + 1}-` : '',

@@ -199,23 +199,27 @@ describe('config-volume', () => {
     const bin = join(t.dir, 'bin');
     const ready = join(t.dir, 'mkfs.ready');
     blockingTool(bin, 'mkfs.ext4', ready);
-    const env = {...t.env, PATH: `${bin}:${process.env.PATH}`};
+    // A scratch directory of its own: any other wizard run (another test file's, in the other worker)
+    // reclaims a dead run's directory in /dev/shm too, and could say so before this one does.
+    const scratch = join(t.dir, 'scratch');
+    mkdirSync(scratch);
+    const env = {...t.env, TDX_WIZARD_SCRATCH_DIR: scratch, PATH: `${bin}:${process.env.PATH}`};
     const run = startCli(t.args(), {env});
     await waitFor('mkfs.ext4 to start', () => existsSync(ready) || run.child.exitCode !== null);
     const pid = run.child.pid!;
-    const [left] = wizardScratch().filter((e) => e.startsWith(`tdx-wizard-config-${pid}-`));
+    const [left] = readdirSync(scratch).filter((e) => e.startsWith(`tdx-wizard-config-${pid}-`));
     expect(left).toBeDefined();
-    expect(readFileSync(join('/dev/shm', left!, 'root', 'miner-seed'), 'utf8')).toBe(`${TEST_SEED}\n`);
+    expect(readFileSync(join(scratch, left!, 'root', 'miner-seed'), 'utf8')).toBe(`${TEST_SEED}\n`);
     run.child.kill('SIGKILL');
     process.kill(readyPid(ready), 'SIGKILL');
     await run.done;
     await sleep(50);
-    expect(existsSync(join('/dev/shm', left!))).toBe(true);
+    expect(existsSync(join(scratch, left!))).toBe(true);
 
-    const r = runCli(t.args(), {env: t.env});
+    const r = runCli(t.args(), {env: {...t.env, TDX_WIZARD_SCRATCH_DIR: scratch}});
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`a config-volume build (pid ${pid}) was killed before it could clean up: removed its private directory (the config files, the miner seed among them, and the raw filesystem) in /dev/shm/${left}`);
-    expect(existsSync(join('/dev/shm', left!))).toBe(false);
+    expect(r.stderr).toContain(`a config-volume build (pid ${pid}) was killed before it could clean up: removed its private directory (the config files, the miner seed among them, and the raw filesystem) in ${scratch}/${left}`);
+    expect(existsSync(join(scratch, left!))).toBe(false);
     expect(debugfsView(t.volume)['miner-seed']).toBe(`100600 0:0 ${TEST_SEED}\n`);
   });
 });

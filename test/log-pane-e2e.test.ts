@@ -149,6 +149,24 @@ describe.each(SIZES)('the log pane at %ix%i', (cols, rows) => {
     expect(await r.exited()).toBe(0);
   }, 240_000);
 
+  it('a 1 GB log: a search that finds nothing shows how far it has come and keys work meanwhile; Esc stops a search under way', async () => {
+    const r = open(big);
+    await r.waitFor('the very last line');
+    await r.press('/');
+    await r.type('nowhere-at-all');
+    await r.press('Enter');
+    // Frames go on while the gigabyte is scanned (before, the pane froze until the scan ended).
+    await r.waitFor(/searching \/nowhere-at-all: \d+%/);
+    await r.waitFor('no earlier match for "nowhere-at-all"', 120_000);
+    // N searches the gigabyte again, and an Esc right behind it stops the search under way.
+    await r.press('N', 'Escape');
+    await r.waitFor(/stopped searching \/nowhere-at-all/);
+    await r.press('Escape'); // clears the search
+    await r.waitFor((screen) => !screen.includes('/nowhere'));
+    await r.press('q');
+    expect(await r.exited()).toBe(0);
+  }, 240_000);
+
   it('? and back keep the pane as it was: paused where it was, the search, the wrap, the hint above and the badge', async () => {
     const file = join(tmp.path, `help-${cols}.log`);
     writeFileSync(file, `${Array.from({length: 200}, (_, i) => `boot line ${i}`).join('\n')}\n[   40.0] reboot: Power down\n`);

@@ -39,6 +39,35 @@ describe('FileSource', () => {
     expect(file.backward(after.at, 2).map((l) => l.text.slice(0, 12))).toEqual(['[12344] info', 'long LLLLLLL']);
   });
 
+  it('a scan with a limit stops early and goes on where it stopped: in steps, the same lines as in one go, both ways', () => {
+    for (const where of filters) {
+      const all = texts(file.forward(0, Infinity, where));
+      for (const limit of [100_000, 1_000_000]) {
+        const ahead: string[] = [];
+        let steps = 0;
+        for (let pos = 0; pos < file.end(); steps++) {
+          ahead.push(...texts(file.forward(pos, Infinity, where, limit)));
+          expect(file.stopped()).toBeGreaterThan(pos); // always progress
+          pos = file.stopped();
+        }
+        expect(ahead).toEqual(all);
+        expect(steps).toBeGreaterThan(3); // it did stop early
+        const back: string[] = [];
+        for (let pos = file.end(); pos > 0; ) {
+          back.unshift(...texts(file.backward(pos, Infinity, where, 0, limit)));
+          expect(file.stopped()).toBeLessThan(pos);
+          pos = file.stopped();
+        }
+        expect(back).toEqual(all);
+      }
+      // Enough found: stopped() is past the last line found, forward, and at the first found, backward.
+      const three = file.forward(0, 3, where, 1_000_000);
+      expect(file.stopped()).toBe(three.at(-1)!.next);
+      const last = file.backward(file.end(), 2, where, 0, 1_000_000);
+      expect(file.stopped()).toBe(last[0]!.at);
+    }
+  });
+
   it('does not show a line still being written', () => {
     const path = join(tmp.path, 'b.log');
     writeFileSync(path, 'one\ntwo\nthr');

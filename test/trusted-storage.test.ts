@@ -24,9 +24,31 @@ beforeAll(() => {
   tmp = tempDir('tdxw-trusted-');
 });
 afterAll(() => {
-  for (const device of made) spawnSync('losetup', ['-d', device]);
+  // Only a device still backed by this file's own files: one a test tore down may be another test's now.
+  for (const device of made) if (ownBacking(device)) spawnSync('losetup', ['-d', device]);
   tmp?.remove();
 });
+
+/** The loop devices backed by `file`, even once it is deleted (the kernel then adds " (deleted)"). */
+function loopsOn(file: string): string[] {
+  return readdirSync('/sys/block')
+    .filter((d) => d.startsWith('loop'))
+    .filter((d) => {
+      try {
+        return readFileSync(`/sys/block/${d}/loop/backing_file`, 'utf8').trim().replace(/ \(deleted\)$/, '') === file;
+      } catch {
+        return false; // not attached
+      }
+    });
+}
+
+function ownBacking(device: string): boolean {
+  try {
+    return backing(device).startsWith(`${tmp.path}/`);
+  } catch {
+    return false; // detached
+  }
+}
 
 function place() {
   const d = join(tmp.path, `case-${++n}`);
@@ -94,13 +116,14 @@ describe('trusted-storage create', () => {
   it('a failure half-way (systemctl fails) leaves nothing: no file, no loop device, no unit, no manifests', async () => {
     const p = place();
     writeFileSync(join(p.d, 'bin/systemctl'), '#!/bin/sh\necho "Failed to enable unit: Access denied" >&2\nexit 1\n', {mode: 0o755});
-    const before = spawnSync('losetup', ['-a'], {encoding: 'utf8'}).stdout;
     const r = runCli(p.args('ts2'), {env: p.env});
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Failed to enable unit: Access denied/);
     expect(readdirSync(join(p.d, 'vol'))).toEqual([]);
     expect(readdirSync(join(p.d, 'root/etc/systemd/system'))).toEqual([]);
-    await waitFor('the loop device to be detached', () => spawnSync('losetup', ['-a'], {encoding: 'utf8'}).stdout === before, 5000);
+    // No loop device is left on its file (other tests attach devices meanwhile: only this file's count).
+    const file = join(p.d, 'vol', 'ts2.img');
+    await waitFor('the loop device to be detached', () => loopsOn(file).length === 0, 5000);
   });
 
   it('bad input: exit 2 with what is wrong and the fix, nothing made', () => {

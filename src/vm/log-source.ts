@@ -27,10 +27,19 @@ export interface Condition {
 export interface LogSource {
   /** The position after the last complete line (where following shows the end). */
   end(): number;
-  /** Up to `count` lines starting at or after `at` (a line start) that meet every condition. */
-  forward(at: number, count: number, where?: readonly Condition[]): SourceLine[];
-  /** Up to `count` lines that start before `at` (and at or after `floor`, a line start) and meet every condition, oldest first. */
-  backward(at: number, count: number, where?: readonly Condition[], floor?: number): SourceLine[];
+  /**
+   * Up to `count` lines starting at or after `at` (a line start) that meet every condition. With a
+   * `limit`, it stops after scanning about that many bytes (positions, for an array): stopped()
+   * then says where to go on.
+   */
+  forward(at: number, count: number, where?: readonly Condition[], limit?: number): SourceLine[];
+  /** Up to `count` lines that start before `at` (and at or after `floor`, a line start) and meet every condition, oldest first; `limit` as for forward. */
+  backward(at: number, count: number, where?: readonly Condition[], floor?: number, limit?: number): SourceLine[];
+  /**
+   * Where the last forward() or backward() stopped scanning, a line start: forward goes on from
+   * there, backward goes on below it. Past the last line found when `count` were found.
+   */
+  stopped(): number;
 }
 
 /** True when the line meets every condition. */
@@ -46,22 +55,30 @@ function testRe(re: RegExp, text: string): boolean {
 
 /** Lines held in an array (positions are indices): tests, and anything not in a file. */
 export class ArraySource implements LogSource {
+  private stop = 0;
   constructor(readonly data: string[]) {}
   end(): number {
     return this.data.length;
   }
-  forward(at: number, count: number, where: readonly Condition[] = []): SourceLine[] {
+  stopped(): number {
+    return this.stop;
+  }
+  forward(at: number, count: number, where: readonly Condition[] = [], limit = Infinity): SourceLine[] {
     const out: SourceLine[] = [];
-    for (let i = Math.max(0, at); i < this.data.length && out.length < count; i++) {
+    let i = Math.max(0, at);
+    for (const last = Math.min(this.data.length, i + limit); i < last && out.length < count; i++) {
       if (meets(this.data[i]!, where)) out.push({at: i, next: i + 1, text: this.data[i]!});
     }
+    this.stop = i;
     return out;
   }
-  backward(at: number, count: number, where: readonly Condition[] = [], floor = 0): SourceLine[] {
+  backward(at: number, count: number, where: readonly Condition[] = [], floor = 0, limit = Infinity): SourceLine[] {
     const out: SourceLine[] = [];
-    for (let i = Math.min(at, this.data.length) - 1; i >= floor && out.length < count; i--) {
-      if (meets(this.data[i]!, where)) out.push({at: i, next: i + 1, text: this.data[i]!});
+    let i = Math.min(at, this.data.length);
+    for (const last = Math.max(floor, i - limit); i > last && out.length < count; i--) {
+      if (meets(this.data[i - 1]!, where)) out.push({at: i - 1, next: i, text: this.data[i - 1]!});
     }
+    this.stop = i;
     return out.reverse();
   }
 }
@@ -83,6 +100,7 @@ export class FileSource implements LogSource {
   private readonly buf = Buffer.allocUnsafe(CHUNK);
   /** Where the buffer's contents were read from. */
   private lastRead = 0;
+  private stop = 0;
 
   constructor(readonly path: string) {}
 
@@ -135,13 +153,18 @@ export class FileSource implements LogSource {
     return this.buf.toString('utf8', from - base, Math.min(stop, from + MAX_LINE) - base);
   }
 
-  forward(at: number, count: number, where: readonly Condition[] = []): SourceLine[] {
+  stopped(): number {
+    return this.stop;
+  }
+
+  forward(at: number, count: number, where: readonly Condition[] = [], limit = Infinity): SourceLine[] {
     const out: SourceLine[] = [];
     const end = this.end();
     let pos = Math.max(0, at);
-    while (pos < end && out.length < count) {
+    for (let scanned = 0; pos < end && out.length < count && scanned < limit; ) {
       const n = this.read(pos, end - pos);
       if (!n) break;
+      scanned += n;
       let last = this.buf.lastIndexOf(10, n - 1);
       if (last < 0) {
         // One line longer than a chunk: shown cut, skipped whole.
@@ -159,19 +182,21 @@ export class FileSource implements LogSource {
       });
       pos += last;
     }
+    this.stop = out.length >= count ? out.at(-1)!.next : pos;
     return out;
   }
 
-  backward(at: number, count: number, where: readonly Condition[] = [], floor = 0): SourceLine[] {
+  backward(at: number, count: number, where: readonly Condition[] = [], floor = 0, limit = Infinity): SourceLine[] {
     const found: SourceLine[] = [];
     let to = Math.min(at, this.end());
     // The end of the log is read most (every frame while following): start small, then grow.
     let size = 16 * 1024;
-    while (to > floor && found.length < count) {
+    for (let scanned = 0; to > floor && found.length < count && scanned < limit; ) {
       const from = Math.max(floor, to - size);
       size = Math.min(CHUNK, size * 4);
       const n = this.read(from, to - from);
       if (!n) break;
+      scanned += n;
       // The first complete line of the chunk starts after its first newline (or at the floor).
       const nl = from === floor ? -1 : this.buf.subarray(0, n - 1).indexOf(10); // not the newline that ends the chunk
       if (from > floor && nl < 0) {
@@ -192,6 +217,7 @@ export class FileSource implements LogSource {
       for (let i = spans.length - 2; i >= 0 && found.length < count; i -= 2) found.push(this.line(spans[i]!, spans[i + 1]!, this.decode(from, spans[i]!, spans[i + 1]!)));
       to = from + first;
     }
+    this.stop = found.length >= count ? found.at(-1)!.at : to;
     return found.reverse();
   }
 
