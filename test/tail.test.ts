@@ -126,6 +126,22 @@ describe('following a log', () => {
     expect(events).toContain('restarted:replaced');
   });
 
+  it('a stop while it is still opening the log leaves no watcher and no poll behind (the wizard could not exit)', async () => {
+    const path = file();
+    writeFileSync(path, 'one\ntwo\n'.repeat(50_000));
+    const handles = () => process.getActiveResourcesInfo().filter((r) => r === 'FSEvent' || r === 'Timeout').length;
+    const before = handles();
+    for (const delay of [0, 0, 1, 2, 5]) {
+      const tail = new LogTail(path, {pollMs: 50});
+      const started = tail.start();
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+      await tail.stop();
+      await started;
+      await new Promise((r) => setTimeout(r, 120)); // two polls' worth: a poll left running would still be there
+      expect(handles()).toBeLessThanOrEqual(before); // none added (one of the runner's own may have ended)
+    }
+  });
+
   it('emits an unterminated last line only when asked to finish', async () => {
     const path = file();
     writeFileSync(path, 'done\nno newline');

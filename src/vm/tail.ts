@@ -74,6 +74,7 @@ export class LogTail extends EventEmitter<TailEvents> {
   private first: number | undefined; // lowest line number, once the start of the file is known
   private timer?: NodeJS.Timeout;
   private watcher?: FSWatcher;
+  private stopped = false;
   private busy?: Promise<void>;
   private again = false;
   private waiting = false;
@@ -91,14 +92,19 @@ export class LogTail extends EventEmitter<TailEvents> {
   /** Reads what is there, then keeps following (fs.watch plus a slow poll for what watch misses). */
   async start(): Promise<void> {
     await this.catchUp();
-    this.timer = setInterval(() => void this.catchUp(), this.opts.pollMs);
+    // A stop while the log was being opened: no poll (it would keep the process alive for ever).
+    if (!this.stopped) this.timer = setInterval(() => void this.catchUp(), this.opts.pollMs);
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     this.watcher?.close();
     this.watcher = undefined;
     await this.busy;
+    // A pass under way may have opened the log and watched it meanwhile.
+    (this.watcher as FSWatcher | undefined)?.close();
+    this.watcher = undefined;
     await this.fd?.close().catch(() => undefined);
     this.fd = undefined;
   }
@@ -123,6 +129,7 @@ export class LogTail extends EventEmitter<TailEvents> {
 
   /** One pass: open or reopen as needed and read everything new. `final` also emits an unterminated last line. */
   catchUp(final = false): Promise<void> {
+    if (this.stopped && !final) return this.busy ?? Promise.resolve();
     if (this.busy) {
       this.again = true;
       return this.busy;
@@ -175,8 +182,9 @@ export class LogTail extends EventEmitter<TailEvents> {
     this.ino = st.ino;
     this.dev = st.dev;
     try {
-      this.watcher = watch(this.path, () => void this.catchUp());
-      this.watcher.on('error', () => undefined); // the poll carries on
+      // Not once stopped: a watcher nobody closes keeps the process alive.
+      this.watcher = this.stopped ? undefined : watch(this.path, () => void this.catchUp());
+      this.watcher?.on('error', () => undefined); // the poll carries on
     } catch {
       this.watcher = undefined;
     }
