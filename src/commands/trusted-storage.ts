@@ -19,6 +19,10 @@ import {freeBytes} from '../volume/space.js';
 import {formatBytes, parseSize} from '../volume/size.js';
 import {trustedFlow, unitName, type TrustedJob} from '../trusted/flow.js';
 import {trustedObjects} from '../trusted/manifests.js';
+import {CLUSTER_CHECKS, HOST_CHECKS, trustedChecks, type TrustedCheckOptions} from '../trusted/checks.js';
+import {table} from './check.js';
+
+const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -39,9 +43,24 @@ export function register(program: Command): void {
     .option('--image <image>', "the example pod's image", 'busybox:1.36')
     .option('--unit-dir <dir>', 'where the systemd unit goes', '/etc/systemd/system')
     .option('--systemd-root <dir>', 'systemctl --root: enable the unit in an image or another root instead of the running system')
+    .option('--containerd-config <path>', "containerd's configuration, checked for guest pull (read, never written)", CONTAINERD_CONFIG)
     .option('--apply', 'kubectl apply the manifests, then report the claim and the pod')
     .option('--yes', 'do not ask before enabling the unit')
     .action(action('trusted-storage create', (ctx, [name], opts) => create(ctx, name!, opts)));
+  cmd
+    .command('check')
+    .description("what trusted storage needs, read-only: losetup and a free loop device, systemd, kubectl and its context, the runtime class and the node in the cluster, containerd's guest-pull configuration")
+    .option('--runtime-class <name>', 'the pod runtime class', 'kata-qemu-tdx')
+    .option('--node <name>', 'the Kubernetes node name (default: this host name)')
+    .option('--containerd-config <path>', "containerd's configuration (read, never written)", CONTAINERD_CONFIG)
+    .action(
+      action('trusted-storage check', async (ctx, _args, opts) => {
+        const checks = await trustedChecks(ctx.runner, {runtimeClass: String(opts.runtimeClass), node: String(opts.node ?? hostname()), containerdConfig: resolve(String(opts.containerdConfig))});
+        const failed = checks.filter((c) => c.status === 'fail').length;
+        ctx.reporter.result({ok: failed === 0, failed, warnings: checks.filter((c) => c.status === 'warn').length, checks}, table(checks));
+        return failed ? 1 : 0;
+      }),
+    );
   cmd
     .command('teardown')
     .description('remove what create made: the objects (with --kubectl), the unit, the loop device, the file; after the name is typed back')
@@ -86,6 +105,7 @@ async function create(ctx: CliContext, name: string, opts: Record<string, unknow
   if (free !== undefined && free < sizeBytes) throw new UsageError(`${dir} has ${formatBytes(free)} free; the device needs ${formatBytes(sizeBytes)} allocated`, 'free space there, choose another --dir, or a smaller --size');
   const input = {name, namespace, node, sizeBytes, storageClass, ownClass: opts.storageClass === undefined, runtimeClass, image: String(opts.image)};
   trustedObjects({...input, device: '/dev/loop0'}); // the objects must validate before anything is made
+  if (!runner.dryRun) await checkFirst(ctx, {runtimeClass, node, containerdConfig: resolve(String(opts.containerdConfig))}, Boolean(opts.apply));
   if (!runner.dryRun && !opts.yes && !(await askYesNo(`Make ${file} (${formatBytes(sizeBytes)}, allocated), attach it to a loop device, and enable ${unitName(name)} to attach it at every boot?`, '--yes'))) {
     throw new UsageError('not confirmed: nothing was made');
   }
@@ -100,6 +120,22 @@ async function create(ctx: CliContext, name: string, opts: Record<string, unknow
     ].join('\n'),
   );
   return 0;
+}
+
+/**
+ * The checks before anything is made: a host finding that makes create pointless (no losetup, no
+ * free loop device, no systemd) refuses; so do the cluster's with --apply. The rest are warnings.
+ */
+async function checkFirst(ctx: CliContext, o: TrustedCheckOptions, apply: boolean): Promise<void> {
+  const checks = await trustedChecks(ctx.runner, o);
+  const blocking = checks.filter((c) => c.status !== 'ok' && (HOST_CHECKS.includes(c.id) || (apply && CLUSTER_CHECKS.includes(c.id))));
+  if (blocking.length) {
+    const host = blocking.filter((c) => HOST_CHECKS.includes(c.id)).map((c) => c.summary);
+    const cluster = blocking.filter((c) => !HOST_CHECKS.includes(c.id)).map((c) => c.summary);
+    const why = [...host, ...(cluster.length ? [`--apply needs a cluster: ${cluster.join('; ')}`] : [])].join('; ');
+    throw new UsageError(`${why}: nothing was made`, [...new Set(blocking.map((c) => c.fix).filter(Boolean))].join('\n  fix: ') || undefined);
+  }
+  for (const c of checks) if (c.status !== 'ok') ctx.reporter.warn(c.summary, c.fix);
 }
 
 async function applyManifests(ctx: CliContext, job: TrustedJob): Promise<{claim: string; pod: string}> {
