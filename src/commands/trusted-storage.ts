@@ -2,7 +2,7 @@
 // confidential container's trusted storage (src/trusted/), its Kubernetes objects (written, and
 // applied with kubectl when asked); teardown NAME removes exactly what create made, after the name
 // is typed back.
-import {existsSync, readFileSync, statSync} from 'node:fs';
+import {existsSync, statSync} from 'node:fs';
 import {rm} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import {join, resolve} from 'node:path';
@@ -17,7 +17,8 @@ import {list} from '../inventory/find.js';
 import {UsageError} from '../errors.js';
 import {freeBytes} from '../volume/space.js';
 import {formatBytes, parseSize} from '../volume/size.js';
-import {trustedFlow, unitName, type TrustedJob} from '../trusted/flow.js';
+import {recordTmp, trustedFlow, unitName, type TrustedJob} from '../trusted/flow.js';
+import {loopsOf, readRecord, removeRecorded, stillCreating} from '../trusted/teardown.js';
 import {trustedObjects} from '../trusted/manifests.js';
 import {CLUSTER_CHECKS, HOST_CHECKS, trustedChecks, type TrustedCheckOptions} from '../trusted/checks.js';
 import {table} from './check.js';
@@ -98,7 +99,7 @@ async function create(ctx: CliContext, name: string, opts: Record<string, unknow
   const unitDir = resolve(String(opts.unitDir));
   if (!existsSync(unitDir)) throw new UsageError(`the unit directory ${unitDir} does not exist`, 'give --unit-dir (the running system: /etc/systemd/system)');
   const file = join(dir, `${name}.img`);
-  const taken = [file, join(dir, `${name}.k8s.yaml`), join(dir, `${name}.trusted.json`), join(unitDir, unitName(name))].filter((p) => existsSync(p));
+  const taken = [file, join(dir, `${name}.k8s.yaml`), join(dir, `${name}.trusted.json`), recordTmp(join(dir, `${name}.trusted.json`)), join(unitDir, unitName(name))].filter((p) => existsSync(p));
   if (taken.length) throw new UsageError(`${taken.join(', ')} exist${taken.length === 1 ? 's' : ''} already: trusted storage ${name} was made before, or the name is taken`, `choose another name, or remove the old one: tdx-wizard trusted-storage teardown ${name} --dir ${dir}`);
   // Allocated, not thin: the whole size must fit now.
   const free = await freeBytes(dir);
@@ -150,18 +151,21 @@ async function teardown(ctx: CliContext, name: string, opts: Record<string, unkn
   checkName('the name', name, DNS_LABEL, 55, 'the name create was given');
   const dir = resolve(String(opts.dir));
   const recordPath = join(dir, `${name}.trusted.json`);
-  if (!existsSync(recordPath)) throw new UsageError(`no record of trusted storage ${name} in ${dir} (${recordPath})`, 'give the --dir create used; teardown removes only what create recorded');
-  const rec = JSON.parse(readFileSync(recordPath, 'utf8')) as {file: string; device?: string; unit: string; systemdRoot: string | null; manifests: string; namespace: string};
-  const users = [...(rec.device ? await openedBy(rec.device) : []), ...(await openedBy(rec.file))].filter((h) => !/losetup/.test(h.command));
-  const holders = rec.device ? list(`/sys/block/${rec.device.replace('/dev/', '')}/holders`) : [];
-  if (users.length || holders.length) throw new UsageError(`${rec.device ?? rec.file} is in use (${[...users.map((u) => `${u.command} pid ${u.pid}`), ...holders].join(', ')})`, 'stop the pod that uses it first (kubectl delete pod), then tear down');
+  if (!existsSync(recordPath)) {
+    // create killed while writing its first record: it had made nothing else yet
+    if (!existsSync(recordTmp(recordPath))) throw new UsageError(`no record of trusted storage ${name} in ${dir} (${recordPath})`, 'give the --dir create used; teardown removes only what create recorded');
+    await runner.act(`Remove ${recordTmp(recordPath)}`, ['rm', '-f', '--', recordTmp(recordPath)], () => rm(recordTmp(recordPath), {force: true}));
+    reporter.result({ok: true, name, removed: [recordTmp(recordPath)]}, `trusted storage ${name}: create was stopped before it made anything; removed its unfinished record`);
+    return 0;
+  }
+  const rec = readRecord(recordPath);
+  if (stillCreating(rec)) throw new UsageError(`trusted storage ${name} is still being made (create, pid ${rec.pid})`, `let it finish, or stop it (kill ${rec.pid}), then tear down`);
+  const devices = loopsOf(rec.file);
+  const users = [...(await Promise.all([...devices, rec.file].map((p) => openedBy(p)))).flat()].filter((h) => !/losetup/.test(h.command));
+  const holders = devices.flatMap((d) => list(`/sys/block/${d.replace('/dev/', '')}/holders`));
+  if (users.length || holders.length) throw new UsageError(`${devices.join(', ') || rec.file} is in use (${[...users.map((u) => `${u.command} pid ${u.pid}`), ...holders].join(', ')})`, 'stop the pod that uses it first (kubectl delete pod), then tear down');
   await confirmTyped(name, `This destroys ${rec.file} and everything the guest stored on it.`, opts.confirm as string | undefined);
-  const root = rec.systemdRoot ? ['--root', rec.systemdRoot] : [];
-  if (opts.kubectl) await runner.run({cmd: 'kubectl', args: ['delete', '--ignore-not-found', '-f', rec.manifests], title: `kubectl delete -f ${rec.manifests}`});
-  await runner.run({cmd: 'systemctl', args: [...root, 'disable', unitName(name)], title: `systemctl disable ${unitName(name)}`, check: false});
-  await runner.act(`Remove ${rec.unit}`, ['rm', '-f', '--', rec.unit], () => rm(rec.unit, {force: true}));
-  if (rec.device && existsSync(`/sys/block/${rec.device.replace('/dev/', '')}/loop/backing_file`)) await runner.run({cmd: 'losetup', args: ['-d', rec.device], title: `losetup -d ${rec.device}`});
-  for (const path of [rec.file, rec.manifests, recordPath]) await runner.act(`Remove ${path}`, ['rm', '-f', '--', path], () => rm(path, {force: true}));
-  reporter.result({ok: true, name, removed: [rec.unit, rec.device ?? null, rec.file, rec.manifests]}, `trusted storage ${name} removed: the unit, ${rec.device ?? 'the loop device'}, ${rec.file}`);
+  const removed = await removeRecorded(runner, rec, recordPath, Boolean(opts.kubectl));
+  reporter.result({ok: true, name, removed}, `trusted storage ${name} removed: ${removed.join(', ') || 'nothing of it was left'}`);
   return 0;
 }

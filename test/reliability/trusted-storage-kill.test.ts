@@ -3,7 +3,7 @@
 // at each of its steps, then run again: the rerun finishes, and nothing is left. The stops: a
 // stand-in that blocks at the tool the step runs (fallocate, losetup, systemctl, kubectl), or
 // strace delaying the return of the system call that writes or removes the step's file.
-import {mkdirSync, readdirSync, statSync, writeFileSync} from 'node:fs';
+import {lstatSync, mkdirSync, readdirSync, statSync, writeFileSync} from 'node:fs';
 import {spawnSync} from 'node:child_process';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -57,6 +57,14 @@ interface Stop {
   when?: string;
   /** Or strace delays the return of this system call on this path (its `nth` call), and `reached` tells it happened. */
   trace?: {syscall: string; path: (p: Place) => string; nth?: number; reached: (p: Place) => boolean};
+  /** What the killed create left (proof the stop was where it says): the directory's entries, a loop device attached, the unit's state. */
+  left?: {vol: string[]; loop: boolean; unit: 'none' | 'written' | 'enabled'};
+}
+
+function leftBehind(p: Place): Stop['left'] {
+  // the link points into the running system's /etc (systemctl --root), so it dangles here: lstat, not stat
+  const enabled = lstatSync(join(p.unitDir, 'multi-user.target.wants/tdx-wizard-trusted-ts.service'), {throwIfNoEntry: false}) !== undefined;
+  return {vol: readdirSync(p.vol).sort(), loop: spawnSync('losetup', ['-a'], {encoding: 'utf8'}).stdout.includes(p.d), unit: enabled ? 'enabled' : exists(p.paths.unit) ? 'written' : 'none'};
 }
 
 /** Runs `args` until the stop, SIGKILLs the CLI there, and lets a blocked tool carry on alone and end, as it would. */
@@ -76,7 +84,7 @@ async function killAt(p: Place, stop: Stop, args: string[]): Promise<string> {
     return run.output();
   }
   const t = stop.trace!;
-  const inject = `inject=${t.syscall}:delay_exit=5000000${t.nth ? `:when=${t.nth}` : ''}`;
+  const inject = `inject=${t.syscall}:delay_exit=2000000${t.nth ? `:when=${t.nth}` : ''}`;
   const traced = startTraced(['-f', '-qq', '-o', '/dev/null', '-P', t.path(p), '-e', `trace=${t.syscall}`, '-e', inject, process.execPath, CLI, ...args], p.env);
   await waitFor(`the stop at ${stop.at}`, () => t.reached(p) || traced.child.exitCode !== null, 45_000);
   expect(traced.child.exitCode).toBeNull();
@@ -86,14 +94,14 @@ async function killAt(p: Place, stop: Stop, args: string[]): Promise<string> {
 }
 
 const CREATE_STOPS: Stop[] = [
-  {at: 'the first record being written', trace: {syscall: 'openat', path: (p) => `${p.paths.record}.tmp`, nth: 1, reached: (p) => exists(`${p.paths.record}.tmp`)}},
-  {at: 'fallocate', tool: 'fallocate'},
-  {at: 'losetup attaching the file', tool: 'losetup', when: '[ "$1 $2" = "--find --show" ]'},
-  {at: 'the record of the device being written', trace: {syscall: 'openat', path: (p) => `${p.paths.record}.tmp`, nth: 2, reached: (p) => exists(`${p.paths.record}.tmp`) && exists(p.paths.file)}},
-  {at: 'the unit being written', trace: {syscall: 'openat', path: (p) => p.paths.unit, reached: (p) => exists(p.paths.unit)}},
-  {at: 'systemctl enable', tool: 'systemctl', when: '[ "$3" = enable ]'},
-  {at: 'the manifests being written', trace: {syscall: 'openat', path: (p) => p.paths.manifests, reached: (p) => exists(p.paths.manifests)}},
-  {at: 'kubectl apply', tool: 'kubectl', when: '[ "$1" = apply ]'},
+  {at: 'the first record being written', trace: {syscall: 'openat', path: (p) => `${p.paths.record}.tmp`, nth: 1, reached: (p) => exists(`${p.paths.record}.tmp`)}, left: {vol: ['ts.trusted.json.tmp'], loop: false, unit: 'none'}},
+  {at: 'fallocate', tool: 'fallocate', left: {vol: ['ts.img', 'ts.trusted.json'], loop: false, unit: 'none'}},
+  {at: 'losetup attaching the file', tool: 'losetup', when: '[ "$1 $2" = "--find --show" ]', left: {vol: ['ts.img', 'ts.trusted.json'], loop: true, unit: 'none'}},
+  {at: 'the record of the device being written', trace: {syscall: 'openat', path: (p) => `${p.paths.record}.tmp`, nth: 2, reached: (p) => exists(`${p.paths.record}.tmp`) && exists(p.paths.file)}, left: {vol: ['ts.img', 'ts.trusted.json', 'ts.trusted.json.tmp'], loop: true, unit: 'none'}},
+  {at: 'the unit being written', trace: {syscall: 'openat', path: (p) => p.paths.unit, reached: (p) => exists(p.paths.unit)}, left: {vol: ['ts.img', 'ts.trusted.json'], loop: true, unit: 'written'}},
+  {at: 'systemctl enable', tool: 'systemctl', when: '[ "$3" = enable ]', left: {vol: ['ts.img', 'ts.trusted.json'], loop: true, unit: 'enabled'}},
+  {at: 'the manifests being written', trace: {syscall: 'openat', path: (p) => p.paths.manifests, reached: (p) => exists(p.paths.manifests)}, left: {vol: ['ts.img', 'ts.k8s.yaml', 'ts.trusted.json'], loop: true, unit: 'enabled'}},
+  {at: 'kubectl apply', tool: 'kubectl', when: '[ "$1" = apply ]', left: {vol: ['ts.img', 'ts.k8s.yaml', 'ts.trusted.json'], loop: true, unit: 'enabled'}},
 ];
 
 describe('trusted-storage create: SIGKILL at every step, then teardown leaves nothing', () => {
@@ -101,6 +109,7 @@ describe('trusted-storage create: SIGKILL at every step, then teardown leaves no
     it(`killed at ${stop.at}`, async () => {
       const p = place();
       const output = await killAt(p, stop, p.create);
+      expect(leftBehind(p), output).toEqual(stop.left);
       const down = runCli(p.teardown, {env: p.env});
       expect(down.code, output + down.stderr).toBe(0);
       expectNothingLeft(p, output + down.stderr);
