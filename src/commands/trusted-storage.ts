@@ -2,7 +2,7 @@
 // confidential container's trusted storage (src/trusted/), its Kubernetes objects (written, and
 // applied with kubectl when asked); teardown NAME removes exactly what create made, after the name
 // is typed back.
-import {existsSync, statSync} from 'node:fs';
+import {existsSync} from 'node:fs';
 import {rm} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import {join, resolve} from 'node:path';
@@ -15,19 +15,14 @@ import {runFlow} from '../flow-runner.js';
 import {openedBy} from '../attach/holders.js';
 import {list} from '../inventory/find.js';
 import {UsageError} from '../errors.js';
-import {freeBytes} from '../volume/space.js';
-import {formatBytes, parseSize} from '../volume/size.js';
+import {formatBytes} from '../volume/size.js';
 import {recordTmp, trustedFlow, unitName, type TrustedJob} from '../trusted/flow.js';
 import {loopsOf, readRecord, removeRecorded, stillCreating} from '../trusted/teardown.js';
-import {trustedObjects} from '../trusted/manifests.js';
-import {CLUSTER_CHECKS, HOST_CHECKS, trustedChecks, type TrustedCheckOptions} from '../trusted/checks.js';
+import {refuseBlocking, trustedChecks} from '../trusted/checks.js';
+import {checkName, DNS_LABEL, planTrusted} from '../trusted/plan.js';
 import {table} from './check.js';
 
 const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const MIN_BYTES = 64 * 2 ** 20;
 
 export function register(program: Command): void {
   const cmd = program.command('trusted-storage').description("a host block device for a confidential container's trusted storage (/dev/trusted_store), and its Kubernetes objects");
@@ -72,45 +67,28 @@ export function register(program: Command): void {
     .action(action('trusted-storage teardown', (ctx, [name], opts) => teardown(ctx, name!, opts)));
 }
 
-function checkName(what: string, value: string, pattern: RegExp, max: number, fix: string): void {
-  if (value.length > max || !pattern.test(value)) throw new UsageError(`${what} "${value}" is not a valid Kubernetes name: lower-case letters, digits and "-"${pattern === DNS_SUBDOMAIN ? ' (and ".")' : ''}, at most ${max} characters, a letter or digit at each end`, fix);
-}
-
 async function create(ctx: CliContext, name: string, opts: Record<string, unknown>): Promise<number> {
   const {reporter, runner} = ctx;
-  checkName('the name', name, DNS_LABEL, 55, 'e.g. trusted-store-1 (the example pod adds "-example")');
-  const namespace = String(opts.namespace);
-  checkName('the namespace', namespace, DNS_LABEL, 63, 'e.g. default');
-  const node = String(opts.node ?? hostname());
-  checkName('the node name', node, DNS_SUBDOMAIN, 253, 'give the node name as kubectl get nodes shows it: --node NAME');
-  const runtimeClass = String(opts.runtimeClass);
-  checkName('the runtime class', runtimeClass, DNS_SUBDOMAIN, 253, 'kata-qemu-tdx or kata-qemu, as kubectl get runtimeclass shows');
-  const storageClass = String(opts.storageClass ?? `${name}-local`);
-  checkName('the storage class', storageClass, DNS_SUBDOMAIN, 253, 'e.g. open-local-lvm, or leave it out to make one');
-  let sizeBytes: number;
-  try {
-    sizeBytes = parseSize(String(opts.size));
-  } catch (error) {
-    throw new UsageError(`--size ${String(opts.size)}: ${(error as Error).message}`, 'e.g. --size 100G');
+  const job = await planTrusted({
+    name,
+    size: String(opts.size),
+    dir: String(opts.dir),
+    node: String(opts.node ?? hostname()),
+    namespace: String(opts.namespace),
+    runtimeClass: String(opts.runtimeClass),
+    storageClass: opts.storageClass === undefined ? undefined : String(opts.storageClass),
+    image: String(opts.image),
+    unitDir: String(opts.unitDir),
+    systemdRoot: opts.systemdRoot === undefined ? undefined : String(opts.systemdRoot),
+  });
+  const {file, unitDir, input: {node, runtimeClass, sizeBytes}} = job;
+  if (!runner.dryRun) {
+    const warnings = refuseBlocking(await trustedChecks(runner, {runtimeClass, node, containerdConfig: resolve(String(opts.containerdConfig))}), Boolean(opts.apply));
+    for (const c of warnings) reporter.warn(c.summary, c.fix);
   }
-  if (sizeBytes < MIN_BYTES) throw new UsageError(`--size ${String(opts.size)} is below ${formatBytes(MIN_BYTES)}: the guest's dm-integrity and filesystem need room`, 'e.g. --size 100G');
-  const dir = resolve(String(opts.dir));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a directory`, 'create it first, or give another --dir');
-  const unitDir = resolve(String(opts.unitDir));
-  if (!existsSync(unitDir)) throw new UsageError(`the unit directory ${unitDir} does not exist`, 'give --unit-dir (the running system: /etc/systemd/system)');
-  const file = join(dir, `${name}.img`);
-  const taken = [file, join(dir, `${name}.k8s.yaml`), join(dir, `${name}.trusted.json`), recordTmp(join(dir, `${name}.trusted.json`)), join(unitDir, unitName(name))].filter((p) => existsSync(p));
-  if (taken.length) throw new UsageError(`${taken.join(', ')} exist${taken.length === 1 ? 's' : ''} already: trusted storage ${name} was made before, or the name is taken`, `choose another name, or remove the old one: tdx-wizard trusted-storage teardown ${name} --dir ${dir}`);
-  // Allocated, not thin: the whole size must fit now.
-  const free = await freeBytes(dir);
-  if (free !== undefined && free < sizeBytes) throw new UsageError(`${dir} has ${formatBytes(free)} free; the device needs ${formatBytes(sizeBytes)} allocated`, 'free space there, choose another --dir, or a smaller --size');
-  const input = {name, namespace, node, sizeBytes, storageClass, ownClass: opts.storageClass === undefined, runtimeClass, image: String(opts.image)};
-  trustedObjects({...input, device: '/dev/loop0'}); // the objects must validate before anything is made
-  if (!runner.dryRun) await checkFirst(ctx, {runtimeClass, node, containerdConfig: resolve(String(opts.containerdConfig))}, Boolean(opts.apply));
   if (!runner.dryRun && !opts.yes && !(await askYesNo(`Make ${file} (${formatBytes(sizeBytes)}, allocated), attach it to a loop device, and enable ${unitName(name)} to attach it at every boot?`, '--yes'))) {
     throw new UsageError('not confirmed: nothing was made');
   }
-  const job: TrustedJob = {input, file, unitDir, ...(opts.systemdRoot ? {systemdRoot: resolve(String(opts.systemdRoot))} : {}), manifestPath: join(dir, `${name}.k8s.yaml`), recordPath: join(dir, `${name}.trusted.json`)};
   await runFlow(trustedFlow(job), job, stepEnv(ctx));
   const applied = opts.apply && !runner.dryRun ? await applyManifests(ctx, job) : undefined;
   reporter.result(
@@ -121,22 +99,6 @@ async function create(ctx: CliContext, name: string, opts: Record<string, unknow
     ].join('\n'),
   );
   return 0;
-}
-
-/**
- * The checks before anything is made: a host finding that makes create pointless (no losetup, no
- * free loop device, no systemd) refuses; so do the cluster's with --apply. The rest are warnings.
- */
-async function checkFirst(ctx: CliContext, o: TrustedCheckOptions, apply: boolean): Promise<void> {
-  const checks = await trustedChecks(ctx.runner, o);
-  const blocking = checks.filter((c) => c.status !== 'ok' && (HOST_CHECKS.includes(c.id) || (apply && CLUSTER_CHECKS.includes(c.id))));
-  if (blocking.length) {
-    const host = blocking.filter((c) => HOST_CHECKS.includes(c.id)).map((c) => c.summary);
-    const cluster = blocking.filter((c) => !HOST_CHECKS.includes(c.id)).map((c) => c.summary);
-    const why = [...host, ...(cluster.length ? [`--apply needs a cluster: ${cluster.join('; ')}`] : [])].join('; ');
-    throw new UsageError(`${why}: nothing was made`, [...new Set(blocking.map((c) => c.fix).filter(Boolean))].join('\n  fix: ') || undefined);
-  }
-  for (const c of checks) if (c.status !== 'ok') ctx.reporter.warn(c.summary, c.fix);
 }
 
 async function applyManifests(ctx: CliContext, job: TrustedJob): Promise<{claim: string; pod: string}> {

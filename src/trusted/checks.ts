@@ -6,6 +6,7 @@
 import {existsSync} from 'node:fs';
 import {check, type Check} from '../host/check-types.js';
 import {locate} from '../host/tool-checks.js';
+import {UsageError} from '../errors.js';
 import {PACKAGE_OF, type Runner} from '../runner/runner.js';
 import {containerdChecks} from './containerd.js';
 
@@ -113,4 +114,20 @@ export async function trustedChecks(runner: Runner, o: TrustedCheckOptions): Pro
   const handler = cluster.handler ?? o.runtimeClass;
   const source = cluster.handler ? `the RuntimeClass ${o.runtimeClass}'s handler in the cluster` : `the runtime class name; the cluster was not asked for its handler`;
   return [...host, ...cluster.checks, ...(await containerdChecks(o.containerdConfig, handler, source))];
+}
+
+/**
+ * Before anything is made: a host finding that makes create pointless (no losetup, no free loop
+ * device, no systemd) refuses; so do the cluster's when the manifests are to be applied. Returns the
+ * rest, that are not ok, as warnings.
+ */
+export function refuseBlocking(checks: Check[], apply: boolean): Check[] {
+  const blocking = checks.filter((c) => c.status !== 'ok' && (HOST_CHECKS.includes(c.id) || (apply && CLUSTER_CHECKS.includes(c.id))));
+  if (blocking.length) {
+    const host = blocking.filter((c) => HOST_CHECKS.includes(c.id)).map((c) => c.summary);
+    const cluster = blocking.filter((c) => !HOST_CHECKS.includes(c.id)).map((c) => c.summary);
+    const why = [...host, ...(cluster.length ? [`--apply needs a cluster: ${cluster.join('; ')}`] : [])].join('; ');
+    throw new UsageError(`${why}: nothing was made`, [...new Set(blocking.map((c) => c.fix).filter(Boolean))].join('\n  fix: ') || undefined);
+  }
+  return checks.filter((c) => c.status !== 'ok');
 }
