@@ -18,11 +18,9 @@ import {UsageError} from '../errors.js';
 import {formatBytes} from '../volume/size.js';
 import {recordTmp, trustedFlow, unitName, type TrustedJob} from '../trusted/flow.js';
 import {loopsOf, readRecord, removeRecorded, stillCreating} from '../trusted/teardown.js';
-import {refuseBlocking, trustedChecks} from '../trusted/checks.js';
+import {CONTAINERD_CONFIG, refuseBlocking, trustedChecks} from '../trusted/checks.js';
 import {checkName, DNS_LABEL, planTrusted} from '../trusted/plan.js';
 import {table} from './check.js';
-
-const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 
 export function register(program: Command): void {
   const cmd = program.command('trusted-storage').description("a host block device for a confidential container's trusted storage (/dev/trusted_store), and its Kubernetes objects");

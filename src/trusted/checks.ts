@@ -8,7 +8,11 @@ import {check, type Check} from '../host/check-types.js';
 import {locate} from '../host/tool-checks.js';
 import {UsageError} from '../errors.js';
 import {PACKAGE_OF, type Runner} from '../runner/runner.js';
+import {CLUSTER_CHECKS, HOST_CHECKS} from './check-ids.js';
 import {containerdChecks} from './containerd.js';
+
+/** Where containerd keeps its configuration, unless told otherwise. */
+export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 
 export interface TrustedCheckOptions {
   runtimeClass: string;
@@ -18,10 +22,6 @@ export interface TrustedCheckOptions {
   signal?: AbortSignal;
 }
 
-/** The checks whose failure makes create pointless on this host. */
-export const HOST_CHECKS = ['trusted:losetup', 'trusted:loop-free', 'trusted:systemctl'];
-/** The checks --apply needs to pass. */
-export const CLUSTER_CHECKS = ['trusted:kubectl', 'trusted:context', 'trusted:cluster', 'trusted:runtime-class', 'trusted:node'];
 
 const TIMEOUT = ['--request-timeout=5s'];
 
