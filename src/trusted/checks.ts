@@ -7,7 +7,7 @@ import {existsSync} from 'node:fs';
 import {check, type Check} from '../host/check-types.js';
 import {locate} from '../host/tool-checks.js';
 import {UsageError} from '../errors.js';
-import {PACKAGE_OF, type Runner} from '../runner/runner.js';
+import {PACKAGE_OF, type Runner, type RunResult} from '../runner/runner.js';
 import {CLUSTER_CHECKS, HOST_CHECKS} from './check-ids.js';
 import {containerdChecks} from './containerd.js';
 
@@ -25,8 +25,11 @@ export interface TrustedCheckOptions {
 
 const TIMEOUT = ['--request-timeout=5s'];
 
-function said(r: {stdout: string; tail: string[]; exitCode: number}): string {
-  return (r.tail.length ? r.tail : [r.stdout.trim()]).filter(Boolean).join(' ').slice(0, 300) || `exit code ${r.exitCode}, no output`;
+/** What a command said: on failure its stderr (kubectl version prints the client's JSON on stdout even then), else its output. */
+function said(r: RunResult): string {
+  const err = r.run.lines.last().filter((l) => l.stream === 'err').map((l) => l.text);
+  const lines = r.exitCode !== 0 && err.length ? err : r.tail.length ? r.tail : [r.stdout.trim()];
+  return lines.filter(Boolean).join(' ').slice(0, 300) || `exit code ${r.exitCode}, no output`;
 }
 
 async function hostChecks(runner: Runner, signal?: AbortSignal): Promise<Check[]> {

@@ -27,7 +27,8 @@ echo "$@" >> ${shellWord(log)}
 case "$1 $2" in
 'config current-context') ${c.context ? `echo ${shellWord(c.context)}; exit 0` : 'echo "error: current-context is not set" >&2; exit 1'};;
 esac
-${c.reachable ? '' : `echo ${shellWord(refused)} >&2; exit 1`}
+${c.reachable ? '' : `[ "$1" = version ] && echo '{"clientVersion":{"gitVersion":"v1.30.2"}}' # as kubectl does: the client's part, then the error
+echo ${shellWord(refused)} >&2; exit 1`}
 case "$1" in
 version) echo '{"clientVersion":{"gitVersion":"v1.30.2"},"serverVersion":{"gitVersion":"v1.30.1"}}';;
 apply|delete) echo "applied: $*";;
