@@ -29,7 +29,8 @@ beforeAll(() => {
   tmp = tempDir('tdxw-trusted-checks-');
 });
 afterAll(() => {
-  for (const device of made) spawnSync('losetup', ['-d', device]);
+  // only a device still on this file's own files: one a test tore down may be another test's now
+  for (const device of made) if (backingFile(device).startsWith(`${tmp.path}/`)) spawnSync('losetup', ['-d', device]);
   tmp?.remove();
 });
 
@@ -56,6 +57,14 @@ function hidden(env: NodeJS.ProcessEnv, paths: string[], args: string[]): CliRes
   const there = paths.filter((path) => existsSync(path));
   const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'for p in $HIDE; do mount --bind /dev/null "$p" || exit 99; done; exec "$@"', 'hide', process.execPath, CLI, ...args], {env: {...process.env, ...env, HIDE: there.join(' ')}, encoding: 'utf8'});
   return {code: r.status, stdout: r.stdout, stderr: r.stderr};
+}
+
+function backingFile(device: string): string {
+  try {
+    return readFileSync(`/sys/block/${device.replace('/dev/', '')}/loop/backing_file`, 'utf8').trim();
+  } catch {
+    return ''; // detached
+  }
 }
 
 const statuses = (f: Record<string, Found>) => Object.fromEntries(Object.entries(f).map(([id, c]) => [id, c.status]));

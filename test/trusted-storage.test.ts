@@ -25,9 +25,31 @@ beforeAll(() => {
   tmp = tempDir('tdxw-trusted-');
 });
 afterAll(() => {
-  for (const device of made) spawnSync('losetup', ['-d', device]);
+  // Only a device still backed by this file's own files: one a test tore down may be another test's now.
+  for (const device of made) if (ownBacking(device)) spawnSync('losetup', ['-d', device]);
   tmp?.remove();
 });
+
+/** The loop devices backed by `file`, even once it is deleted (the kernel then adds " (deleted)"). */
+function loopsOn(file: string): string[] {
+  return readdirSync('/sys/block')
+    .filter((d) => d.startsWith('loop'))
+    .filter((d) => {
+      try {
+        return readFileSync(`/sys/block/${d}/loop/backing_file`, 'utf8').trim().replace(/ \(deleted\)$/, '') === file;
+      } catch {
+        return false; // not attached
+      }
+    });
+}
+
+function ownBacking(device: string): boolean {
+  try {
+    return backing(device).startsWith(`${tmp.path}/`);
+  } catch {
+    return false; // detached
+  }
+}
 
 function place() {
   const d = join(tmp.path, `case-${++n}`);
@@ -101,8 +123,9 @@ describe('trusted-storage create', () => {
     expect(r.stderr).toMatch(/Failed to enable unit: Access denied/);
     expect(readdirSync(join(p.d, 'vol'))).toEqual([]);
     expect(readdirSync(join(p.d, 'root/etc/systemd/system'))).toEqual([]);
-    // only this case's devices: other test files attach loop devices of their own meanwhile
-    await waitFor('the loop device to be detached', () => !spawnSync('losetup', ['-a'], {encoding: 'utf8'}).stdout.includes(p.d), 5000);
+    // No loop device is left on its file (other tests attach devices meanwhile: only this file's count).
+    const file = join(p.d, 'vol', 'ts2.img');
+    await waitFor('the loop device to be detached', () => loopsOn(file).length === 0, 5000);
   });
 
   it("the wizard's create (the controller the screen dispatches to) makes the same, and teardown removes it", async () => {
