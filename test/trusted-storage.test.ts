@@ -128,27 +128,6 @@ describe('trusted-storage create', () => {
     await waitFor('the loop device to be detached', () => loopsOn(file).length === 0, 5000);
   });
 
-  it("the wizard's create (the controller the screen dispatches to) makes the same, and teardown removes it", async () => {
-    const p = place();
-    const {WizardController} = await import('../src/wizard/controller.js');
-    const controller = new WizardController({transcript: false});
-    const before = process.env.PATH;
-    process.env.PATH = p.env.PATH; // the stand-in kubectl, for the checks it runs first
-    try {
-      const outcome = await controller.trustedCreate({name: 'ts4', size: '64M', dir: join(p.d, 'vol'), node: 'node-1', runtimeClass: 'kata-qemu-tdx', namespace: 'default', image: 'busybox:1.36', unitDir: join(p.d, 'root/etc/systemd/system'), systemdRoot: join(p.d, 'root')});
-      expect(outcome, JSON.stringify(outcome)).toMatchObject({ok: true, detail: expect.stringMatching(/ts4\.img on \/dev\/loop\d+, attached at every boot by tdx-wizard-trusted-ts4\.service/)});
-    } finally {
-      process.env.PATH = before;
-    }
-    const device = /on (\/dev\/loop\d+)/.exec(readFileSync(join(p.d, 'root/etc/systemd/system/tdx-wizard-trusted-ts4.service'), 'utf8'))![1]!;
-    made.push(device);
-    expect(backing(device)).toBe(join(p.d, 'vol/ts4.img'));
-    expect(readdirSync(join(p.d, 'vol')).sort()).toEqual(['ts4.img', 'ts4.k8s.yaml', 'ts4.trusted.json']);
-    const gone = runCli(['trusted-storage', 'teardown', 'ts4', '--dir', join(p.d, 'vol'), '--confirm', 'ts4'], {env: p.env});
-    expect(gone.code, gone.stderr).toBe(0);
-    expect(readdirSync(join(p.d, 'vol'))).toEqual([]);
-  });
-
   it('bad input: exit 2 with what is wrong and the fix, nothing made', () => {
     const p = place();
     writeFileSync(join(p.d, 'vol/taken.img'), 'x');
@@ -171,5 +150,28 @@ describe('trusted-storage create', () => {
       expect(r.stderr, args.join(' ')).toMatch(/\n {2}fix: /);
       expect(snapshot(p.d).filter((l) => !l.includes('/state')), args.join(' ')).toEqual(before.filter((l) => !l.includes('/state')));
     }
+  });
+});
+
+describe('trusted-storage in the wizard', () => {
+  it("the wizard's create (the controller the screen dispatches to) makes the same, and teardown removes it", async () => {
+    const p = place();
+    const {WizardController} = await import('../src/wizard/controller.js');
+    const controller = new WizardController({transcript: false});
+    const before = process.env.PATH;
+    process.env.PATH = p.env.PATH; // the stand-in kubectl, for the checks it runs first
+    try {
+      const outcome = await controller.trustedCreate({name: 'ts4', size: '64M', dir: join(p.d, 'vol'), node: 'node-1', runtimeClass: 'kata-qemu-tdx', namespace: 'default', image: 'busybox:1.36', unitDir: join(p.d, 'root/etc/systemd/system'), systemdRoot: join(p.d, 'root')});
+      expect(outcome, JSON.stringify(outcome)).toMatchObject({ok: true, detail: expect.stringMatching(/ts4\.img on \/dev\/loop\d+, attached at every boot by tdx-wizard-trusted-ts4\.service/)});
+    } finally {
+      process.env.PATH = before;
+    }
+    const device = /on (\/dev\/loop\d+)/.exec(readFileSync(join(p.d, 'root/etc/systemd/system/tdx-wizard-trusted-ts4.service'), 'utf8'))![1]!;
+    made.push(device);
+    expect(backing(device)).toBe(join(p.d, 'vol/ts4.img'));
+    expect(readdirSync(join(p.d, 'vol')).sort()).toEqual(['ts4.img', 'ts4.k8s.yaml', 'ts4.trusted.json']);
+    const gone = runCli(['trusted-storage', 'teardown', 'ts4', '--dir', join(p.d, 'vol'), '--confirm', 'ts4'], {env: p.env});
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(readdirSync(join(p.d, 'vol'))).toEqual([]);
   });
 });
