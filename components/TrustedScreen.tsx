@@ -80,6 +80,7 @@ export function TrustedScreen({controller, go, size, setEditing}: ScreenProps) {
         <Wrapped text={error ?? (checks ? checksSummary(list) : 'checking losetup, systemd, kubectl, the cluster and containerd...')} width={size.width} maxRows={2} toneName={blocking.length ? 'warn' : 'muted'} />
       </Box>
       <Menu
+        key={checks ? 'checked' : 'checking'} // Make is highlighted once it can be chosen, not the item after it
         width={size.width}
         height={menuRows}
         items={items}
