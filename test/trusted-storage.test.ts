@@ -175,3 +175,17 @@ describe('trusted-storage in the wizard', () => {
     expect(readdirSync(join(p.d, 'vol'))).toEqual([]);
   });
 });
+
+describe('trusted-storage create --dry-run', () => {
+  it('prints every step as a command, in order, and makes nothing', () => {
+    const p = place();
+    const before = snapshot(p.d).filter((l) => !l.includes('/state'));
+    const r = runCli(['--dry-run', ...p.args('tsd')], {env: p.env});
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const plan = r.stdout + r.stderr;
+    const order = ['tsd.trusted.json', 'fallocate -l 134217728', 'losetup --find --show', 'tdx-wizard-trusted-tsd.service', 'tsd.k8s.yaml'].map((s) => plan.indexOf(s));
+    expect(order.every((i) => i >= 0), plan).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(snapshot(p.d).filter((l) => !l.includes('/state'))).toEqual(before);
+  });
+});

@@ -10,6 +10,7 @@ import type {Command} from 'commander';
 import {action} from '../cli/program.js';
 import type {CliContext} from '../cli/context.js';
 import {askYesNo, confirmTyped} from '../cli/prompt.js';
+import {reportPlan} from '../cli/plan.js';
 import {stepEnv} from '../cli/step-env.js';
 import {runFlow} from '../flow-runner.js';
 import {openedBy} from '../attach/holders.js';
@@ -88,7 +89,8 @@ async function create(ctx: CliContext, name: string, opts: Record<string, unknow
     throw new UsageError('not confirmed: nothing was made');
   }
   await runFlow(trustedFlow(job), job, stepEnv(ctx));
-  const applied = opts.apply && !runner.dryRun ? await applyManifests(ctx, job) : undefined;
+  if (runner.dryRun) return reportPlan(ctx, `trusted storage ${name} (${formatBytes(sizeBytes)}) on node ${node}`, {name, file, manifests: job.manifestPath});
+  const applied = opts.apply ? await applyManifests(ctx, job) : undefined;
   reporter.result(
     {ok: true, name, file, device: job.device ?? null, node, unit: join(unitDir, unitName(name)), manifests: job.manifestPath, applied: applied ?? null},
     [

@@ -104,7 +104,8 @@ const loop: FlowStep<TrustedJob> = {
   changesDisk: true,
   async run(job, env) {
     const r = await env.runner.run({cmd: 'losetup', args: ['--find', '--show', '--', job.file], title: `losetup --find --show ${job.file}`, capture: true});
-    job.device = r.stdout.trim() || undefined;
+    // A dry run attaches nothing: the plan names the device as losetup will choose it.
+    job.device = r.stdout.trim() || (env.runner.dryRun ? '/dev/loopN' : undefined);
     if (!job.device?.startsWith('/dev/loop')) throw new StepError(`losetup named no loop device for ${job.file}`, 'loop', r.tail);
     await env.runner.act(`Record ${job.device} in ${job.recordPath}`, ['install', '-m', '0600', '/dev/stdin', job.recordPath], () => writeRecord(job));
   },
