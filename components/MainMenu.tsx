@@ -7,7 +7,7 @@ import {Menu, type MenuItem} from './Menu.js';
 import type {ScreenProps} from './screens.js';
 import {fit, tone} from './theme.js';
 
-type Choice = 'setup' | 'nbd' | 'relabel' | 'grow' | 'vm' | 'log' | 'checks' | 'volumes' | 'repair' | 'quit';
+type Choice = 'setup' | 'nbd' | 'relabel' | 'grow' | 'vm' | 'log' | 'checks' | 'volumes' | 'repair' | 'trusted' | 'quit';
 
 const ITEMS: MenuItem<Choice>[] = [
   {value: 'setup', label: 'First-time setup', description: 'host checks, guest era, volume set, launch, watch the boot'},
@@ -19,6 +19,7 @@ const ITEMS: MenuItem<Choice>[] = [
   {value: 'checks', label: 'Host checks', description: 'root, tools, nbd, kvm, TDX, free space'},
   {value: 'volumes', label: 'Volumes on this host', description: 'every volume found: role, VM, verdict, who holds it, room to grow'},
   {value: 'repair', label: 'Repair a damaged volume', description: 'qemu-img check -r all, e2fsck -f -y or xfs_repair; asks for the name'},
+  {value: 'trusted', label: 'Trusted storage for confidential containers', description: 'a host block device at /dev/trusted_store for a Kata pod, and its Kubernetes objects'},
   {value: 'quit', label: 'Quit'},
 ];
 

@@ -14,6 +14,7 @@ import {LaunchScreen} from './launch/LaunchScreen.js';
 import {LogScreen} from './LogScreen.js';
 import {VmScreen} from './VmScreen.js';
 import {VolumesScreen} from './volumes/VolumesScreen.js';
+import {TrustedScreen} from './TrustedScreen.js';
 
 export type Screen =
   | {name: 'menu'}
@@ -29,7 +30,8 @@ export type Screen =
   /** `shell`: opened by `tdx-wizard logs --follow`, so Esc returns to the shell, not to a menu. */
   | {name: 'log'; back?: Screen; path?: string; afterLaunch?: boolean; setup?: boolean; shell?: boolean}
   | {name: 'vm'}
-  | {name: 'volumes'};
+  | {name: 'volumes'}
+  | {name: 'trusted'};
 
 /** First-time setup's stages, in order: the title says where the operator is in the whole flow. */
 const SETUP_STAGES = ['host checks', 'the guest era', 'the volume set', 'launch the VM', 'the boot'] as const;
@@ -71,6 +73,8 @@ export function screenInfo(screen: Screen): ScreenInfo {
       return {title: 'the VM', steps: false};
     case 'volumes':
       return {title: 'volumes on this host', steps: false};
+    case 'trusted':
+      return {title: 'trusted storage for confidential containers', steps: false};
   }
 }
 
@@ -110,5 +114,7 @@ export function ScreenView({screen, ...props}: ScreenProps & {screen: Screen}) {
       return <VmScreen {...props} />;
     case 'volumes':
       return <VolumesScreen {...props} />;
+    case 'trusted':
+      return <TrustedScreen {...props} />;
   }
 }

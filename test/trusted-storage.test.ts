@@ -12,6 +12,7 @@ import {Pod} from 'kubernetes-models/v1/Pod';
 import {StorageClass} from 'kubernetes-models/storage.k8s.io/v1/StorageClass';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {runCli, snapshot} from './helpers/cli.js';
+import {guestPullConfig, standInKubectl} from './helpers/kubectl.js';
 import {waitFor} from './helpers/reliability.js';
 import {requireTools, tempDir} from './helpers/tools.js';
 
@@ -53,9 +54,10 @@ function ownBacking(device: string): boolean {
 function place() {
   const d = join(tmp.path, `case-${++n}`);
   for (const sub of ['vol', 'root/etc/systemd/system', 'bin']) mkdirSync(join(d, sub), {recursive: true});
-  writeFileSync(join(d, 'bin/kubectl'), `#!/bin/sh\n# stands for kubectl against a cluster: records argv, answers phases\necho "$@" >> '${d}/kubectl.log'\ncase "$1" in get) [ "$2" = pvc ] && printf Bound || printf Running;; esac\n`, {mode: 0o755});
+  standInKubectl(join(d, 'bin'), join(d, 'kubectl.log'), {context: 'tdx-lab', reachable: true, runtimeClasses: {'kata-qemu-tdx': 'kata-qemu-tdx'}, nodes: ['node-1']});
+  writeFileSync(join(d, 'containerd.toml'), guestPullConfig('kata-qemu-tdx'));
   const env = {TDX_WIZARD_STATE_DIR: join(d, 'state'), TDX_WIZARD_CONFIG_DIR: join(d, 'config'), CI: 'true', PATH: `${join(d, 'bin')}:${process.env.PATH}`};
-  const args = (name: string, ...more: string[]) => ['trusted-storage', 'create', name, '--size', '128M', '--dir', join(d, 'vol'), '--node', 'node-1', '--unit-dir', join(d, 'root/etc/systemd/system'), '--systemd-root', join(d, 'root'), '--yes', ...more];
+  const args = (name: string, ...more: string[]) => ['trusted-storage', 'create', name, '--size', '128M', '--dir', join(d, 'vol'), '--node', 'node-1', '--unit-dir', join(d, 'root/etc/systemd/system'), '--systemd-root', join(d, 'root'), '--containerd-config', join(d, 'containerd.toml'), '--yes', ...more];
   return {d, env, args};
 }
 
@@ -89,7 +91,7 @@ describe('trusted-storage create', () => {
     expect(pv!.spec.storageClassName).toBe(sc!.metadata.name);
     expect(pod!.spec.runtimeClassName).toBe('kata-qemu-tdx');
     expect(pod!.spec.containers[0].volumeDevices).toEqual([{name: 'trusted', devicePath: '/dev/trusted_store'}]);
-    expect(readFileSync(join(p.d, 'kubectl.log'), 'utf8').split('\n')[0]).toBe(`apply -f ${join(p.d, 'vol/ts1.k8s.yaml')}`);
+    expect(readFileSync(join(p.d, 'kubectl.log'), 'utf8').split('\n').filter((l) => !/^(config current-context|version|get (runtimeclass|node) )/.test(l))[0]).toBe(`apply -f ${join(p.d, 'vol/ts1.k8s.yaml')}`); // after the checks' reads
     expect(result.applied).toEqual({claim: 'Bound', pod: 'Running'});
 
     // teardown: refused without the typed name, and while the device is open; then everything goes
@@ -148,5 +150,42 @@ describe('trusted-storage create', () => {
       expect(r.stderr, args.join(' ')).toMatch(/\n {2}fix: /);
       expect(snapshot(p.d).filter((l) => !l.includes('/state')), args.join(' ')).toEqual(before.filter((l) => !l.includes('/state')));
     }
+  });
+});
+
+describe('trusted-storage in the wizard', () => {
+  it("the wizard's create (the controller the screen dispatches to) makes the same, and teardown removes it", async () => {
+    const p = place();
+    const {WizardController} = await import('../src/wizard/controller.js');
+    const controller = new WizardController({transcript: false});
+    const before = process.env.PATH;
+    process.env.PATH = p.env.PATH; // the stand-in kubectl, for the checks it runs first
+    try {
+      const outcome = await controller.trustedCreate({name: 'ts4', size: '64M', dir: join(p.d, 'vol'), node: 'node-1', runtimeClass: 'kata-qemu-tdx', namespace: 'default', image: 'busybox:1.36', unitDir: join(p.d, 'root/etc/systemd/system'), systemdRoot: join(p.d, 'root')});
+      expect(outcome, JSON.stringify(outcome)).toMatchObject({ok: true, detail: expect.stringMatching(/ts4\.img on \/dev\/loop\d+, attached at every boot by tdx-wizard-trusted-ts4\.service/)});
+    } finally {
+      process.env.PATH = before;
+    }
+    const device = /on (\/dev\/loop\d+)/.exec(readFileSync(join(p.d, 'root/etc/systemd/system/tdx-wizard-trusted-ts4.service'), 'utf8'))![1]!;
+    made.push(device);
+    expect(backing(device)).toBe(join(p.d, 'vol/ts4.img'));
+    expect(readdirSync(join(p.d, 'vol')).sort()).toEqual(['ts4.img', 'ts4.k8s.yaml', 'ts4.trusted.json']);
+    const gone = runCli(['trusted-storage', 'teardown', 'ts4', '--dir', join(p.d, 'vol'), '--confirm', 'ts4'], {env: p.env});
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(readdirSync(join(p.d, 'vol'))).toEqual([]);
+  });
+});
+
+describe('trusted-storage create --dry-run', () => {
+  it('prints every step as a command, in order, and makes nothing', () => {
+    const p = place();
+    const before = snapshot(p.d).filter((l) => !l.includes('/state'));
+    const r = runCli(['--dry-run', ...p.args('tsd')], {env: p.env});
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const plan = r.stdout + r.stderr;
+    const order = ['tsd.trusted.json', 'fallocate -l 134217728', 'losetup --find --show', 'tdx-wizard-trusted-tsd.service', 'tsd.k8s.yaml'].map((s) => plan.indexOf(s));
+    expect(order.every((i) => i >= 0), plan).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(snapshot(p.d).filter((l) => !l.includes('/state'))).toEqual(before);
   });
 });

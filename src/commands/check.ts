@@ -28,7 +28,7 @@ export function table(checks: Check[]): string {
   for (const c of checks) {
     lines.push(`${MARK[c.status]}  ${c.title}: ${c.summary}`);
     for (const e of c.evidence) lines.push(`        ${e.source}: ${e.said}`);
-    if (c.fix) lines.push(`        fix${c.autoFix ? ' (the wizard can run it)' : ''}: ${c.fix}`);
+    if (c.fix) lines.push(`        fix${c.autoFix ? ' (the wizard can run it)' : ''}: ${c.fix.replace(/\n/g, '\n          ')}`); // a fix of several lines (a TOML block) stays under its check
   }
   const failed = checks.filter((c) => c.status === 'fail').length;
   const warned = checks.filter((c) => c.status === 'warn').length;

@@ -2,7 +2,7 @@
 // confidential container's trusted storage (src/trusted/), its Kubernetes objects (written, and
 // applied with kubectl when asked); teardown NAME removes exactly what create made, after the name
 // is typed back.
-import {existsSync, readFileSync, statSync} from 'node:fs';
+import {existsSync} from 'node:fs';
 import {rm} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import {join, resolve} from 'node:path';
@@ -10,19 +10,18 @@ import type {Command} from 'commander';
 import {action} from '../cli/program.js';
 import type {CliContext} from '../cli/context.js';
 import {askYesNo, confirmTyped} from '../cli/prompt.js';
+import {reportPlan} from '../cli/plan.js';
 import {stepEnv} from '../cli/step-env.js';
 import {runFlow} from '../flow-runner.js';
 import {openedBy} from '../attach/holders.js';
 import {list} from '../inventory/find.js';
 import {UsageError} from '../errors.js';
-import {freeBytes} from '../volume/space.js';
-import {formatBytes, parseSize} from '../volume/size.js';
-import {trustedFlow, unitName, type TrustedJob} from '../trusted/flow.js';
-import {trustedObjects} from '../trusted/manifests.js';
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const MIN_BYTES = 64 * 2 ** 20;
+import {formatBytes} from '../volume/size.js';
+import {recordTmp, trustedFlow, unitName, type TrustedJob} from '../trusted/flow.js';
+import {loopsOf, readRecord, removeRecorded, stillCreating} from '../trusted/teardown.js';
+import {CONTAINERD_CONFIG, refuseBlocking, trustedChecks} from '../trusted/checks.js';
+import {checkName, DNS_LABEL, planTrusted} from '../trusted/plan.js';
+import {table} from './check.js';
 
 export function register(program: Command): void {
   const cmd = program.command('trusted-storage').description("a host block device for a confidential container's trusted storage (/dev/trusted_store), and its Kubernetes objects");
@@ -39,9 +38,24 @@ export function register(program: Command): void {
     .option('--image <image>', "the example pod's image", 'busybox:1.36')
     .option('--unit-dir <dir>', 'where the systemd unit goes', '/etc/systemd/system')
     .option('--systemd-root <dir>', 'systemctl --root: enable the unit in an image or another root instead of the running system')
+    .option('--containerd-config <path>', "containerd's configuration, checked for guest pull (read, never written)", CONTAINERD_CONFIG)
     .option('--apply', 'kubectl apply the manifests, then report the claim and the pod')
     .option('--yes', 'do not ask before enabling the unit')
     .action(action('trusted-storage create', (ctx, [name], opts) => create(ctx, name!, opts)));
+  cmd
+    .command('check')
+    .description("what trusted storage needs, read-only: losetup and a free loop device, systemd, kubectl and its context, the runtime class and the node in the cluster, containerd's guest-pull configuration")
+    .option('--runtime-class <name>', 'the pod runtime class', 'kata-qemu-tdx')
+    .option('--node <name>', 'the Kubernetes node name (default: this host name)')
+    .option('--containerd-config <path>', "containerd's configuration (read, never written)", CONTAINERD_CONFIG)
+    .action(
+      action('trusted-storage check', async (ctx, _args, opts) => {
+        const checks = await trustedChecks(ctx.runner, {runtimeClass: String(opts.runtimeClass), node: String(opts.node ?? hostname()), containerdConfig: resolve(String(opts.containerdConfig))});
+        const failed = checks.filter((c) => c.status === 'fail').length;
+        ctx.reporter.result({ok: failed === 0, failed, warnings: checks.filter((c) => c.status === 'warn').length, checks}, table(checks));
+        return failed ? 1 : 0;
+      }),
+    );
   cmd
     .command('teardown')
     .description('remove what create made: the objects (with --kubectl), the unit, the loop device, the file; after the name is typed back')
@@ -52,46 +66,31 @@ export function register(program: Command): void {
     .action(action('trusted-storage teardown', (ctx, [name], opts) => teardown(ctx, name!, opts)));
 }
 
-function checkName(what: string, value: string, pattern: RegExp, max: number, fix: string): void {
-  if (value.length > max || !pattern.test(value)) throw new UsageError(`${what} "${value}" is not a valid Kubernetes name: lower-case letters, digits and "-"${pattern === DNS_SUBDOMAIN ? ' (and ".")' : ''}, at most ${max} characters, a letter or digit at each end`, fix);
-}
-
 async function create(ctx: CliContext, name: string, opts: Record<string, unknown>): Promise<number> {
   const {reporter, runner} = ctx;
-  checkName('the name', name, DNS_LABEL, 55, 'e.g. trusted-store-1 (the example pod adds "-example")');
-  const namespace = String(opts.namespace);
-  checkName('the namespace', namespace, DNS_LABEL, 63, 'e.g. default');
-  const node = String(opts.node ?? hostname());
-  checkName('the node name', node, DNS_SUBDOMAIN, 253, 'give the node name as kubectl get nodes shows it: --node NAME');
-  const runtimeClass = String(opts.runtimeClass);
-  checkName('the runtime class', runtimeClass, DNS_SUBDOMAIN, 253, 'kata-qemu-tdx or kata-qemu, as kubectl get runtimeclass shows');
-  const storageClass = String(opts.storageClass ?? `${name}-local`);
-  checkName('the storage class', storageClass, DNS_SUBDOMAIN, 253, 'e.g. open-local-lvm, or leave it out to make one');
-  let sizeBytes: number;
-  try {
-    sizeBytes = parseSize(String(opts.size));
-  } catch (error) {
-    throw new UsageError(`--size ${String(opts.size)}: ${(error as Error).message}`, 'e.g. --size 100G');
+  const job = await planTrusted({
+    name,
+    size: String(opts.size),
+    dir: String(opts.dir),
+    node: String(opts.node ?? hostname()),
+    namespace: String(opts.namespace),
+    runtimeClass: String(opts.runtimeClass),
+    storageClass: opts.storageClass === undefined ? undefined : String(opts.storageClass),
+    image: String(opts.image),
+    unitDir: String(opts.unitDir),
+    systemdRoot: opts.systemdRoot === undefined ? undefined : String(opts.systemdRoot),
+  });
+  const {file, unitDir, input: {node, runtimeClass, sizeBytes}} = job;
+  if (!runner.dryRun) {
+    const warnings = refuseBlocking(await trustedChecks(runner, {runtimeClass, node, containerdConfig: resolve(String(opts.containerdConfig))}), Boolean(opts.apply));
+    for (const c of warnings) reporter.warn(c.summary, c.fix);
   }
-  if (sizeBytes < MIN_BYTES) throw new UsageError(`--size ${String(opts.size)} is below ${formatBytes(MIN_BYTES)}: the guest's dm-integrity and filesystem need room`, 'e.g. --size 100G');
-  const dir = resolve(String(opts.dir));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a directory`, 'create it first, or give another --dir');
-  const unitDir = resolve(String(opts.unitDir));
-  if (!existsSync(unitDir)) throw new UsageError(`the unit directory ${unitDir} does not exist`, 'give --unit-dir (the running system: /etc/systemd/system)');
-  const file = join(dir, `${name}.img`);
-  const taken = [file, join(dir, `${name}.k8s.yaml`), join(dir, `${name}.trusted.json`), join(unitDir, unitName(name))].filter((p) => existsSync(p));
-  if (taken.length) throw new UsageError(`${taken.join(', ')} exist${taken.length === 1 ? 's' : ''} already: trusted storage ${name} was made before, or the name is taken`, `choose another name, or remove the old one: tdx-wizard trusted-storage teardown ${name} --dir ${dir}`);
-  // Allocated, not thin: the whole size must fit now.
-  const free = await freeBytes(dir);
-  if (free !== undefined && free < sizeBytes) throw new UsageError(`${dir} has ${formatBytes(free)} free; the device needs ${formatBytes(sizeBytes)} allocated`, 'free space there, choose another --dir, or a smaller --size');
-  const input = {name, namespace, node, sizeBytes, storageClass, ownClass: opts.storageClass === undefined, runtimeClass, image: String(opts.image)};
-  trustedObjects({...input, device: '/dev/loop0'}); // the objects must validate before anything is made
   if (!runner.dryRun && !opts.yes && !(await askYesNo(`Make ${file} (${formatBytes(sizeBytes)}, allocated), attach it to a loop device, and enable ${unitName(name)} to attach it at every boot?`, '--yes'))) {
     throw new UsageError('not confirmed: nothing was made');
   }
-  const job: TrustedJob = {input, file, unitDir, ...(opts.systemdRoot ? {systemdRoot: resolve(String(opts.systemdRoot))} : {}), manifestPath: join(dir, `${name}.k8s.yaml`), recordPath: join(dir, `${name}.trusted.json`)};
   await runFlow(trustedFlow(job), job, stepEnv(ctx));
-  const applied = opts.apply && !runner.dryRun ? await applyManifests(ctx, job) : undefined;
+  if (runner.dryRun) return reportPlan(ctx, `trusted storage ${name} (${formatBytes(sizeBytes)}) on node ${node}`, {name, file, manifests: job.manifestPath});
+  const applied = opts.apply ? await applyManifests(ctx, job) : undefined;
   reporter.result(
     {ok: true, name, file, device: job.device ?? null, node, unit: join(unitDir, unitName(name)), manifests: job.manifestPath, applied: applied ?? null},
     [
@@ -114,18 +113,21 @@ async function teardown(ctx: CliContext, name: string, opts: Record<string, unkn
   checkName('the name', name, DNS_LABEL, 55, 'the name create was given');
   const dir = resolve(String(opts.dir));
   const recordPath = join(dir, `${name}.trusted.json`);
-  if (!existsSync(recordPath)) throw new UsageError(`no record of trusted storage ${name} in ${dir} (${recordPath})`, 'give the --dir create used; teardown removes only what create recorded');
-  const rec = JSON.parse(readFileSync(recordPath, 'utf8')) as {file: string; device?: string; unit: string; systemdRoot: string | null; manifests: string; namespace: string};
-  const users = [...(rec.device ? await openedBy(rec.device) : []), ...(await openedBy(rec.file))].filter((h) => !/losetup/.test(h.command));
-  const holders = rec.device ? list(`/sys/block/${rec.device.replace('/dev/', '')}/holders`) : [];
-  if (users.length || holders.length) throw new UsageError(`${rec.device ?? rec.file} is in use (${[...users.map((u) => `${u.command} pid ${u.pid}`), ...holders].join(', ')})`, 'stop the pod that uses it first (kubectl delete pod), then tear down');
+  if (!existsSync(recordPath)) {
+    // create killed while writing its first record: it had made nothing else yet
+    if (!existsSync(recordTmp(recordPath))) throw new UsageError(`no record of trusted storage ${name} in ${dir} (${recordPath})`, 'give the --dir create used; teardown removes only what create recorded');
+    await runner.act(`Remove ${recordTmp(recordPath)}`, ['rm', '-f', '--', recordTmp(recordPath)], () => rm(recordTmp(recordPath), {force: true}));
+    reporter.result({ok: true, name, removed: [recordTmp(recordPath)]}, `trusted storage ${name}: create was stopped before it made anything; removed its unfinished record`);
+    return 0;
+  }
+  const rec = readRecord(recordPath);
+  if (stillCreating(rec)) throw new UsageError(`trusted storage ${name} is still being made (create, pid ${rec.pid})`, `let it finish, or stop it (kill ${rec.pid}), then tear down`);
+  const devices = loopsOf(rec.file);
+  const users = [...(await Promise.all([...devices, rec.file].map((p) => openedBy(p)))).flat()].filter((h) => !/losetup/.test(h.command));
+  const holders = devices.flatMap((d) => list(`/sys/block/${d.replace('/dev/', '')}/holders`));
+  if (users.length || holders.length) throw new UsageError(`${devices.join(', ') || rec.file} is in use (${[...users.map((u) => `${u.command} pid ${u.pid}`), ...holders].join(', ')})`, 'stop the pod that uses it first (kubectl delete pod), then tear down');
   await confirmTyped(name, `This destroys ${rec.file} and everything the guest stored on it.`, opts.confirm as string | undefined);
-  const root = rec.systemdRoot ? ['--root', rec.systemdRoot] : [];
-  if (opts.kubectl) await runner.run({cmd: 'kubectl', args: ['delete', '--ignore-not-found', '-f', rec.manifests], title: `kubectl delete -f ${rec.manifests}`});
-  await runner.run({cmd: 'systemctl', args: [...root, 'disable', unitName(name)], title: `systemctl disable ${unitName(name)}`, check: false});
-  await runner.act(`Remove ${rec.unit}`, ['rm', '-f', '--', rec.unit], () => rm(rec.unit, {force: true}));
-  if (rec.device && existsSync(`/sys/block/${rec.device.replace('/dev/', '')}/loop/backing_file`)) await runner.run({cmd: 'losetup', args: ['-d', rec.device], title: `losetup -d ${rec.device}`});
-  for (const path of [rec.file, rec.manifests, recordPath]) await runner.act(`Remove ${path}`, ['rm', '-f', '--', path], () => rm(path, {force: true}));
-  reporter.result({ok: true, name, removed: [rec.unit, rec.device ?? null, rec.file, rec.manifests]}, `trusted storage ${name} removed: the unit, ${rec.device ?? 'the loop device'}, ${rec.file}`);
+  const removed = await removeRecorded(runner, rec, recordPath, Boolean(opts.kubectl));
+  reporter.result({ok: true, name, removed}, `trusted storage ${name} removed: ${removed.join(', ') || 'nothing of it was left'}`);
   return 0;
 }

@@ -1,9 +1,12 @@
 // Trusted storage for a confidential container, made as the wizard makes volumes: the backing file
 // reserved (O_EXCL, 0600) and allocated with fallocate (no dd), a loop device for it, a systemd
-// unit that attaches the same device at every boot (so the PersistentVolume's path stays true), the
-// manifests, and a record of what was made (what teardown removes, and nothing else). Each step has
-// its undo: a failure or a stop leaves nothing behind.
-import {closeSync, constants, fstatSync, lstatSync, openSync, writeSync} from 'node:fs';
+// unit that attaches the same device at every boot (so the PersistentVolume's path stays true), and
+// the manifests. The record of what is made (what teardown removes, and nothing else) is written
+// first, as an intent naming every path, and again once the loop device is known: a run killed at
+// any step leaves nothing teardown cannot find. Each step has its undo: a failure or a stop that
+// lets cleanup run leaves nothing behind.
+import {closeSync, constants, fstatSync, lstatSync, openSync, renameSync, writeSync} from 'node:fs';
+import {rmSync} from 'node:fs';
 import {rm} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {Flow, FlowStep} from '../flow-runner.js';
@@ -34,7 +37,46 @@ function writeNew(path: string, text: string, mode: number): void {
   }
 }
 
+/** What teardown reads: every path create may make, whether or not it got that far. */
+export interface TrustedRecord {
+  name: string;
+  namespace: string;
+  file: string;
+  /** The loop device, once attached; a run killed before then may still have attached one (teardown also looks by backing file). */
+  device: string | null;
+  unit: string;
+  systemdRoot: string | null;
+  manifests: string;
+  storageClass: string;
+  ownClass: boolean;
+  /** The create that wrote it (teardown refuses while it still runs). */
+  pid: number;
+}
+
+export const recordTmp = (recordPath: string) => `${recordPath}.tmp`;
+
+/** The record, replaced whole (a temporary file renamed over it): never half-written. */
+function writeRecord(job: TrustedJob): void {
+  const data: TrustedRecord = {name: job.input.name, namespace: job.input.namespace, file: job.file, device: job.device ?? null, unit: join(job.unitDir, unitName(job.input.name)), systemdRoot: job.systemdRoot ?? null, manifests: job.manifestPath, storageClass: job.input.storageClass, ownClass: job.input.ownClass, pid: process.pid};
+  const tmp = recordTmp(job.recordPath);
+  rmSync(tmp, {force: true});
+  writeNew(tmp, `${JSON.stringify(data, null, 2)}\n`, 0o600);
+  renameSync(tmp, job.recordPath);
+}
+
 const systemctl = (job: TrustedJob) => (job.systemdRoot ? ['--root', job.systemdRoot] : []);
+
+const record: FlowStep<TrustedJob> = {
+  id: 'record',
+  title: 'Record what will be made (for teardown)',
+  changesDisk: true,
+  async run(job, env) {
+    await env.runner.act(`Write ${job.recordPath}`, ['install', '-m', '0600', '/dev/stdin', job.recordPath], () => writeRecord(job));
+  },
+  async undo(job, env) {
+    for (const path of [recordTmp(job.recordPath), job.recordPath]) await env.runner.act(`Remove ${path}`, ['rm', '-f', '--', path], () => rm(path, {force: true}));
+  },
+};
 
 const file: FlowStep<TrustedJob> = {
   id: 'file',
@@ -62,8 +104,10 @@ const loop: FlowStep<TrustedJob> = {
   changesDisk: true,
   async run(job, env) {
     const r = await env.runner.run({cmd: 'losetup', args: ['--find', '--show', '--', job.file], title: `losetup --find --show ${job.file}`, capture: true});
-    job.device = r.stdout.trim() || undefined;
+    // A dry run attaches nothing: the plan names the device as losetup will choose it.
+    job.device = r.stdout.trim() || (env.runner.dryRun ? '/dev/loopN' : undefined);
     if (!job.device?.startsWith('/dev/loop')) throw new StepError(`losetup named no loop device for ${job.file}`, 'loop', r.tail);
+    await env.runner.act(`Record ${job.device} in ${job.recordPath}`, ['install', '-m', '0600', '/dev/stdin', job.recordPath], () => writeRecord(job));
   },
   async verify(job) {
     return `${job.device} holds ${job.file}`;
@@ -119,19 +163,6 @@ const manifests: FlowStep<TrustedJob> = {
   },
 };
 
-const record: FlowStep<TrustedJob> = {
-  id: 'record',
-  title: 'Record what was made (for teardown)',
-  changesDisk: true,
-  async run(job, env) {
-    const data = {name: job.input.name, namespace: job.input.namespace, file: job.file, device: job.device, unit: join(job.unitDir, unitName(job.input.name)), systemdRoot: job.systemdRoot ?? null, manifests: job.manifestPath, storageClass: job.input.storageClass, ownClass: job.input.ownClass};
-    await env.runner.act(`Write ${job.recordPath}`, ['install', '-m', '0600', '/dev/stdin', job.recordPath], () => writeNew(job.recordPath, `${JSON.stringify(data, null, 2)}\n`, 0o600));
-  },
-  async undo(job, env) {
-    await env.runner.act(`Remove ${job.recordPath}`, ['rm', '-f', '--', job.recordPath], () => rm(job.recordPath, {force: true}));
-  },
-};
-
 export function trustedFlow(job: TrustedJob): Flow<TrustedJob> {
-  return {id: 'trusted-storage', title: `Trusted storage ${job.input.name} on ${job.input.node}`, steps: [file, loop, unit, manifests, record]};
+  return {id: 'trusted-storage', title: `Trusted storage ${job.input.name} on ${job.input.node}`, steps: [record, file, loop, unit, manifests]};
 }

@@ -23,6 +23,9 @@ import {checkSpace} from '../volume/space.js';
 import {checkTarget} from '../volume/target.js';
 import type Conf from 'conf';
 import {runChecks, type Check} from '../host/checks.js';
+import {CONTAINERD_CONFIG, refuseBlocking, trustedChecks} from '../trusted/checks.js';
+import {trustedFlow, unitName} from '../trusted/flow.js';
+import {planTrusted, type TrustedRequest} from '../trusted/plan.js';
 import {hostRoots} from '../host/roots.js';
 import {resolveLauncher, vmStatus, type VmStatus} from '../vm/launcher.js';
 import {adapterFor, volumesOf, type Invocation} from '../vm/adapters/index.js';
@@ -276,6 +279,21 @@ export class WizardController {
   async hostChecks(dir?: string): Promise<Check[]> {
     await this.loadSettings();
     return runChecks(this.runner, {dir: dir ?? process.cwd(), launcher: this.settings.get('launcherPath')});
+  }
+
+  /** trusted-storage check, read-only: what the trusted storage screen shows before create. */
+  trustedChecks(o: {runtimeClass: string; node: string}): Promise<Check[]> {
+    return trustedChecks(this.runner, {...o, containerdConfig: CONTAINERD_CONFIG});
+  }
+
+  /** trusted-storage create, as the CLI does it without --apply: the inputs, the checks (a host finding refuses), the flow. */
+  async trustedCreate(request: TrustedRequest): Promise<ActionOutcome> {
+    return this.act(async (env) => {
+      const job = await planTrusted(request);
+      for (const c of refuseBlocking(await trustedChecks(env.runner, {runtimeClass: request.runtimeClass, node: request.node, containerdConfig: CONTAINERD_CONFIG, signal: env.signal}), false)) env.warn(c.summary, c.fix);
+      await runFlow(trustedFlow(job), job, env);
+      return `${job.file} on ${job.device ?? 'a loop device'}, attached at every boot by ${unitName(job.input.name)}; apply the manifests: kubectl apply -f ${job.manifestPath}`;
+    });
   }
 
   /** The inventory of the host's volumes (tdx-wizard volumes): read-only, no process per volume. */

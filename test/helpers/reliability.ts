@@ -318,3 +318,21 @@ export function startGroup(args: string[], env: NodeJS.ProcessEnv) {
   const done = new Promise<CliResult & {toolAliveAtExit: boolean}>((resolve) => child.on('close', (code) => resolve({code, stdout: out, stderr: '', toolAliveAtExit: false})));
   return {child, done, output: () => out};
 }
+
+/** strace with a command under it, in the background. */
+export function startTraced(args: string[], extraEnv: NodeJS.ProcessEnv) {
+  const child = spawn('strace', args, {env: {...process.env, ...extraEnv}, stdio: ['ignore', 'pipe', 'pipe']});
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult>((resolveDone) => child.on('close', (code) => resolveDone({code, stdout, stderr})));
+  return {child, done};
+}
+
+/** The one process strace started. */
+export function childOf(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  if (children.length !== 1) throw new Error(`strace (pid ${pid}) has ${children.length} children, not one`);
+  return children[0]!;
+}

@@ -2,14 +2,14 @@
 // SIGHUP, SIGKILL) and every tool it runs is made to fail. After each: no half-made volume, no tool
 // left running, the neighbouring volume's data intact. After SIGKILL (no cleanup can run) the next
 // create of the same target reports what the killed run left and removes it.
-import {spawn, spawnSync} from 'node:child_process';
-import {mkdirSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs';
+import {spawnSync} from 'node:child_process';
+import {mkdirSync, readdirSync, rmSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {CLI, runCli, startCli, type CliResult} from '../helpers/cli.js';
+import {CLI, runCli, startCli} from '../helpers/cli.js';
 import {requireTools, sh, tempDir} from '../helpers/tools.js';
 import {makeVolume, randomData, readData, sha256} from '../helpers/volumes.js';
-import {alive, blockingTool, failingTool, processesUsing, readyPid, release, SIGNAL_EXIT, STOP_SIGNALS, waitFor} from '../helpers/reliability.js';
+import {alive, blockingTool, childOf, failingTool, processesUsing, readyPid, release, SIGNAL_EXIT, startTraced, STOP_SIGNALS, waitFor} from '../helpers/reliability.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let dir: string; // where the volumes go: a neighbour with known data, and the one being created
@@ -155,21 +155,3 @@ describe('create: a stop in the first moments', () => {
     });
   }
 });
-
-/** strace with a command under it, in the background. */
-function startTraced(args: string[], extraEnv: NodeJS.ProcessEnv) {
-  const child = spawn('strace', args, {env: {...process.env, ...extraEnv}, stdio: ['ignore', 'pipe', 'pipe']});
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliResult>((resolveDone) => child.on('close', (code) => resolveDone({code, stdout, stderr})));
-  return {child, done};
-}
-
-/** The one process strace started. */
-function childOf(pid: number): number {
-  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  expect(children).toHaveLength(1);
-  return children[0]!;
-}

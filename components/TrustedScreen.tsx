@@ -1,0 +1,95 @@
+// Trusted storage for confidential containers: a form (name, size, directory, node, runtime class,
+// namespace, storage class), then the checks (trusted-storage check) with the one highlighted shown
+// in full, then create on the run screen. A host finding that makes create pointless (no losetup,
+// no free loop device, no systemd) leaves "Make it" unavailable; the rest are warnings.
+import {useEffect, useState} from 'react';
+import {Box} from 'ink';
+import {hostname} from 'node:os';
+import type {Check} from '../src/host/check-types.js';
+import {HOST_CHECKS} from '../src/trusted/check-ids.js';
+import {DNS_LABEL, type TrustedRequest} from '../src/trusted/plan.js';
+import {Form, type FieldSpec} from './Form.js';
+import {Menu, type MenuItem} from './Menu.js';
+import type {ScreenProps} from './screens.js';
+import {Wrapped} from './Wrapped.js';
+import {CheckDetail, statusMark} from './checks/CheckDetail.js';
+import {checksSummary, sortChecks} from './checks/ChecksScreen.js';
+
+const OK = {ok: true} as const;
+const required = (what: string) => (v: string) => (v.trim() ? OK : {ok: false as const, message: `${what} is needed`});
+
+const FIELDS: FieldSpec[] = [
+  {name: 'name', label: 'Name', initial: 'trusted-store-1', hint: 'names the file, the unit and the objects (NAME-pv, NAME-pvc, NAME-example)', validate: (v) => (DNS_LABEL.test(v) && v.length <= 55 ? OK : {ok: false, message: 'lower-case letters, digits and "-", at most 55, a letter or digit at each end'})},
+  {name: 'size', label: 'Size', initial: '100G', hint: 'allocated in full (fallocate), e.g. 100G', validate: required('a size')},
+  {name: 'dir', label: 'Directory', initial: '/var/lib/tdx-wizard/trusted', hint: 'where NAME.img, its manifests and its record go', validate: required('a directory')},
+  {name: 'node', label: 'Node name', initial: hostname(), hint: 'as kubectl get nodes shows it', validate: required('the node name')},
+  {name: 'runtimeClass', label: 'Runtime class', initial: 'kata-qemu-tdx', validate: required('a runtime class')},
+  {name: 'namespace', label: 'Namespace', initial: 'default', validate: required('a namespace')},
+  {name: 'storageClass', label: 'Storage class', initial: '', hint: 'empty: make a local one; or an existing block class, e.g. open-local-lvm'},
+];
+
+export function requestOf(v: Record<string, string>): TrustedRequest {
+  return {name: v.name!, size: v.size!, dir: v.dir!, node: v.node!, runtimeClass: v.runtimeClass!, namespace: v.namespace!, storageClass: v.storageClass?.trim() || undefined, image: 'busybox:1.36', unitDir: '/etc/systemd/system'};
+}
+
+export function TrustedScreen({controller, go, size, setEditing}: ScreenProps) {
+  const [values, setValues] = useState<Record<string, string>>();
+  const [checks, setChecks] = useState<Check[]>();
+  const [error, setError] = useState<string>();
+  const [highlighted, setHighlighted] = useState<string>('make');
+  useEffect(() => {
+    setEditing(!values);
+    return () => setEditing(false);
+  }, [values, setEditing]);
+
+  if (!values) {
+    return (
+      <Box flexDirection="column" width={size.width}>
+        <Wrapped text="A block device from this host for a confidential container's trusted storage (/dev/trusted_store): a file, a loop device a systemd unit keeps across reboots, and the StorageClass, PersistentVolume, claim and example pod. The checks come next; nothing is made before you choose it." width={size.width} maxRows={3} toneName="muted" />
+        <Form
+          width={size.width}
+          fields={FIELDS.map((f) => ({...f, initial: controller.draft('trusted')[f.name] ?? f.initial}))}
+          onChange={(v) => Object.assign(controller.draft('trusted'), v)}
+          onSubmit={(v) => {
+            setValues(v);
+            setChecks(undefined);
+            setError(undefined);
+            controller.trustedChecks({runtimeClass: v.runtimeClass!, node: v.node!}).then((list) => setChecks(sortChecks(list)), (e: Error) => setError(e.message));
+          }}
+          onBack={() => go({name: 'menu'})}
+        />
+      </Box>
+    );
+  }
+
+  const list = checks ?? [];
+  const blocking = list.filter((c) => c.status !== 'ok' && HOST_CHECKS.includes(c.id));
+  const items: MenuItem[] = [
+    {value: 'make', label: `Make ${values.name}: ${values.size} in ${values.dir}, a loop device, unit tdx-wizard-trusted-${values.name}.service, the manifests`, disabled: !checks || blocking.length > 0, why: blocking.length ? blocking.map((c) => c.summary).join('; ') : checks ? undefined : 'checking'},
+    {value: 'edit', label: 'Change the values'},
+    {value: 'menu', label: 'Back to the menu'},
+    ...list.map((c) => ({value: `check:${c.id}`, label: `${statusMark(c.status)} ${c.title}`, description: c.status === 'ok' ? undefined : c.summary})),
+  ];
+  const shown = list.find((c) => `check:${c.id}` === highlighted) ?? list.find((c) => c.status !== 'ok');
+  const menuRows = Math.min(items.length, Math.max(5, Math.floor((size.height - 2) / 2)));
+  const make = () =>
+    go({name: 'run', title: `trusted storage ${values.name}`, changesDisk: true, action: () => controller.trustedCreate(requestOf(values)), back: {name: 'menu'}});
+  return (
+    <Box flexDirection="column" width={size.width} height={size.height}>
+      <Box height={2}>
+        <Wrapped text={error ?? (checks ? checksSummary(list) : 'checking losetup, systemd, kubectl, the cluster and containerd...')} width={size.width} maxRows={2} toneName={blocking.length ? 'warn' : 'muted'} />
+      </Box>
+      <Menu
+        key={checks ? 'checked' : 'checking'} // Make is highlighted once it can be chosen, not the item after it
+        width={size.width}
+        height={menuRows}
+        items={items}
+        initialValue="make"
+        onHighlight={(item) => setHighlighted(item.value)}
+        onBack={() => setValues(undefined)}
+        onSelect={(item) => (item.value === 'make' ? make() : item.value === 'edit' ? setValues(undefined) : item.value === 'menu' ? go({name: 'menu'}) : setHighlighted(item.value))}
+      />
+      {shown ? <CheckDetail check={shown} width={size.width} rows={Math.max(0, size.height - menuRows - 3)} /> : null}
+    </Box>
+  );
+}
