@@ -3,7 +3,7 @@
 // device, the unit and the manifests agree; the manifests validate and round-trip through yaml;
 // bad input exits 2 with nothing made; a failure half-way leaves nothing; teardown removes it all.
 import {spawn, spawnSync} from 'node:child_process';
-import {existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
+import {existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {parseAllDocuments} from 'yaml';
 import {PersistentVolume} from 'kubernetes-models/v1/PersistentVolume';
@@ -126,6 +126,29 @@ describe('trusted-storage create', () => {
     // No loop device is left on its file (other tests attach devices meanwhile: only this file's count).
     const file = join(p.d, 'vol', 'ts2.img');
     await waitFor('the loop device to be detached', () => loopsOn(file).length === 0, 5000);
+  });
+
+  it('an undo that cannot detach the loop device keeps the record, so teardown still finds and removes everything', async () => {
+    const p = place();
+    writeFileSync(join(p.d, 'bin/systemctl'), '#!/bin/sh\necho "Failed to enable unit: Access denied" >&2\nexit 1\n', {mode: 0o755});
+    // Stands for a loop device the kernel will not let go of (busy): -d fails, everything else is the real losetup.
+    const real = spawnSync('sh', ['-c', 'command -v losetup'], {encoding: 'utf8'}).stdout.trim();
+    writeFileSync(join(p.d, 'bin/losetup'), `#!/bin/sh\n[ "$1" = -d ] && { echo "losetup: $2: detach failed: Device or resource busy" >&2; exit 1; }\nexec ${real} "$@"\n`, {mode: 0o755});
+    const r = runCli(p.args('ts9'), {env: p.env});
+    expect(r.code).toBe(1);
+    const file = join(p.d, 'vol', 'ts9.img');
+    const record = join(p.d, 'vol', 'ts9.trusted.json');
+    for (const device of loopsOn(file)) made.push(`/dev/${device}`);
+    expect(loopsOn(file)).toHaveLength(1);
+    expect(existsSync(record)).toBe(true);
+    expect(r.stderr).toMatch(/could not be undone: the record .*ts9\.trusted\.json stays/);
+    expect(r.stderr).toContain(`tdx-wizard trusted-storage teardown ts9 --dir ${join(p.d, 'vol')}`);
+    // The device lets go again: teardown (the real losetup) finds it by the record and removes it all.
+    rmSync(join(p.d, 'bin/losetup'));
+    const gone = runCli(['trusted-storage', 'teardown', 'ts9', '--dir', join(p.d, 'vol'), '--confirm', 'ts9'], {env: p.env});
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(loopsOn(file)).toEqual([]);
+    expect(readdirSync(join(p.d, 'vol'))).toEqual([]);
   });
 
   it('bad input: exit 2 with what is wrong and the fix, nothing made', () => {

@@ -5,13 +5,13 @@
 // first, as an intent naming every path, and again once the loop device is known: a run killed at
 // any step leaves nothing teardown cannot find. Each step has its undo: a failure or a stop that
 // lets cleanup run leaves nothing behind.
-import {closeSync, constants, fstatSync, lstatSync, openSync, renameSync, writeSync} from 'node:fs';
-import {rmSync} from 'node:fs';
+import {closeSync, constants, existsSync, fstatSync, lstatSync, openSync, renameSync, rmSync, writeSync} from 'node:fs';
 import {rm} from 'node:fs/promises';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import type {Flow, FlowStep} from '../flow-runner.js';
 import {StepError} from '../errors.js';
 import {manifestsYaml, type TrustedInput} from './manifests.js';
+import {loopsOf} from './teardown.js';
 
 export interface TrustedJob {
   input: Omit<TrustedInput, 'device'>;
@@ -74,6 +74,9 @@ const record: FlowStep<TrustedJob> = {
     await env.runner.act(`Write ${job.recordPath}`, ['install', '-m', '0600', '/dev/stdin', job.recordPath], () => writeRecord(job));
   },
   async undo(job, env) {
+    // Runs last: when an undo before it could not remove its part, the record stays, so teardown still finds it.
+    const left = [...(existsSync(job.file) ? [job.file] : []), ...loopsOf(job.file), ...(existsSync(join(job.unitDir, unitName(job.input.name))) ? [join(job.unitDir, unitName(job.input.name))] : []), ...(existsSync(job.manifestPath) ? [job.manifestPath] : [])];
+    if (left.length) return env.warn(`${left.join(', ')} could not be undone: the record ${job.recordPath} stays`, `tdx-wizard trusted-storage teardown ${job.input.name} --dir ${dirname(job.recordPath)}`);
     for (const path of [recordTmp(job.recordPath), job.recordPath]) await env.runner.act(`Remove ${path}`, ['rm', '-f', '--', path], () => rm(path, {force: true}));
   },
 };
