@@ -8,9 +8,11 @@ import {hostname} from 'node:os';
 import type {Check} from '../src/host/check-types.js';
 import {HOST_CHECKS} from '../src/trusted/check-ids.js';
 import {DNS_LABEL, type TrustedRequest} from '../src/trusted/plan.js';
+import type {TeardownPlan} from '../src/trusted/teardown.js';
 import {Form, type FieldSpec} from './Form.js';
 import {Menu, type MenuItem} from './Menu.js';
 import type {ScreenProps} from './screens.js';
+import {TypedConfirm} from './TypedConfirm.js';
 import {Wrapped} from './Wrapped.js';
 import {CheckDetail, statusMark} from './checks/CheckDetail.js';
 import {checksSummary, sortChecks} from './checks/ChecksScreen.js';
@@ -37,10 +39,13 @@ export function TrustedScreen({controller, go, size, setEditing}: ScreenProps) {
   const [checks, setChecks] = useState<Check[]>();
   const [error, setError] = useState<string>();
   const [highlighted, setHighlighted] = useState<string>('make');
+  // Trusted storage of this name already made in this directory: it can be removed here (typed name).
+  const [existing, setExisting] = useState<{plan?: TeardownPlan; refused?: string}>();
+  const [confirming, setConfirming] = useState(false);
   useEffect(() => {
-    setEditing(!values);
+    setEditing(!values || confirming);
     return () => setEditing(false);
-  }, [values, setEditing]);
+  }, [values, confirming, setEditing]);
 
   if (!values) {
     return (
@@ -54,7 +59,12 @@ export function TrustedScreen({controller, go, size, setEditing}: ScreenProps) {
             setValues(v);
             setChecks(undefined);
             setError(undefined);
+            setExisting(undefined);
             controller.trustedChecks({runtimeClass: v.runtimeClass!, node: v.node!}).then((list) => setChecks(sortChecks(list)), (e: Error) => setError(e.message));
+            controller.trustedTeardownPlan(v.name!, v.dir!).then(
+              (plan) => setExisting({plan}),
+              (e: Error) => setExisting(/^no record of/.test(e.message) ? {} : {refused: e.message}),
+            );
           }}
           onBack={() => go({name: 'menu'})}
         />
@@ -62,10 +72,32 @@ export function TrustedScreen({controller, go, size, setEditing}: ScreenProps) {
     );
   }
 
+  if (confirming && existing?.plan) {
+    const plan = existing.plan;
+    const file = plan.unfinished ? plan.recordPath : plan.rec.file;
+    return (
+      <TypedConfirm
+        width={size.width}
+        title={`Remove trusted storage ${values.name}`}
+        lines={
+          plan.unfinished
+            ? ['Its create was stopped before it made anything: only its unfinished record goes.']
+            : [`This destroys ${file} and everything the guest stored on it.`, `Also removed: the unit ${plan.rec.unit}, its loop device, ${plan.rec.manifests} and the record. The Kubernetes objects stay: kubectl delete -f ${plan.rec.manifests} first if they were applied.`]
+        }
+        expected={values.name!}
+        onCancel={() => setConfirming(false)}
+        onConfirm={() => go({name: 'run', title: `remove trusted storage ${values.name}`, changesDisk: true, action: () => controller.trustedTeardown(values.name!, values.dir!), back: {name: 'menu'}})}
+      />
+    );
+  }
+
   const list = checks ?? [];
   const blocking = list.filter((c) => c.status !== 'ok' && HOST_CHECKS.includes(c.id));
   const items: MenuItem[] = [
-    {value: 'make', label: `Make ${values.name}: ${values.size} in ${values.dir}, a loop device, unit tdx-wizard-trusted-${values.name}.service, the manifests`, disabled: !checks || blocking.length > 0, why: blocking.length ? blocking.map((c) => c.summary).join('; ') : checks ? undefined : 'checking'},
+    {value: 'make', label: `Make ${values.name}: ${values.size} in ${values.dir}, a loop device, unit tdx-wizard-trusted-${values.name}.service, the manifests`, disabled: !checks || blocking.length > 0 || Boolean(existing?.plan), why: existing?.plan ? 'made already: remove it first, or choose another name' : blocking.length ? blocking.map((c) => c.summary).join('; ') : checks ? undefined : 'checking'},
+    ...(existing?.plan || existing?.refused
+      ? [{value: 'remove', label: `Remove ${values.name}: its file, loop device, unit and manifests`, destructive: true, disabled: Boolean(existing.refused), why: existing.refused}]
+      : []),
     {value: 'edit', label: 'Change the values'},
     {value: 'menu', label: 'Back to the menu'},
     ...list.map((c) => ({value: `check:${c.id}`, label: `${statusMark(c.status)} ${c.title}`, description: c.status === 'ok' ? undefined : c.summary})),
@@ -87,7 +119,9 @@ export function TrustedScreen({controller, go, size, setEditing}: ScreenProps) {
         initialValue="make"
         onHighlight={(item) => setHighlighted(item.value)}
         onBack={() => setValues(undefined)}
-        onSelect={(item) => (item.value === 'make' ? make() : item.value === 'edit' ? setValues(undefined) : item.value === 'menu' ? go({name: 'menu'}) : setHighlighted(item.value))}
+        onSelect={(item) =>
+          item.value === 'make' ? make() : item.value === 'remove' ? setConfirming(true) : item.value === 'edit' ? setValues(undefined) : item.value === 'menu' ? go({name: 'menu'}) : setHighlighted(item.value)
+        }
       />
       {shown ? <CheckDetail check={shown} width={size.width} rows={Math.max(0, size.height - menuRows - 3)} /> : null}
     </Box>

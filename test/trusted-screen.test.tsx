@@ -11,6 +11,7 @@ import {TrustedScreen} from '../components/TrustedScreen.js';
 import type {Screen, ScreenProps} from '../components/screens.js';
 import {setPlain} from '../components/theme.js';
 import {check, type Check} from '../src/host/check-types.js';
+import type {TeardownPlan} from '../src/trusted/teardown.js';
 import type {WizardController} from '../src/wizard/controller.js';
 
 const ENTER = '\r';
@@ -28,12 +29,17 @@ const READY: Check[] = [
   check('trusted:containerd-annotations', 'containerd: snapshot annotations passed on to the snapshotter', 'fail', 'disable_snapshot_annotations is true', [{source: '/etc/containerd/config.toml', said: 'disable_snapshot_annotations = true'}], 'in the table [plugins."io.containerd.grpc.v1.cri".containerd] that /etc/containerd/config.toml has, set:\n  disable_snapshot_annotations = false'),
 ];
 
-function stub(checks: Check[]) {
+function stub(checks: Check[], existing?: TeardownPlan) {
   const drafts = new Map<string, Record<string, string>>();
   const controller = {
     draft: (form: string) => drafts.get(form) ?? (drafts.set(form, {}), drafts.get(form)!),
     trustedChecks: vi.fn(async () => checks),
     trustedCreate: vi.fn(async () => ({ok: true as const})),
+    trustedTeardownPlan: vi.fn(async (name: string, dir: string) => {
+      if (existing) return existing;
+      throw new Error(`no record of trusted storage ${name} in ${dir}`);
+    }),
+    trustedTeardown: vi.fn(async () => ({ok: true as const})),
     leftovers: async () => [],
   };
   const went: Screen[] = [];
@@ -79,6 +85,47 @@ describe('TrustedScreen', () => {
     await press(r.stdin, ENTER); // on the first item that can be chosen: "Change the values"
     expect(s.went).toEqual([]);
     expect(frameOf(r)).toMatch(/Name.*trusted-store-1/); // back in the form, the values kept
+  });
+});
+
+describe('TrustedScreen, made already', () => {
+  const plan: TeardownPlan = {
+    name: 'trusted-store-1',
+    recordPath: '/var/lib/tdx-wizard/trusted/trusted-store-1.trusted.json',
+    unfinished: false,
+    rec: {name: 'trusted-store-1', namespace: 'default', file: '/var/lib/tdx-wizard/trusted/trusted-store-1.img', device: '/dev/loop3', unit: '/etc/systemd/system/tdx-wizard-trusted-trusted-store-1.service', systemdRoot: null, manifests: '/var/lib/tdx-wizard/trusted/trusted-store-1.k8s.yaml', storageClass: 'trusted-store-1-local', ownClass: true, pid: 1},
+  };
+
+  it('Make is unavailable (made already); Remove asks for the typed name, then dispatches teardown', async () => {
+    const s = stub(READY, plan);
+    const r = render(<KeyRouter><TrustedScreen {...s.props} /></KeyRouter>);
+    await tick();
+    await submitForm(r);
+    expect(s.controller.trustedTeardownPlan).toHaveBeenCalledWith('trusted-store-1', '/var/lib/tdx-wizard/trusted');
+    const frame = joined(frameOf(r));
+    expect(frame).toMatch(/Make trusted-store-1.*\(unavailable: made already: remove it first/);
+    expect(frame).toContain('Remove trusted-store-1: its file, loop device, unit and manifests');
+    await press(r.stdin, ENTER); // the first item that can be chosen: Remove
+    expect(joined(frameOf(r))).toContain('This destroys /var/lib/tdx-wizard/trusted/trusted-store-1.img');
+    for (const ch of 'trusted-store-') await press(r.stdin, ch);
+    await press(r.stdin, ENTER); // not yet the name: nothing happens
+    expect(s.went).toEqual([]);
+    await press(r.stdin, '1');
+    await press(r.stdin, ENTER);
+    expect(s.went).toHaveLength(1);
+    const run = s.went[0]! as Extract<Screen, {name: 'run'}>;
+    expect(run).toMatchObject({name: 'run', title: 'remove trusted storage trusted-store-1', changesDisk: true});
+    await run.action();
+    expect(s.controller.trustedTeardown).toHaveBeenCalledWith('trusted-store-1', '/var/lib/tdx-wizard/trusted');
+  });
+
+  it('in use: Remove is unavailable and says why', async () => {
+    const s = stub(READY);
+    s.controller.trustedTeardownPlan.mockRejectedValueOnce(new Error('/dev/loop3 is in use (qemu-system-x86_64 pid 42)'));
+    const r = render(<KeyRouter><TrustedScreen {...s.props} /></KeyRouter>);
+    await tick();
+    await submitForm(r);
+    expect(joined(frameOf(r))).toMatch(/Remove trusted-stor.*destructive \(unavailable: \/dev\/loop3 is in use \(qemu-system-x86_64 pid 42\)\)/);
   });
 });
 

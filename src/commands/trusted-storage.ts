@@ -18,7 +18,7 @@ import {list} from '../inventory/find.js';
 import {UsageError} from '../errors.js';
 import {formatBytes} from '../volume/size.js';
 import {recordTmp, trustedFlow, unitName, type TrustedJob} from '../trusted/flow.js';
-import {loopsOf, readRecord, removeRecorded, stillCreating} from '../trusted/teardown.js';
+import {planTeardown, runTeardown} from '../trusted/teardown.js';
 import {CONTAINERD_CONFIG, refuseBlocking, trustedChecks} from '../trusted/checks.js';
 import {checkName, DNS_LABEL, planTrusted} from '../trusted/plan.js';
 import {table} from './check.js';
@@ -109,25 +109,9 @@ async function applyManifests(ctx: CliContext, job: TrustedJob): Promise<{claim:
 }
 
 async function teardown(ctx: CliContext, name: string, opts: Record<string, unknown>): Promise<number> {
-  const {reporter, runner} = ctx;
-  checkName('the name', name, DNS_LABEL, 55, 'the name create was given');
-  const dir = resolve(String(opts.dir));
-  const recordPath = join(dir, `${name}.trusted.json`);
-  if (!existsSync(recordPath)) {
-    // create killed while writing its first record: it had made nothing else yet
-    if (!existsSync(recordTmp(recordPath))) throw new UsageError(`no record of trusted storage ${name} in ${dir} (${recordPath})`, 'give the --dir create used; teardown removes only what create recorded');
-    await runner.act(`Remove ${recordTmp(recordPath)}`, ['rm', '-f', '--', recordTmp(recordPath)], () => rm(recordTmp(recordPath), {force: true}));
-    reporter.result({ok: true, name, removed: [recordTmp(recordPath)]}, `trusted storage ${name}: create was stopped before it made anything; removed its unfinished record`);
-    return 0;
-  }
-  const rec = readRecord(recordPath);
-  if (stillCreating(rec)) throw new UsageError(`trusted storage ${name} is still being made (create, pid ${rec.pid})`, `let it finish, or stop it (kill ${rec.pid}), then tear down`);
-  const devices = loopsOf(rec.file);
-  const users = [...(await Promise.all([...devices, rec.file].map((p) => openedBy(p)))).flat()].filter((h) => !/losetup/.test(h.command));
-  const holders = devices.flatMap((d) => list(`/sys/block/${d.replace('/dev/', '')}/holders`));
-  if (users.length || holders.length) throw new UsageError(`${devices.join(', ') || rec.file} is in use (${[...users.map((u) => `${u.command} pid ${u.pid}`), ...holders].join(', ')})`, 'stop the pod that uses it first (kubectl delete pod), then tear down');
-  await confirmTyped(name, `This destroys ${rec.file} and everything the guest stored on it.`, opts.confirm as string | undefined);
-  const removed = await removeRecorded(runner, rec, recordPath, Boolean(opts.kubectl));
-  reporter.result({ok: true, name, removed}, `trusted storage ${name} removed: ${removed.join(', ') || 'nothing of it was left'}`);
+  const plan = await planTeardown(name, resolve(String(opts.dir)));
+  if (!plan.unfinished) await confirmTyped(name, `This destroys ${plan.rec.file} and everything the guest stored on it.`, opts.confirm as string | undefined);
+  const {removed, text} = await runTeardown(ctx.runner, plan, Boolean(opts.kubectl));
+  ctx.reporter.result({ok: true, name, removed}, text);
   return 0;
 }

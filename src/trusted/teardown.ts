@@ -6,10 +6,48 @@
 import {existsSync, lstatSync, readFileSync, statSync} from 'node:fs';
 import {rm} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
+import {openedBy} from '../attach/holders.js';
 import {UsageError} from '../errors.js';
 import {list} from '../inventory/find.js';
 import type {Runner} from '../runner/runner.js';
 import {recordTmp, unitName, type TrustedRecord} from './flow.js';
+import {checkName, DNS_LABEL} from './plan.js';
+
+/** What a teardown of `name` in `dir` will remove: the record, or only the unfinished record of a create stopped before anything else. */
+export type TeardownPlan = {name: string; recordPath: string; unfinished: true} | {name: string; recordPath: string; unfinished: false; rec: TrustedRecord};
+
+/**
+ * Everything teardown checks before the typed name (the CLI and the wizard alike): a valid name, a
+ * record in `dir`, no create still running, and no process or device holder using the loop device
+ * or the file. Refuses with a UsageError that says what to do.
+ */
+export async function planTeardown(name: string, dir: string): Promise<TeardownPlan> {
+  checkName('the name', name, DNS_LABEL, 55, 'the name create was given');
+  const recordPath = join(dir, `${name}.trusted.json`);
+  if (!existsSync(recordPath)) {
+    // create killed while writing its first record: it had made nothing else yet
+    if (existsSync(recordTmp(recordPath))) return {name, recordPath, unfinished: true};
+    throw new UsageError(`no record of trusted storage ${name} in ${dir} (${recordPath})`, 'give the --dir create used; teardown removes only what create recorded');
+  }
+  const rec = readRecord(recordPath);
+  if (stillCreating(rec)) throw new UsageError(`trusted storage ${name} is still being made (create, pid ${rec.pid})`, `let it finish, or stop it (kill ${rec.pid}), then tear down`);
+  const devices = loopsOf(rec.file);
+  const users = [...(await Promise.all([...devices, rec.file].map((p) => openedBy(p)))).flat()].filter((h) => !/losetup/.test(h.command));
+  const holders = devices.flatMap((d) => list(`/sys/block/${d.replace('/dev/', '')}/holders`));
+  if (users.length || holders.length) throw new UsageError(`${devices.join(', ') || rec.file} is in use (${[...users.map((u) => `${u.command} pid ${u.pid}`), ...holders].join(', ')})`, 'stop the pod that uses it first (kubectl delete pod), then tear down');
+  return {name, recordPath, unfinished: false, rec};
+}
+
+/** Carries out a plan (after the typed name): what was removed, and the sentence that says so. */
+export async function runTeardown(runner: Runner, plan: TeardownPlan, kubectl: boolean): Promise<{removed: string[]; text: string}> {
+  if (plan.unfinished) {
+    const tmp = recordTmp(plan.recordPath);
+    await runner.act(`Remove ${tmp}`, ['rm', '-f', '--', tmp], () => rm(tmp, {force: true}));
+    return {removed: [tmp], text: `trusted storage ${plan.name}: create was stopped before it made anything; removed its unfinished record`};
+  }
+  const removed = await removeRecorded(runner, plan.rec, plan.recordPath, kubectl);
+  return {removed, text: `trusted storage ${plan.name} removed: ${removed.join(', ') || 'nothing of it was left'}`};
+}
 
 /** The record, or a refusal that says what is wrong with it. */
 export function readRecord(recordPath: string): TrustedRecord {

@@ -26,6 +26,8 @@ import {runChecks, type Check} from '../host/checks.js';
 import {CONTAINERD_CONFIG, refuseBlocking, trustedChecks} from '../trusted/checks.js';
 import {trustedFlow, unitName} from '../trusted/flow.js';
 import {planTrusted, type TrustedRequest} from '../trusted/plan.js';
+import {planTeardown, runTeardown, type TeardownPlan} from '../trusted/teardown.js';
+import {resolvePath} from './validators.js';
 import {hostRoots} from '../host/roots.js';
 import {resolveLauncher, vmStatus, type VmStatus} from '../vm/launcher.js';
 import {adapterFor, volumesOf, type Invocation} from '../vm/adapters/index.js';
@@ -294,6 +296,16 @@ export class WizardController {
       await runFlow(trustedFlow(job), job, env);
       return `${job.file} on ${job.device ?? 'a loop device'}, attached at every boot by ${unitName(job.input.name)}; apply the manifests: kubectl apply -f ${job.manifestPath}`;
     });
+  }
+
+  /** What a teardown of trusted storage `name` in `dir` would remove; refuses (in use, still being made, no record) as the CLI does. */
+  trustedTeardownPlan(name: string, dir: string): Promise<TeardownPlan> {
+    return planTeardown(name, resolvePath(dir));
+  }
+
+  /** trusted-storage teardown after the typed name, as the CLI does it without --kubectl: checked again first. */
+  async trustedTeardown(name: string, dir: string): Promise<ActionOutcome> {
+    return this.act(async (env) => (await runTeardown(env.runner, await planTeardown(name, resolvePath(dir)), false)).text);
   }
 
   /** The inventory of the host's volumes (tdx-wizard volumes): read-only, no process per volume. */
