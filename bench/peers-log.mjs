@@ -37,9 +37,13 @@ function viewers(dir) {
   ];
 }
 
+let servers = 0;
+
 class Tmux {
   constructor(name, command) {
-    this.socket = `tdxw-bench-${process.pid}-${name.replace(/\W/g, '')}`;
+    // A socket of its own each time: a new server on the socket of one just killed can find it
+    // still going away ("server exited unexpectedly").
+    this.socket = `tdxw-bench-${process.pid}-${name.replace(/\W/g, '')}-${servers++}`;
     this.tmux(['-f', '/dev/null', 'new-session', '-d', '-x', String(COLS), '-y', String(ROWS), `exec ${command}`]);
     this.tmux(['set-option', '-g', 'status', 'off']);
     this.server = Number(this.tmux(['display-message', '-p', '#{pid}']).trim());
@@ -110,7 +114,7 @@ async function until(t, text, timeoutMs) {
   return NaN;
 }
 
-async function follow(v, dir) {
+export async function follow(v, dir) {
   const file = join(dir, `${v.name.replace(/\W/g, '')}.log`);
   writeFileSync(file, serialText(64 * 1024));
   const t = new Tmux(v.name, v.argv(file));
