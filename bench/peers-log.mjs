@@ -12,7 +12,7 @@
 //   - a 1 GB log: time from start to the first screen showing its last line (median of 3).
 // The wizard runs as `tdx-wizard logs --follow --file F`, as an operator would on that terminal.
 import {execFileSync, spawn, spawnSync} from 'node:child_process';
-import {appendFileSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {CLI, median, MiB, PATH, percentile, tempDir} from './lib.mjs';
 import {nowMs} from './pty.mjs';
@@ -28,6 +28,8 @@ const MARK = /mark (-?\d+) written (\d+\.\d+)/g;
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], {env: {...process.env, PATH}}).status === 0;
 
 function viewers(dir) {
+  // lnav's home must exist: without it lnav writes its configs/, formats/ and log_metadata.db into the current directory.
+  mkdirSync(`${dir}/lnav-home/.config`, {recursive: true});
   const env = `TDX_WIZARD_STATE_DIR=${dir}/state TDX_WIZARD_CONFIG_DIR=${dir}/config TDX_WIZARD_PID_FILE=${dir}/no.pid TDX_WIZARD_SERIAL_LOG=${dir}/unused.log CI=false`;
   return [
     {name: 'wizard', argv: (f) => `env ${env} ${CLI} logs --follow --file ${f}`},
@@ -37,9 +39,13 @@ function viewers(dir) {
   ];
 }
 
+let servers = 0;
+
 class Tmux {
   constructor(name, command) {
-    this.socket = `tdxw-bench-${process.pid}-${name.replace(/\W/g, '')}`;
+    // A socket of its own each time: a new server on the socket of one just killed can find it
+    // still going away ("server exited unexpectedly").
+    this.socket = `tdxw-bench-${process.pid}-${name.replace(/\W/g, '')}-${servers++}`;
     this.tmux(['-f', '/dev/null', 'new-session', '-d', '-x', String(COLS), '-y', String(ROWS), `exec ${command}`]);
     this.tmux(['set-option', '-g', 'status', 'off']);
     this.server = Number(this.tmux(['display-message', '-p', '#{pid}']).trim());
@@ -110,7 +116,7 @@ async function until(t, text, timeoutMs) {
   return NaN;
 }
 
-async function follow(v, dir) {
+export async function follow(v, dir) {
   const file = join(dir, `${v.name.replace(/\W/g, '')}.log`);
   writeFileSync(file, serialText(64 * 1024));
   const t = new Tmux(v.name, v.argv(file));

@@ -16,8 +16,10 @@ import {LogPane, type LogPaneMemory} from './LogPane.js';
 import type {Screen, ScreenProps} from './screens.js';
 import {fit, severityGlyph, severityTone, tone} from './theme.js';
 
-// Under a flood of lines the pane redraws at most 5 times a second (see frameBudget).
-const FRAMES_PER_SECOND = 5;
+// Under a flood of lines the pane redraws at most 15 times a second (see frameBudget): the newest
+// line on screen is then 20-40 ms old at the median (BENCHMARKS.md, row 10). A frame costs about a
+// third of what it did at 5 a second (components/fastOutput.ts), so the CPU stays below less +F's.
+const FRAMES_PER_SECOND = 15;
 
 /**
  * `afterLaunch`: opened by a launch, the pane is watched until the guest has found its volumes (a

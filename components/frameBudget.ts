@@ -2,7 +2,8 @@
 // 50,000 serial lines a second). A full-screen frame costs Ink 10-20 ms and about 10 MB of
 // garbage (every cell is tokenized, measured, clipped and diffed). V8 promotes the frames that a
 // young-generation collection catches half-built, and that is what grows the process: a flooded
-// log pane peaked at 165-191 MB RSS at 10 frames/s, 148-161 MB at 5. So redraws come from a token
+// log pane peaked at 165-191 MB RSS at 10 frames/s, 148-161 MB at 5 (before the bundle's own
+// screen buffer, components/fastOutput.ts: 85-90 MB at 15 frames/s). So redraws come from a token
 // bucket: `burst` redraws are drawn at once (a line after a quiet spell shows immediately, and so
 // do lines arriving at a reading pace), then at most `perSecond` while the flood lasts. Keys are
 // not throttled: they redraw directly.

@@ -144,6 +144,7 @@ export function severityTone(severity: Severity): Tone {
 // ---- one row of text -------------------------------------------------------------------------
 
 const SGR = /^\x1b\[[0-9;:]*m/;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** Columns one code point takes: 0 for combining marks, 2 for wide East Asian and emoji. */
 export function charWidth(cp: number): number {
@@ -160,6 +161,7 @@ export function charWidth(cp: number): number {
 
 /** Display width, colour sequences excluded. */
 export function textWidth(text: string): number {
+  if (PRINTABLE_ASCII.test(text)) return text.length; // most text, and every serial line: one column a character
   let w = 0;
   for (const ch of stripSgr(text)) w += charWidth(ch.codePointAt(0)!);
   return w;
@@ -179,11 +181,13 @@ export function fit(text: string, width: number): string {
   if (textWidth(clean) <= width) return clean;
   const ell = glyphs().ellipsis;
   const room = Math.max(0, width - textWidth(ell));
+  const tail = width >= textWidth(ell) ? ell : '';
+  if (PRINTABLE_ASCII.test(clean)) return clean.slice(0, room) + tail; // a long serial line: cut by characters
   let out = '';
   let w = 0;
   let sawSgr = false;
   for (let i = 0; i < clean.length; ) {
-    const sgr = SGR.exec(clean.slice(i, i + 32));
+    const sgr = clean.charCodeAt(i) === 0x1b ? SGR.exec(clean.slice(i, i + 32)) : null;
     if (sgr) {
       out += sgr[0];
       sawSgr = true;
@@ -198,7 +202,6 @@ export function fit(text: string, width: number): string {
     w += cw;
     i += ch.length;
   }
-  const tail = width >= textWidth(ell) ? ell : '';
   return out + (sawSgr ? '\x1b[0m' : '') + tail;
 }
 

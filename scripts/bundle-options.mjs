@@ -1,6 +1,24 @@
 // The esbuild options dist/ is bundled with (scripts/build.mjs), shared with the benchmark that
 // bundles a program of its own from the sources (bench/output.mjs), so both load the same code.
+import {fileURLToPath} from 'node:url';
+
+// Ink's screen buffer is replaced by components/fastOutput.ts (the same cells, without an object
+// per cell for rows of plain text and colours: most of a log pane frame's cost under a flood), and
+// its widest-line by components/fastWidestLine.ts (the same widths, counted).
+const fastOutput = {
+  name: 'ink-fast-output',
+  setup(build) {
+    build.onResolve({filter: /^\.\/output\.js$/}, (args) =>
+      /[\\/]ink[\\/]build$/.test(args.resolveDir) ? {path: fileURLToPath(new URL('../components/fastOutput.ts', import.meta.url))} : undefined,
+    );
+    build.onResolve({filter: /^widest-line$/}, (args) =>
+      /[\\/]ink[\\/]build$/.test(args.resolveDir) ? {path: fileURLToPath(new URL('../components/fastWidestLine.ts', import.meta.url))} : undefined,
+    );
+  },
+};
+
 export const bundleOptions = {
+  plugins: [fastOutput],
   bundle: true,
   // Code splitting keeps Ink and React in chunks of their own, loaded only when the wizard or the
   // log pane starts, so `tdx-wizard --version` and the non-interactive commands start fast.

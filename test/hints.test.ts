@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {actionFor, HINTS, lastMarker, matchHint, MarkerTracker} from '../src/vm/hints.js';
+import {actionFor, HINTS, lastMarker, matchHint, MarkerTracker, prefilter} from '../src/vm/hints.js';
 import {UPSTREAM_HINT_IDS} from './helpers/upstream-lines.js';
 
 // One real line for every message of upstream-sek8s.md §5 (and the guest strings of §2 they
@@ -122,6 +122,23 @@ describe('the hint catalogue', () => {
     const hint = HINTS.find((h) => h.id === 'cache-wrong-label')!;
     expect(actionFor(hint, {volume: '/srv/cache.qcow2'})).toBe('tdx-wizard relabel /srv/cache.qcow2');
     expect(actionFor(hint)).toBe('tdx-wizard relabel <volume>');
+  });
+});
+
+describe('the prefilter: the text every match must contain', () => {
+  it('takes from each alternative the longest run of plain text outside groups, quantified characters and classes', () => {
+    expect(prefilter(['(Cache|Storage) volume does not appear|(?:^|\\.\\.\\. )Failure: ', 'POST LUKS sync failed(?: \\(HTTP (\\d+)\\))?', 'abcd?ef\\s+[xyz]ghij'])?.source).toBe(
+      ' volume does not appear|Failure: |POST LUKS sync failed|ghij',
+    );
+  });
+  it('is off when an alternative requires less than 3 characters', () => {
+    expect(prefilter(['long enough', '(a|b)c'])).toBeUndefined();
+    expect(prefilter(['x.*y'])).toBeUndefined();
+  });
+  it("lets through every line of the corpus that a hint's own pattern matches", () => {
+    const pre = prefilter(HINTS.map((h) => h.pattern))!;
+    expect(pre).toBeDefined();
+    for (const [line] of CORPUS) if (HINTS.some((h) => new RegExp(h.pattern).test(line))) expect(pre.test(line), line).toBe(true);
   });
 });
 

@@ -274,3 +274,30 @@ function exposeGc(): () => void {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
 }
+
+describe('batched reads (batchMs)', () => {
+  it('a writer appending every 2 ms is read in a pass per window, every line in order', async () => {
+    const path = file();
+    writeFileSync(path, 'first\n');
+    // pollMs high: only file-change events read (the poll would add passes of its own).
+    const {tail, lines} = await follow(path, {batchMs: 40, pollMs: 60_000});
+    let passes = 0;
+    const catchUp = tail.catchUp.bind(tail);
+    tail.catchUp = (final?: boolean) => {
+      passes++;
+      return catchUp(final);
+    };
+    await new Promise((r) => setTimeout(r, 100)); // quiet
+    const fd = openSync(path, 'a');
+    for (let i = 0; i < 60; i++) {
+      writeSync(fd, `line ${i}\n`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    closeSync(fd);
+    await until('every line', () => lines.length === 61);
+    expect(lines.map((l) => l.text)).toEqual(['first', ...Array.from({length: 60}, (_, i) => `line ${i}`)]);
+    // 60 writes over >= 120 ms: a pass at the first, then one per 40 ms window (unbatched: one per change event).
+    expect(passes).toBeGreaterThanOrEqual(2);
+    expect(passes).toBeLessThanOrEqual(15);
+  });
+});
