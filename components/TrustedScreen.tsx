@@ -6,7 +6,7 @@ import {useEffect, useState} from 'react';
 import {Box} from 'ink';
 import {hostname} from 'node:os';
 import type {Check} from '../src/host/check-types.js';
-import {HOST_CHECKS} from '../src/trusted/check-ids.js';
+import {CLUSTER_CHECKS, HOST_CHECKS} from '../src/trusted/check-ids.js';
 import {DNS_LABEL, type TrustedRequest} from '../src/trusted/plan.js';
 import type {TeardownPlan} from '../src/trusted/teardown.js';
 import {Form, type FieldSpec} from './Form.js';
@@ -93,19 +93,23 @@ export function TrustedScreen({controller, go, size, setEditing}: ScreenProps) {
 
   const list = checks ?? [];
   const blocking = list.filter((c) => c.status !== 'ok' && HOST_CHECKS.includes(c.id));
+  // Applying needs the cluster: kubectl, its context, the API server, the runtime class and the node all found.
+  const noCluster = list.filter((c) => c.status !== 'ok' && CLUSTER_CHECKS.includes(c.id));
+  const cannotMake = !checks || blocking.length > 0 || Boolean(existing?.plan);
   const items: MenuItem[] = [
     {value: 'make', label: `Make ${values.name}: ${values.size} in ${values.dir}, a loop device, unit tdx-wizard-trusted-${values.name}.service, the manifests`, disabled: !checks || blocking.length > 0 || Boolean(existing?.plan), why: existing?.plan ? 'made already: remove it first, or choose another name' : blocking.length ? blocking.map((c) => c.summary).join('; ') : checks ? undefined : 'checking'},
     ...(existing?.plan || existing?.refused
       ? [{value: 'remove', label: `Remove ${values.name}: its file, loop device, unit and manifests`, destructive: true, disabled: Boolean(existing.refused), why: existing.refused}]
       : []),
+    {value: 'apply', label: 'Make it and kubectl apply the manifests (then the claim and the pod)', disabled: cannotMake || noCluster.length > 0, why: !cannotMake && noCluster.length ? noCluster.map((c) => c.summary).join('; ') : undefined},
     {value: 'edit', label: 'Change the values'},
     {value: 'menu', label: 'Back to the menu'},
     ...list.map((c) => ({value: `check:${c.id}`, label: `${statusMark(c.status)} ${c.title}`, description: c.status === 'ok' ? undefined : c.summary})),
   ];
   const shown = list.find((c) => `check:${c.id}` === highlighted) ?? list.find((c) => c.status !== 'ok');
   const menuRows = Math.min(items.length, Math.max(5, Math.floor((size.height - 2) / 2)));
-  const make = () =>
-    go({name: 'run', title: `trusted storage ${values.name}`, changesDisk: true, action: () => controller.trustedCreate(requestOf(values)), back: {name: 'menu'}});
+  const make = (apply = false) =>
+    go({name: 'run', title: `trusted storage ${values.name}${apply ? ', applied' : ''}`, changesDisk: true, action: () => controller.trustedCreate(requestOf(values), apply), back: {name: 'menu'}});
   return (
     <Box flexDirection="column" width={size.width} height={size.height}>
       <Box height={2}>
@@ -120,7 +124,7 @@ export function TrustedScreen({controller, go, size, setEditing}: ScreenProps) {
         onHighlight={(item) => setHighlighted(item.value)}
         onBack={() => setValues(undefined)}
         onSelect={(item) =>
-          item.value === 'make' ? make() : item.value === 'remove' ? setConfirming(true) : item.value === 'edit' ? setValues(undefined) : item.value === 'menu' ? go({name: 'menu'}) : setHighlighted(item.value)
+          item.value === 'make' ? make() : item.value === 'apply' ? make(true) : item.value === 'remove' ? setConfirming(true) : item.value === 'edit' ? setValues(undefined) : item.value === 'menu' ? go({name: 'menu'}) : setHighlighted(item.value)
         }
       />
       {shown ? <CheckDetail check={shown} width={size.width} rows={Math.max(0, size.height - menuRows - 3)} /> : null}

@@ -64,14 +64,31 @@ describe('TrustedScreen', () => {
     const frame = joined(frameOf(r));
     expect(frame).toContain('1 check failed and 1 gave a warning');
     expect(frame).toContain('Make trusted-store-1: 100G in /var/lib/tdx-wizard/trusted');
-    expect(frame).not.toContain('unavailable');
+    const rows = frameOf(r).split('\n');
+    const at = rows.findIndex((row) => row.includes('❯ Make trusted-store-1'));
+    expect(rows[at]).not.toContain('unavailable');
+    // Applying (the next item) needs the cluster, which does not answer here: it says so.
+    expect(rows[at + 1]).toMatch(/\(unavailable: the cluster is not reachable/);
     expect(frame).toContain('disable_snapshot_annotations = false'); // the failing check's fix, in full below
     await press(r.stdin, ENTER);
     expect(s.went).toHaveLength(1);
     const run = s.went[0]! as Extract<Screen, {name: 'run'}>;
     expect(run).toMatchObject({name: 'run', title: 'trusted storage trusted-store-1', changesDisk: true});
     await run.action();
-    expect(s.controller.trustedCreate).toHaveBeenCalledWith({name: 'trusted-store-1', size: '100G', dir: '/var/lib/tdx-wizard/trusted', node: hostname(), runtimeClass: 'kata-qemu-tdx', namespace: 'default', storageClass: undefined, image: 'busybox:1.36', unitDir: '/etc/systemd/system'});
+    expect(s.controller.trustedCreate).toHaveBeenCalledWith({name: 'trusted-store-1', size: '100G', dir: '/var/lib/tdx-wizard/trusted', node: hostname(), runtimeClass: 'kata-qemu-tdx', namespace: 'default', storageClass: undefined, image: 'busybox:1.36', unitDir: '/etc/systemd/system'}, false);
+  });
+
+  it('the cluster answers: "Make it and kubectl apply" dispatches create with apply', async () => {
+    const s = stub(READY.map((c) => (c.id === 'trusted:cluster' ? check('trusted:cluster', 'the cluster answers', 'ok', 'API server v1.31.2', []) : c)));
+    const r = render(<KeyRouter><TrustedScreen {...s.props} /></KeyRouter>);
+    await tick();
+    await submitForm(r);
+    await press(r.stdin, DOWN);
+    await press(r.stdin, ENTER);
+    const run = s.went[0]! as Extract<Screen, {name: 'run'}>;
+    expect(run).toMatchObject({name: 'run', title: 'trusted storage trusted-store-1, applied', changesDisk: true});
+    await run.action();
+    expect(s.controller.trustedCreate).toHaveBeenCalledWith(expect.objectContaining({name: 'trusted-store-1'}), true);
   });
 
   it('a host check failing (no losetup): Make is unavailable and says why; Enter does nothing', async () => {

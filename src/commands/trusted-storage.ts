@@ -19,6 +19,7 @@ import {UsageError} from '../errors.js';
 import {formatBytes} from '../volume/size.js';
 import {recordTmp, trustedFlow, unitName, type TrustedJob} from '../trusted/flow.js';
 import {planTeardown, runTeardown} from '../trusted/teardown.js';
+import {applyManifests} from '../trusted/apply.js';
 import {CONTAINERD_CONFIG, refuseBlocking, trustedChecks} from '../trusted/checks.js';
 import {checkName, DNS_LABEL, planTrusted} from '../trusted/plan.js';
 import {table} from './check.js';
@@ -90,7 +91,7 @@ async function create(ctx: CliContext, name: string, opts: Record<string, unknow
   }
   await runFlow(trustedFlow(job), job, stepEnv(ctx));
   if (runner.dryRun) return reportPlan(ctx, `trusted storage ${name} (${formatBytes(sizeBytes)}) on node ${node}`, {name, file, manifests: job.manifestPath});
-  const applied = opts.apply ? await applyManifests(ctx, job) : undefined;
+  const applied = opts.apply ? await applyManifests(ctx.runner, job) : undefined;
   reporter.result(
     {ok: true, name, file, device: job.device ?? null, node, unit: join(unitDir, unitName(name)), manifests: job.manifestPath, applied: applied ?? null},
     [
@@ -99,13 +100,6 @@ async function create(ctx: CliContext, name: string, opts: Record<string, unknow
     ].join('\n'),
   );
   return 0;
-}
-
-async function applyManifests(ctx: CliContext, job: TrustedJob): Promise<{claim: string; pod: string}> {
-  await ctx.runner.run({cmd: 'kubectl', args: ['apply', '-f', job.manifestPath], title: `kubectl apply -f ${job.manifestPath}`});
-  const phase = async (kind: string, name: string) =>
-    (await ctx.runner.run({cmd: 'kubectl', args: ['get', kind, name, '-n', job.input.namespace, '-o', 'jsonpath={.status.phase}'], title: `kubectl get ${kind} ${name}`, capture: true, check: false})).stdout.trim() || 'unknown';
-  return {claim: await phase('pvc', `${job.input.name}-pvc`), pod: await phase('pod', `${job.input.name}-example`)};
 }
 
 async function teardown(ctx: CliContext, name: string, opts: Record<string, unknown>): Promise<number> {

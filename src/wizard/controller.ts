@@ -27,6 +27,7 @@ import {CONTAINERD_CONFIG, refuseBlocking, trustedChecks} from '../trusted/check
 import {trustedFlow, unitName} from '../trusted/flow.js';
 import {planTrusted, type TrustedRequest} from '../trusted/plan.js';
 import {planTeardown, runTeardown, type TeardownPlan} from '../trusted/teardown.js';
+import {applyManifests} from '../trusted/apply.js';
 import {resolvePath} from './validators.js';
 import {hostRoots} from '../host/roots.js';
 import {resolveLauncher, vmStatus, type VmStatus} from '../vm/launcher.js';
@@ -289,12 +290,15 @@ export class WizardController {
   }
 
   /** trusted-storage create, as the CLI does it without --apply: the inputs, the checks (a host finding refuses), the flow. */
-  async trustedCreate(request: TrustedRequest): Promise<ActionOutcome> {
+  async trustedCreate(request: TrustedRequest, apply = false): Promise<ActionOutcome> {
     return this.act(async (env) => {
       const job = await planTrusted(request);
-      for (const c of refuseBlocking(await trustedChecks(env.runner, {runtimeClass: request.runtimeClass, node: request.node, containerdConfig: CONTAINERD_CONFIG, signal: env.signal}), false)) env.warn(c.summary, c.fix);
+      for (const c of refuseBlocking(await trustedChecks(env.runner, {runtimeClass: request.runtimeClass, node: request.node, containerdConfig: CONTAINERD_CONFIG, signal: env.signal}), apply)) env.warn(c.summary, c.fix);
       await runFlow(trustedFlow(job), job, env);
-      return `${job.file} on ${job.device ?? 'a loop device'}, attached at every boot by ${unitName(job.input.name)}; apply the manifests: kubectl apply -f ${job.manifestPath}`;
+      const made = `${job.file} on ${job.device ?? 'a loop device'}, attached at every boot by ${unitName(job.input.name)}`;
+      if (!apply) return `${made}; apply the manifests: kubectl apply -f ${job.manifestPath}`;
+      const applied = await applyManifests(env.runner, job);
+      return `${made}; applied ${job.manifestPath}: claim ${applied.claim}, pod ${applied.pod}`;
     });
   }
 
