@@ -118,9 +118,8 @@ export function Form({fields, onSubmit, onBack, onChange, width, isActive = true
                 {result.fix ? <Rows lead={`${indent}fix: `} text={conceal(result.fix)} width={width} toneName="muted" /> : null}
               </>
             ) : i === focus && hintOf(field, value) ? (
-              <Box height={1} width={width} overflow="hidden">
-                <Text {...tone('muted')}>{fit(`${indent}${hintOf(field, value)}`, width)}</Text>
-              </Box>
+              // Wrapped, never cut: a hint often names the path the wizard will use.
+              <Rows lead={indent} text={hintOf(field, value)!} width={width} toneName="muted" />
             ) : null}
           </Box>
         );

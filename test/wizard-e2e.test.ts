@@ -127,7 +127,9 @@ describe('the wizard in a terminal', () => {
       await run.waitFor(new RegExp(`❯ ${era}`));
     }
     await run.press('Enter');
-    await run.waitFor(`Directory ${dir}`); // the working directory (waited for: a frame can come in two reads)
+    await run.waitFor(/❯ Directory/); // empty: the layout; this set goes beside the launcher instead
+    await run.type(dir);
+    await run.waitFor(`Directory ${dir}`); // (waited for: a frame can come in two reads)
     await run.press('Enter');
     await run.waitFor(/❯ Hostname/);
     await run.type('miner-01');

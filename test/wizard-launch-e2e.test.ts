@@ -95,7 +95,7 @@ describe('first-time setup for E4, to a running VM and back', () => {
     await run.press('Enter');
     await run.waitFor('first-time setup, step 3 of 5: the volume set');
 
-    await field('Directory'); // the working directory
+    await field('Directory', dir); // typed: an empty field is the layout
     await field('Hostname', 'miner-01');
     await smallSizes(run, 'miner-01');
     await run.waitFor(/❯ Prepare the set/);

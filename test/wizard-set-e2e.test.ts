@@ -18,7 +18,7 @@ let run: PtyRun | undefined;
 
 /** Settings and state of this test only; volumes under 100G allowed (the CLI's --force-small). */
 function envFor(dir: string): NodeJS.ProcessEnv {
-  return {TDX_WIZARD_STATE_DIR: join(dir, 'state'), TDX_WIZARD_CONFIG_DIR: join(dir, 'config'), TDX_WIZARD_FORCE_SMALL: '1'};
+  return {TDX_WIZARD_STATE_DIR: join(dir, 'state'), TDX_WIZARD_CONFIG_DIR: join(dir, 'config'), TDX_WIZARD_LAYOUT_ROOT: join(dir, 'layout'), TDX_WIZARD_FORCE_SMALL: '1'};
 }
 
 function workDir(name: string): string {
@@ -52,11 +52,12 @@ async function toEras(): Promise<void> {
 }
 
 describe('first-time setup: era and volume set', () => {
-  it('menu, era (E4 by default, others shown with their volumes), directory and hostname, the set table, smaller sizes, the config values, one run; verify passes', async () => {
-    const dir = workDir('e4');
-    const seedFile = join(dir, 'miner.seed');
+  it('menu, era (E4 by default, others shown with their volumes), the layout by default and hostname, the set table, smaller sizes, the config values, one run; verify passes', async () => {
+    const home = workDir('e4');
+    const dir = join(home, 'layout', 'vault', 'miner-01'); // the layout's folder for the VM
+    const seedFile = join(home, 'miner.seed');
     writeFileSync(seedFile, `${SEED}\n`, {mode: 0o600});
-    run = startPty([CLI], {cwd: dir, env: envFor(dir), cols: 80, rows: 24});
+    run = startPty([CLI], {cwd: home, env: envFor(home), cols: 80, rows: 24});
     await toEras();
 
     await run.waitFor(/No launcher is known yet: E4/);
@@ -69,7 +70,8 @@ describe('first-time setup: era and volume set', () => {
     await run.press('Enter');
 
     await run.waitFor('The E4 guest reads cache, storage, config');
-    await field('Directory'); // the working directory, as nothing is remembered
+    await run.waitFor((screen) => /empty: the layout,\s*\S*\/layout\/vault\/<hostname>\//.test(screen)); // nothing remembered: the layout (the hint wraps, never cut)
+    await field('Directory');
     await field('Hostname', 'miner-01');
 
     await run.waitFor(/The E4 guest reads 3 volumes from/);
@@ -94,11 +96,12 @@ describe('first-time setup: era and volume set', () => {
     // The E4 launch form offers the prepared set; no credentials (they are in the config volume).
     await run.waitFor('Step 1 of 2: the launcher, the volumes.');
     for (const [label, file] of [['Cache', 'cache'], ['Storage', 'storage'], ['Config', 'config']]) {
-      await run.waitFor(new RegExp(`${label} volume\\s+${join(dir, `${file}-miner-01.qcow2`).replace(/[.]/g, '\\.')}`));
+      // At 80 columns the field shows the start of the path (the layout's folder, then the file's first letters).
+      await run.waitFor(new RegExp(`${label} volume\\s+${join(dir, `${file}-m`).replace(/[.]/g, '\\.')}`));
     }
     expect(run.screen()).not.toMatch(/Hostname|Miner/);
     await run.press('Escape'); // back to the set: directory and hostname remembered
-    await run.waitFor(`Directory ${dir}`);
+    await run.waitFor(/❯ Directory\s*$/m); // still the layout
     await run.press('Escape');
     await run.waitFor(/❯ E4.*chosen last time/);
     await run.press('Escape');
@@ -108,16 +111,19 @@ describe('first-time setup: era and volume set', () => {
     await run.press('q');
     expect(await run.exited()).toBe(0);
 
-    const verify = runCli(['verify', '--dir', dir, '--hostname', 'miner-01', '--era', 'E4'], {env: envFor(dir)});
+    const verify = runCli(['verify', '--dir', dir, '--hostname', 'miner-01', '--era', 'E4'], {env: envFor(home)});
     expect(verify.stdout + verify.stderr).toMatch(/E4 set: ok/);
     expect(verify.code).toBe(0);
     for (const name of ['cache-miner-01.qcow2', 'storage-miner-01.qcow2', 'config-miner-01.qcow2']) expect(statSync(join(dir, name)).mode & 0o777, name).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700); // the layout's folder, with its manifest
+    expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))).toMatchObject({vm: 'miner-01'});
 
     expect(run.output()).not.toContain(SEED);
-    const settings = JSON.parse(readFileSync(join(dir, 'config', 'config.json'), 'utf8'));
-    expect(settings).toMatchObject({era: 'E4', volumeDir: dir, hostname: 'miner-01', volumePath: join(dir, 'cache-miner-01.qcow2'), minerSs58: SS58});
+    const settings = JSON.parse(readFileSync(join(home, 'config', 'config.json'), 'utf8'));
+    expect(settings).toMatchObject({era: 'E4', hostname: 'miner-01', volumePath: join(dir, 'cache-miner-01.qcow2'), minerSs58: SS58});
+    expect(settings.volumeDir).toBeUndefined(); // the next set (another VM) starts from the layout again
     expect(JSON.stringify(settings)).not.toMatch(/seed/i);
-    for (const file of readdirSync(join(dir, 'state'), {recursive: true, withFileTypes: true}).filter((e) => e.isFile())) {
+    for (const file of readdirSync(join(home, 'state'), {recursive: true, withFileTypes: true}).filter((e) => e.isFile())) {
       expect(readFileSync(join(file.parentPath, file.name), 'utf8')).not.toContain(SEED);
     }
   }, 120_000);

@@ -6,12 +6,12 @@
 import {useEffect, useState} from 'react';
 import {Box, Text} from 'ink';
 import {existsSync} from 'node:fs';
-import {dirname, resolve} from 'node:path';
 import {DEFAULT_ERA, findEra, type Role} from '../../src/era/eras.js';
 import type {Plan} from '../../src/prepare/plan.js';
 import {checkSs58, DEFAULT_DNS, DEFAULT_GATEWAY, DEFAULT_VM_IP} from '../../src/config-volume/values.js';
 import {validateHostname, validateIpv4, validateVmIp} from '../../src/vm/fields.js';
-import {freshName, type ConfigInput, type SetInput} from '../../src/wizard/set.js';
+import {freshName, setDir, type ConfigInput, type SetInput} from '../../src/wizard/set.js';
+import {layoutFolders} from '../../src/inventory/layout.js';
 import {expandHome, fromField, resolvePath, validateSeedFile, validateSetDir, validateSetSize} from '../../src/wizard/validators.js';
 import {Form, type FieldSpec} from '../Form.js';
 import {Menu} from '../Menu.js';
@@ -31,8 +31,8 @@ export interface SetDraft {
 }
 
 function firstDraft(settings: ScreenProps['controller']['settings']): SetDraft {
-  const launcher = settings.get('launcherPath');
-  const dir = settings.get('volumeDir') ?? (launcher ? dirname(launcher) : process.cwd());
+  // The directory last used for a set, else the layout (an empty field: <root>/vault/<hostname>/).
+  const dir = settings.get('volumeDir') ?? '';
   return {
     stage: 'where',
     dir,
@@ -45,7 +45,8 @@ function firstDraft(settings: ScreenProps['controller']['settings']): SetDraft {
 
 /** Under the directory field: the path as the wizard will use it, and whether it is made (only once the set's review is confirmed). */
 function dirHint(value: string): string {
-  const path = resolvePath(value || '.');
+  if (!value.trim()) return `empty: the layout, ${layoutFolders('<hostname>', 'vault').data}/ (one folder per VM, 0700, with its manifest)`;
+  const path = resolvePath(value);
   const where = path === value.trim() ? '' : `${path}: `;
   return existsSync(path) ? `${where}where the volumes go (or are already)` : `${where}made when you confirm the set's review (not before)`;
 }
@@ -59,7 +60,7 @@ export function SetScreen({controller, go, size, setEditing, draft: given}: Scre
   // The era chosen on the screen before (remembered there); the document's when none.
   const eraId = findEra(controller.settings.get('era') ?? DEFAULT_ERA)?.id ?? DEFAULT_ERA;
   const update = (patch: Partial<SetDraft>) => setDraft((d) => ({...d, ...patch}));
-  const input = (d: SetDraft): SetInput => ({era: eraId, dir: resolve(expandHome(d.dir)), hostname: d.hostname.trim(), sizes: d.sizes, paths: d.paths});
+  const input = (d: SetDraft): SetInput => ({era: eraId, dir: setDir(d.dir, d.hostname.trim()), hostname: d.hostname.trim(), sizes: d.sizes, paths: d.paths});
 
   useEffect(() => {
     setEditing(draft.stage !== 'table');
@@ -136,7 +137,7 @@ export function SetScreen({controller, go, size, setEditing, draft: given}: Scre
         [{name: 'file', label: `New ${role} file`, initial: draft.paths[role] ?? draft.renaming!.suggestion, validate: (v) => (v.trim() ? {ok: true} : {ok: false, message: 'give a file name'}), hint: 'the refused file stays as it is'}],
         (v) => update({stage: 'table', paths: {...draft.paths, [role]: v.file!.trim()}}),
         () => update({stage: 'table'}),
-        `A new ${role} volume under another name in ${resolve(expandHome(draft.dir))}; the launcher is given this name.`,
+        `A new ${role} volume under another name in ${setDir(draft.dir, draft.hostname.trim())}; the launcher is given this name.`,
       );
     }
     case 'config':

@@ -235,7 +235,9 @@ export class WizardController {
       const cache = plan.actions.find((a) => a.spec.role === 'cache');
       const {minerSs58, vmIp, vmGateway, vmDns} = input.config ?? {};
       const volumes = Object.fromEntries(plan.actions.map((a) => [a.spec.role, a.path]));
-      await this.remember({era: plan.era.id, volumeDir: plan.dir, hostname: input.hostname, volumePath: cache?.path, volumes, minerSs58, vmIp, vmGateway, vmDns});
+      // A folder of the layout is the VM's own: the next set (another VM) starts from the layout again.
+      await this.remember({era: plan.era.id, volumeDir: inLayout ? undefined : plan.dir, hostname: input.hostname, volumePath: cache?.path, volumes, minerSs58, vmIp, vmGateway, vmDns});
+      if (inLayout) this.loaded!.store.delete('volumeDir');
       return todo.length ? setEvidence(env) : `nothing to do: every volume of the ${plan.era.id} set is there and the guest will accept it`;
     });
   }

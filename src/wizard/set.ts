@@ -2,7 +2,7 @@
 // hostname (read-only, safe to call while the operator edits), and the config volume's values as
 // typed, checked by the guest's rules. The seed is read from a file here, never typed into a field.
 import {existsSync} from 'node:fs';
-import {basename} from 'node:path';
+import {basename, resolve} from 'node:path';
 import {detectEra} from '../era/detect.js';
 import {chooseEra} from '../era/choose.js';
 import {findEra, type Era, type EraId, type Role} from '../era/eras.js';
@@ -12,6 +12,8 @@ import {planSet, type Plan} from '../prepare/plan.js';
 import {readSeedFile} from '../vm/launcher.js';
 import type {Inspection} from '../volume/inspect.js';
 import {formatBytes, sizeArg} from '../volume/size.js';
+import {layoutFolders} from '../inventory/layout.js';
+import {expandHome} from './validators.js';
 
 export interface EraChoice {
   era: Era;
@@ -56,6 +58,15 @@ export interface SetInput {
  */
 export function forceSmall(): boolean {
   return process.env.TDX_WIZARD_FORCE_SMALL === '1';
+}
+
+/**
+ * The directory the set goes in: the one typed, or, when the field is empty, the layout's folder for
+ * the VM (<root>/vault/<hostname>/: the config volume, which holds the seed, always goes there, and a
+ * production guest encrypts its data volumes).
+ */
+export function setDir(typed: string, hostname: string): string {
+  return typed.trim() ? resolve(expandHome(typed.trim())) : layoutFolders(hostname, 'vault').data;
 }
 
 export function planFor(input: SetInput): Promise<Plan> {

@@ -74,8 +74,9 @@ export function resolvedHint(fallback?: string) {
 /** Where the set goes: a directory, or a name that does not exist yet (it is created when the set is prepared). */
 export const validateSetDir = (value: string): Validation =>
   wrap(() => {
+    if (!value.trim()) return; // empty: the layout (setDir)
     const v = expandHome(value);
-    if (!v || /[\x00-\x1f\x7f]/.test(v)) throw new UsageError('the directory is empty or has control characters', 'give the directory the volumes go in, e.g. /var/lib/tdx');
+    if (/[\x00-\x1f\x7f]/.test(v)) throw new UsageError('the directory is empty or has control characters', 'give the directory the volumes go in, e.g. /var/lib/tdx');
     const path = resolve(v);
     if (existsSync(path) && !statSync(path).isDirectory()) throw new UsageError(`${path} is not a directory`, 'give the directory the volumes go in');
   });
