@@ -2,7 +2,7 @@
 // as defaults, never required. The miner seed is never stored here. The file is 0600; a broken
 // file is kept aside (never silently lost) and the wizard starts from defaults and says so.
 import {existsSync, mkdirSync, renameSync} from 'node:fs';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import Conf from 'conf';
 import type {Role} from './era/eras.js';
 import {configDir} from './paths.js';
@@ -64,4 +64,31 @@ export function remember(settings: Conf<Settings>, values: Partial<Settings>): v
     if (value === undefined || value === '') continue;
     settings.set(key as keyof Settings, value as never);
   }
+}
+
+/**
+ * Volumes moved (volumes adopt, or its undo): the remembered paths that named them name where they
+ * are now, so the launch form offers files that exist. A remembered directory none of the set is
+ * left in is forgotten (the next set starts from the layout). True when anything changed.
+ */
+export function followMoves(settings: Conf<Settings>, moves: ReadonlyArray<readonly [from: string, to: string]>): boolean {
+  const to = new Map(moves);
+  let changed = false;
+  const volumePath = settings.get('volumePath');
+  if (volumePath && to.has(volumePath)) {
+    settings.set('volumePath', to.get(volumePath)!);
+    changed = true;
+  }
+  const volumes = settings.get('volumes');
+  if (volumes && Object.values(volumes).some((p) => p && to.has(p))) {
+    settings.set('volumes', Object.fromEntries(Object.entries(volumes).map(([role, p]) => [role, p && to.has(p) ? to.get(p) : p])));
+    changed = true;
+  }
+  const dir = settings.get('volumeDir');
+  const remembered = [settings.get('volumePath'), ...Object.values(settings.get('volumes') ?? {})].filter((p): p is string => Boolean(p));
+  if (dir && moves.some(([from]) => dirname(from) === dir) && !remembered.some((p) => dirname(p) === dir)) {
+    settings.delete('volumeDir');
+    changed = true;
+  }
+  return changed;
 }

@@ -4,7 +4,7 @@
 // (SIGKILL, injected by strace at each rename and fsync) without losing a volume or keeping one twice,
 // and undone.
 import {spawn, spawnSync} from 'node:child_process';
-import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync} from 'node:fs';
+import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
 import {basename, join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {CLI, runCli} from './helpers/cli.js';
@@ -131,6 +131,24 @@ describe('volumes adopt', () => {
     expect(back.code, back.stderr).toBe(0);
     expect(statSync(set.cache!).ino).toBe(inodes.cache);
     expect(manifest(join(h.root, 'clear/m1')).volumes.map((v) => v.name)).toEqual(['storage-m1.qcow2']);
+  });
+
+  it('the remembered paths follow the volumes (the launch form offers where they are now), and --undo takes them back', () => {
+    const h = host();
+    const set = oldSet(h.old, 'm2');
+    mkdirSync(h.env.TDX_WIZARD_CONFIG_DIR, {recursive: true});
+    const settingsFile = join(h.env.TDX_WIZARD_CONFIG_DIR, 'config.json');
+    writeFileSync(settingsFile, JSON.stringify({volumeSize: '5000G', networkType: 'tap', volumePath: set.cache, volumes: set, volumeDir: h.old, hostname: 'm2'}));
+    const r = runCli(['volumes', 'adopt', '--yes', ...Object.values(set)], {env: h.env});
+    expect(r.code, r.stderr).toBe(0);
+    const now = (role: string) => join(h.root, role === 'config' ? 'vault' : 'clear', 'm2', `${role}-m2.qcow2`);
+    const after = JSON.parse(readFileSync(settingsFile, 'utf8'));
+    expect(after).toMatchObject({volumePath: now('cache'), volumes: {cache: now('cache'), storage: now('storage'), config: now('config')}, hostname: 'm2'});
+    expect(after.volumeDir).toBeUndefined(); // nothing of the set is left there: the next set starts from the layout
+    expect(r.stderr).toMatch(/the remembered volume paths now name the new places/);
+    const back = runCli(['volumes', 'adopt', '--undo', '--yes', now('cache')], {env: h.env});
+    expect(back.code, back.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(settingsFile, 'utf8'))).toMatchObject({volumePath: set.cache, volumes: {cache: set.cache, storage: now('storage')}});
   });
 
   it('refuses a volume in use and one whose VM it cannot tell, before anything moves (exit 2)', async () => {

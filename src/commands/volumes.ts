@@ -73,6 +73,7 @@ async function adoptCommand(ctx: CliContext, paths: string[], opts: Record<strin
     for (const s of steps) reporter.info(s.back ? `back    ${s.path} -> ${s.back}` : `forget  ${s.path} (recorded in place; it stays where it is)`);
     if (!runner.dryRun && !opts.yes && !(await askYesNo(`Put ${steps.length} volume(s) back?`, '--yes'))) throw new UsageError('not confirmed: nothing was moved');
     await undo(runner, steps);
+    if (!runner.dryRun) await rememberMoves(steps.filter((s) => s.back).map((s) => [s.path, s.back!] as const), reporter.warn, reporter.info);
     reporter.result({ok: true, dryRun: runner.dryRun, undone: steps}, runner.dryRun ? 'plan only (--dry-run): nothing was moved' : `put back ${steps.length} volume${steps.length === 1 ? '' : 's'}`);
     return 0;
   }
@@ -88,12 +89,24 @@ async function adoptCommand(ctx: CliContext, paths: string[], opts: Record<strin
     throw new UsageError('not confirmed: nothing was moved');
   }
   await adopt(runner, steps);
+  if (!runner.dryRun) await rememberMoves(steps.flatMap((s) => (s.kind === 'move' ? [[s.from, s.to] as const] : [])), reporter.warn, reporter.info);
   if (runner.dryRun) reporter.print(toShellScript(ctx.store.getState().runs, 'plan: volumes adopt; nothing was moved'));
   reporter.result(
     {ok: true, changed: !runner.dryRun, dryRun: runner.dryRun, steps},
     runner.dryRun ? 'plan only (--dry-run): nothing was moved' : `adopted ${moving.length} volume${moving.length === 1 ? '' : 's'}; launch with the new paths (tdx-wizard volumes lists them)`,
   );
   return 0;
+}
+
+/** The remembered settings follow the moved volumes (the launch form then offers where they are). */
+async function rememberMoves(moves: ReadonlyArray<readonly [string, string]>, warn: (text: string) => void, info: (text: string) => void): Promise<void> {
+  if (!moves.length) return;
+  try {
+    const {followMoves, loadSettings} = await import('../settings.js');
+    if (followMoves(loadSettings().store, moves)) info('the remembered volume paths now name the new places (the launch form offers them)');
+  } catch (error) {
+    warn(`the remembered volume paths were not updated: ${(error as Error).message}; give the new paths at the next launch`);
+  }
 }
 
 function row(e: Entry): string[] {
