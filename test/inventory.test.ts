@@ -1,6 +1,6 @@
 // tdx-wizard volumes: the inventory of a mixed host, checked against what `inspect` says of each
 // volume, the capacity warning on a small real filesystem, and bad input.
-import {copyFileSync, mkdirSync, writeFileSync} from 'node:fs';
+import {copyFileSync, mkdirSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {CLI, runCli} from './helpers/cli.js';
@@ -77,6 +77,11 @@ describe('volumes: every volume found, judged as inspect judges it', () => {
       const {capacity} = inventory(['--dir', mnt]);
       const here = capacity.find((c) => c.dir === mnt)!;
       expect(here.warning).toMatch(/can still grow by 5\.00 GiB, but it has .* free: when it fills up, their guests get I\/O errors \(cache-big\.qcow2\)/);
+      // Many volumes: the five with the most room are named, the rest counted.
+      for (let i = 1; i <= 7; i++) sh('qemu-img', ['create', '-q', '-f', 'qcow2', join(mnt, `v${i}.qcow2`), `${i + 5}G`]);
+      const many = inventory(['--dir', mnt]).capacity.find((c) => c.dir === mnt)!;
+      expect(many.warning).toMatch(/I\/O errors \(v7\.qcow2, v6\.qcow2, v5\.qcow2, v4\.qcow2, v3\.qcow2, and 3 more: tdx-wizard volumes lists them\)/);
+      for (let i = 1; i <= 7; i++) rmSync(join(mnt, `v${i}.qcow2`));
       const plain = runCli(['volumes', '--dir', mnt], {env});
       expect(plain.stderr).toContain(`warning: the thin volumes on the filesystem of ${mnt}`);
       // check says the same, as one of its rows.

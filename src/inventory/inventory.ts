@@ -141,6 +141,9 @@ export function fits(path: string, i: Inspection): EraId[] {
   ).map((e) => e.id);
 }
 
+/** Volumes a capacity warning names; the rest are counted. */
+const NAMED = 5;
+
 /** Per host filesystem: what its thin volumes can still grow to, against its free space. */
 async function capacity(entries: readonly Entry[]): Promise<Capacity[]> {
   const byDevice = new Map<number, Entry[]>();
@@ -153,7 +156,10 @@ async function capacity(entries: readonly Entry[]): Promise<Capacity[]> {
       const dir = dirname(list[0]!.path);
       const growBytes = list.reduce((sum, e) => sum + Math.max(0, (e.inspection.virtualSize ?? 0) - (e.inspection.allocatedSize ?? 0)), 0);
       const free = await freeBytes(dir);
-      const growing = list.filter((e) => (e.inspection.virtualSize ?? 0) > (e.inspection.allocatedSize ?? 0)).map((e) => basename(e.path));
+      // The ones with the most room to grow first; five named, the rest counted (tdx-wizard volumes lists all).
+      const room = (e: Entry) => (e.inspection.virtualSize ?? 0) - (e.inspection.allocatedSize ?? 0);
+      const names = list.filter((e) => room(e) > 0).sort((a, b) => room(b) - room(a)).map((e) => basename(e.path));
+      const growing = names.length > NAMED ? [...names.slice(0, NAMED), `and ${names.length - NAMED} more: tdx-wizard volumes lists them`] : names;
       const warning =
         free !== undefined && growBytes > free
           ? `the thin volumes on the filesystem of ${dir} can still grow by ${formatBytes(growBytes)}, but it has ${formatBytes(free)} free: when it fills up, their guests get I/O errors (${growing.join(', ')}). Free space there, or move a volume to another filesystem`
