@@ -5,7 +5,7 @@ import {Cancelled, exitCodeOf, InUseError, StepError, UsageError} from '../error
 import {Runner} from '../runner/runner.js';
 import {Transcript, toShellScript} from '../runner/transcript.js';
 import {createAppStore, type AppStore} from '../store.js';
-import {createReporter, followRunner, type Reporter} from './reporter.js';
+import {createReporter, followRunner, hang, type Reporter} from './reporter.js';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -84,7 +84,7 @@ export function report(reporter: Reporter, error: unknown): number {
   } else {
     process.stderr.write(`${error instanceof UsageError ? 'error' : error instanceof Cancelled ? 'cancelled' : 'failed'}: ${message}\n`);
     if (error instanceof StepError && error.output.length) process.stderr.write(error.output.slice(-15).map((l) => `  | ${l}\n`).join(''));
-    if (fix) process.stderr.write(`  fix: ${fix}\n`);
+    if (fix) process.stderr.write(`  fix: ${hang(fix)}\n`);
     if (!(error instanceof UsageError || error instanceof StepError || error instanceof Cancelled) && error instanceof Error && process.env.TDX_WIZARD_DEBUG) {
       process.stderr.write(`${error.stack}\n`);
     }

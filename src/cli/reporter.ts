@@ -25,7 +25,7 @@ export function createReporter(json: boolean, write = (s: string) => process.std
   return {
     json,
     info: (text) => (json ? emit({type: 'info', message: text}) : writeErr(`${text}\n`)),
-    warn: (text, fix) => (json ? emit({type: 'warning', message: text, ...(fix ? {fix} : {})}) : writeErr(`warning: ${text}${fix ? `\n  fix: ${fix}` : ''}\n`)),
+    warn: (text, fix) => (json ? emit({type: 'warning', message: text, ...(fix ? {fix} : {})}) : writeErr(`warning: ${text}${fix ? `\n  fix: ${hang(fix)}` : ''}\n`)),
     event: (type, data) => {
       if (json) emit({type, ...data});
     },
@@ -89,3 +89,6 @@ export function followRunner(runner: Runner, reporter: Reporter, options: {verbo
 }
 
 const HEARTBEAT_MS = 10_000;
+
+/** A fix of several lines (a TOML block to add) stays under its "fix:", every line indented alike. */
+export const hang = (fix: string) => fix.replace(/\n/g, '\n       ');

@@ -130,7 +130,7 @@ export function refuseBlocking(checks: Check[], apply: boolean): Check[] {
     const host = blocking.filter((c) => HOST_CHECKS.includes(c.id)).map((c) => c.summary);
     const cluster = blocking.filter((c) => !HOST_CHECKS.includes(c.id)).map((c) => c.summary);
     const why = [...host, ...(cluster.length ? [`--apply needs a cluster: ${cluster.join('; ')}`] : [])].join('; ');
-    throw new UsageError(`${why}: nothing was made`, [...new Set(blocking.map((c) => c.fix).filter(Boolean))].join('\n  fix: ') || undefined);
+    throw new UsageError(`${why}: nothing was made`, [...new Set(blocking.map((c) => c.fix).filter(Boolean))].join('\n') || undefined);
   }
   return checks.filter((c) => c.status !== 'ok');
 }
