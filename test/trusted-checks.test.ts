@@ -113,10 +113,13 @@ describe('trusted-storage check', () => {
     expect(snapshot(p.d).filter((l) => l.startsWith('/config.toml'))).toEqual(snap);
     // create goes ahead with them as warnings; each fix of several lines stays indented under its "fix:".
     const made = runCli(p.create('ts-warn'), {env: p.env});
-    expect(made.code, made.stderr).toBe(0);
-    expect(made.stderr).toContain(`  fix: add to ${p.config}:\n       [proxy_plugins.nydus]\n         type = "snapshot"\n`);
-    expect(made.stderr).toContain('\n       then: systemctl restart containerd\n');
-    expect(runCli(['trusted-storage', 'teardown', 'ts-warn', '--dir', join(p.d, 'vol'), '--confirm', 'ts-warn'], {env: p.env}).code).toBe(0);
+    try {
+      expect(made.code, made.stderr).toBe(0);
+      expect(made.stderr).toContain(`  fix: add to ${p.config}:\n       [proxy_plugins.nydus]\n         type = "snapshot"\n`);
+      expect(made.stderr).toContain('\n       then: systemctl restart containerd\n');
+    } finally {
+      expect(runCli(['trusted-storage', 'teardown', 'ts-warn', '--dir', join(p.d, 'vol'), '--confirm', 'ts-warn'], {env: p.env}).code).toBe(0);
+    }
   });
 
   it("containerd 2's configuration (version 3) is read at its own tables", () => {
