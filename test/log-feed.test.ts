@@ -9,7 +9,9 @@ let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => (tmp = tempDir('tdxw-feed-')));
 afterAll(() => tmp.remove());
 
-const brief = (e: LogEvent) => (e.type === 'line' ? e.line.text : e.type);
+const brief = (e: LogEvent) => (e.type === 'line' ? e.line.text : e.type === 'skipped' ? `skipped ${e.count}` : e.type);
+/** Every line as an event of its own (the pane's default decodes only lines that may hold a hint). */
+const everyLine = {select: undefined};
 const until = async (check: () => boolean, ms = 5000) => {
   const end = Date.now() + ms;
   while (!check()) {
@@ -22,7 +24,7 @@ describe('LogFeed', () => {
   it('start() resolves once the log has been read; take() hands over those events in order, then live ones', async () => {
     const file = join(tmp.path, 'a.log');
     writeFileSync(file, 'one\r\ntwo\r\nthree\r\n');
-    const feed = new LogFeed(file);
+    const feed = new LogFeed(file, everyLine);
     await feed.start();
     const seen: string[] = [];
     feed.take((e) => seen.push(brief(e)));
@@ -47,7 +49,7 @@ describe('LogFeed', () => {
   it('a flood while nobody takes: at most 10,000 lines held, the newest; other events kept', async () => {
     const file = join(tmp.path, 'flood.log');
     writeFileSync(file, Array.from({length: 30_000}, (_, i) => `line ${i}\n`).join(''));
-    const feed = new LogFeed(file, {fromStart: true});
+    const feed = new LogFeed(file, {fromStart: true, ...everyLine});
     await feed.start();
     const seen: string[] = [];
     feed.take((e) => seen.push(brief(e)));
@@ -63,13 +65,33 @@ describe('LogFeed', () => {
   it('start() twice reads once', async () => {
     const file = join(tmp.path, 'twice.log');
     writeFileSync(file, 'x\n');
-    const feed = new LogFeed(file);
+    const feed = new LogFeed(file, everyLine);
     const a = feed.start();
     expect(feed.start()).toBe(a);
     await a;
     const seen: string[] = [];
     feed.take((e) => seen.push(brief(e)));
     expect(seen).toEqual(['opened', 'x']);
+    await feed.stop();
+  });
+
+  it('by default only lines that may hold a hint or a boot banner come as lines; the others as counts, held as one', async () => {
+    const file = join(tmp.path, 'select.log');
+    const quiet = (n: number) => Array.from({length: n}, (_, i) => `quiet ${i}\r\n`).join('');
+    writeFileSync(file, quiet(1000));
+    const feed = new LogFeed(file, {fromStart: true});
+    await feed.start();
+    appendFileSync(file, quiet(500));
+    await new Promise((r) => setTimeout(r, 400)); // past the tail's 300 ms poll: a second read, held
+    const seen: string[] = [];
+    feed.take((e) => seen.push(brief(e)));
+    expect(seen).toEqual(['opened', 'skipped 1500']);
+    appendFileSync(file, `${quiet(3)}[    0.000000] Linux version 6.8.0 (build)\r\n${quiet(2)}`);
+    await until(() => seen.some((s) => s.includes('Linux version')));
+    await until(() => seen.includes('quiet 1'));
+    expect(seen.slice(2)).toEqual(['quiet 0', 'quiet 1', 'quiet 2', '[    0.000000] Linux version 6.8.0 (build)', 'quiet 0', 'quiet 1']);
+    appendFileSync(file, `${quiet(2)}\x1b[31mquiet red\x1b[0m\r\n`);
+    await until(() => seen.includes('quiet red')); // an escape sequence: read line by line
     await feed.stop();
   });
 });

@@ -155,6 +155,30 @@ describe('following a log', () => {
 });
 
 describe('bounded memory: ring, sparse index, reading back', () => {
+  it('with select, lines it cannot match are counted, not emitted, and still read back by number and offset', async () => {
+    const path = file();
+    const quiet = (from: number, n: number) => Array.from({length: n}, (_, i) => `line ${from + i}\n`).join('');
+    writeFileSync(path, quiet(0, 50));
+    const tail = new LogTail(path, {ringSize: 10, indexEvery: 7, select: /HINT/});
+    tails.push(tail);
+    const lines: string[] = [];
+    let skipped = 0;
+    tail.on('line', (l) => lines.push(l.text));
+    tail.on('skipped', (n) => (skipped += n));
+    await tail.catchUp();
+    expect([skipped, lines]).toEqual([50, []]);
+    appendFileSync(path, `line 50\nHINT at 51\n${quiet(52, 3)}part`);
+    await tail.catchUp();
+    expect(lines).toEqual(['line 50', 'HINT at 51', 'line 52', 'line 53', 'line 54']); // a read that matches goes line by line
+    appendFileSync(path, ` of 55\n${quiet(56, 4)}`);
+    await tail.catchUp();
+    expect(lines.at(-1)).toBe('part of 55'); // the line begun in the last read, then a count
+    expect([skipped, tail.lineCount]).toEqual([54, 60]);
+    const back = await tail.readLines(0, 60);
+    expect(back.map((l) => l.text)).toEqual(Array.from({length: 60}, (_, i) => (i === 51 ? 'HINT at 51' : i === 55 ? 'part of 55' : `line ${i}`)));
+    expect(back.map((l) => l.n)).toEqual(Array.from({length: 60}, (_, i) => i));
+  });
+
   it('reads back lines that left the ring', async () => {
     const path = file();
     writeFileSync(path, Array.from({length: 100}, (_, i) => `line ${i} ${'é'.repeat(i % 5)}`).join('\n') + '\n');

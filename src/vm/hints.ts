@@ -126,6 +126,16 @@ export function prefilter(patterns: readonly string[]): RegExp | undefined {
 // turns the prefilter off.
 const PREFILTER = prefilter(compiled.map((c) => c.hint.pattern));
 
+/**
+ * Text that may hold a hint, tested over a whole read of the serial log (`extra` added as another
+ * alternative); undefined if no such test can be made. A line it does not match, with no escape
+ * sequence in it, matches no hint.
+ */
+export function candidates(extra: string): RegExp | undefined {
+  const any = PREFILTER ?? ANY;
+  return any && new RegExp(`${any.source}|${extra}`);
+}
+
 /** A hint's action with the operator's own values put in for placeholders such as <volume>. */
 export function actionFor(hint: Hint, values: Record<string, string | undefined> = {}): string {
   return hint.action.replace(/<([a-z]+)>/g, (whole, name: string) => values[name] ?? whole);

@@ -2,10 +2,13 @@
 // was there to see it. `logs --follow` starts one before Ink loads (150-250 ms on the 2-core
 // machines here): the file is opened and its last 64 KiB read meanwhile, and the pane's first
 // frame already shows the end of the log, not "waiting..." followed by a second frame.
+import {candidates} from './hints.js';
 import {LogTail, type TailLine, type TailOptions} from './tail.js';
 
 export type LogEvent =
   | {type: 'line'; line: TailLine}
+  /** Lines read that can match no hint (not decoded; see TailOptions.select). */
+  | {type: 'skipped'; count: number}
   | {type: 'restarted'; reason: 'truncated' | 'replaced'}
   | {type: 'waiting'}
   | {type: 'opened'}
@@ -13,6 +16,9 @@ export type LogEvent =
 
 /** Lines kept for the pane until it takes them: it shows no more than this (see LogScreen's KEEP). */
 const HOLD_LINES = 5000;
+
+/** What the log pane's feed decodes: lines that may hold a hint, and a new boot's kernel banner (see LogView). */
+const SELECT = candidates(String.raw`Linux version \d`);
 
 export class LogFeed {
   private readonly tail: LogTail;
@@ -23,8 +29,10 @@ export class LogFeed {
 
   constructor(readonly path: string, options: TailOptions = {}) {
     // Changes read at most every 20 ms under a flood (the pane draws at most every 67 ms).
-    this.tail = new LogTail(path, {ringSize: 200, batchMs: 20, ...options});
+    // Only lines that may hold a hint or a boot banner are decoded (the pane reads its lines from the file).
+    this.tail = new LogTail(path, {ringSize: 200, batchMs: 20, select: SELECT, ...options});
     this.tail.on('line', (line) => this.deliver({type: 'line', line}));
+    this.tail.on('skipped', (count) => this.deliver({type: 'skipped', count}));
     this.tail.on('restarted', ({reason}) => this.deliver({type: 'restarted', reason}));
     this.tail.on('waiting', () => this.deliver({type: 'waiting'}));
     this.tail.on('opened', () => this.deliver({type: 'opened'}));
@@ -61,6 +69,8 @@ export class LogFeed {
 
   private deliver(event: LogEvent): void {
     if (this.sink) return this.sink(event);
+    const prev = this.held.at(-1);
+    if (event.type === 'skipped' && prev?.type === 'skipped') return void (prev.count += event.count);
     this.held.push(event);
     if (event.type === 'line' && ++this.heldLines > 2 * HOLD_LINES) {
       // A flood while nobody looks: the oldest held lines go (the pane could not show them anyway),

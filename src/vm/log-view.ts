@@ -4,6 +4,7 @@
 // finds the hints, the counts and the pane as they were (the controller holds it, see hold()).
 import {MarkerTracker} from './hints.js';
 import type {LogEvent, LogFeed} from './log-feed.js';
+
 import {FileSource} from './log-source.js';
 
 /** What changed: new lines (a redraw within the frame budget) or the status line (at once). */
@@ -51,6 +52,9 @@ export class LogView {
   /** A line or a restart counts and goes into the marker tracker; any other event gives the new status line. */
   private apply(event: LogEvent): string | undefined {
     switch (event.type) {
+      case 'skipped':
+        this.counts.lines += event.count;
+        return undefined;
       case 'line':
         this.counts.lines++;
         if (BOOT_BANNER.test(event.line.text)) this.tracker.reset();

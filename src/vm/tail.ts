@@ -37,10 +37,19 @@ export interface TailOptions {
    * first change after a quiet spell is still read at once. 0: every event is read at once.
    */
   batchMs?: number;
+  /**
+   * Only lines this pattern may match need to be decoded (the log pane's hints and boot banner):
+   * a read whose whole lines neither match it nor hold an escape sequence is counted, not decoded,
+   * and said as one 'skipped' event instead of a 'line' each (a flood costs a count, not an object
+   * and an event per line). Such lines are not kept in the ring: readLines reads them from the file.
+   */
+  select?: RegExp;
 }
 
 type TailEvents = {
   line: [TailLine];
+  /** With `select`: this many lines read that it cannot match (see TailOptions.select). */
+  skipped: [number];
   restarted: [{reason: 'truncated' | 'replaced'}];
   waiting: [];
   /** The file was deleted while followed (said once; a new file at the path is then a 'replaced'). */
@@ -66,7 +75,7 @@ export function displayText(raw: string): string {
 
 export class LogTail extends EventEmitter<TailEvents> {
   private readonly ring: Ring<TailLine>;
-  private readonly opts: Required<TailOptions>;
+  private readonly opts: Required<Omit<TailOptions, 'select'>> & Pick<TailOptions, 'select'>;
   private fd?: FileHandle;
   private ino = -1;
   private dev = -1;
@@ -254,6 +263,7 @@ export class LogTail extends EventEmitter<TailEvents> {
 
   private consume(chunk: Buffer, base: number): void {
     let pos = 0;
+    if (this.opts.select) pos = this.skip(chunk, base);
     for (;;) {
       const nl = chunk.indexOf(10, pos);
       if (nl < 0) break;
@@ -267,6 +277,37 @@ export class LogTail extends EventEmitter<TailEvents> {
       pos = nl + 1;
     }
     this.keep(chunk.subarray(pos));
+  }
+
+  /**
+   * With `select`: ends a line begun in an earlier read, then counts the whole lines of this read
+   * without decoding them if none can match. Returns where the line-by-line pass goes on.
+   */
+  private skip(chunk: Buffer, base: number): number {
+    let pos = 0;
+    if (this.pendingBytes) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) return 0;
+      this.keep(chunk.subarray(0, nl));
+      this.endLine(this.takePending(), base + nl + 1);
+      pos = nl + 1;
+    }
+    const last = chunk.lastIndexOf(10);
+    if (last < pos) return pos;
+    const whole = chunk.subarray(pos, last + 1);
+    // An escape sequence (ESC, or a C1 control: UTF-8 0xc2 0x80-0x9f) may split a hint's words:
+    // such a read goes line by line, as does a match.
+    if (whole.indexOf(27) >= 0 || whole.indexOf(0xc2) >= 0 || this.opts.select!.test(whole.toString('utf8'))) return pos;
+    let count = 0;
+    for (let nl = chunk.indexOf(10, pos); nl >= 0 && nl <= last; nl = chunk.indexOf(10, nl + 1)) {
+      if (this.nextLine % this.opts.indexEvery === 0) this.index[this.nextLine / this.opts.indexEvery] = this.lineStart;
+      this.nextLine++;
+      this.lineStart = base + nl + 1;
+      count++;
+    }
+    this.ring.clear(); // its lines would no longer be the last ones: readLines reads the file
+    this.emit('skipped', count);
+    return last + 1;
   }
 
   private keep(bytes: Buffer): void {
