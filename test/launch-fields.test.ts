@@ -64,6 +64,10 @@ describe('hostname', () => {
     const r = validateHostname('Miner01');
     expect(r.ok || r.fix).toBe('write it in lower case: miner01');
   });
+  it('does not suggest a lower-case form that is still refused', () => {
+    const r = validateHostname('Miner_01');
+    expect(r.ok || r.fix).toMatch(/^use 1-63 characters/);
+  });
 });
 
 describe('miner SS58 address', () => {

@@ -244,3 +244,45 @@ describe("the wizard's set screen in a layout folder", () => {
     }
   });
 });
+
+describe('create --vm: one volume in the layout', () => {
+  it('puts the volume in vault/<vm>/ (clear/ with --guest debug) as upstream names it, 0700, in the manifest; a second create of it is refused', () => {
+    const h = host();
+    const r = runCli(['create', '--json', '--vm', 'm1', '--role', 'storage', '--era', 'E4', '--force-small', '64M'], {env: h.env});
+    expect(r.code, r.stderr).toBe(0);
+    const path = join(h.root, 'vault/m1/storage-m1.qcow2');
+    expect(result(r.stdout)).toMatchObject({ok: true, path, role: 'storage', label: 'storage', virtualSize: 64 * 2 ** 20});
+    for (const folder of ['vault', 'vault/m1']) expect(statSync(join(h.root, folder)).mode & 0o777, folder).toBe(0o700);
+    expect(manifest(join(h.root, 'vault/m1')).volumes.map((v) => [v.name, v.generation, v.role, v.era])).toEqual([['storage-m1.qcow2', 1, 'storage', 'E4']]);
+
+    const debug = runCli(['create', '--json', '--vm', 'm1', '--guest', 'debug', '--era', 'E5', '--force-small', '64M'], {env: h.env});
+    expect(debug.code, debug.stderr).toBe(0);
+    expect(result(debug.stdout)).toMatchObject({path: join(h.root, 'clear/m1/cache-m1.raw'), role: 'cache', format: 'raw'});
+    expect(manifest(join(h.root, 'clear/m1')).volumes.map((v) => [v.name, v.role, v.era])).toEqual([['cache-m1.raw', 'cache', 'E5']]);
+    // the inventory finds both, with their VM
+    const inv = result(runCli(['volumes', '--json'], {env: h.env}).stdout).volumes as Array<{path: string; vm: string}>;
+    expect(inv.filter((v) => v.vm === 'm1').map((v) => v.path).sort()).toEqual([join(h.root, 'clear/m1/cache-m1.raw'), path]);
+
+    const before = readFileSync(join(h.root, 'vault/m1/manifest.json'), 'utf8');
+    const again = runCli(['create', '--vm', 'm1', '--role', 'storage', '--era', 'E4', '--force-small', '64M'], {env: h.env});
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/storage-m1\.qcow2 already exists/);
+    expect(readFileSync(join(h.root, 'vault/m1/manifest.json'), 'utf8')).toBe(before);
+  });
+
+  it.each([
+    [['create'], /create needs the new volume's path, or --vm HOSTNAME/, /tdx-wizard create cache-volume\.qcow2, or tdx-wizard create --vm miner-01/],
+    [['create', '--vm', 'Miner_1'], /"Miner_1" is not a hostname the guest accepts/, /choose a hostname such as miner-01/],
+    [['create', '--vm', 'm1', 'mine.qcow2'], /--vm places the volume itself, in .*vault\/m1\/: it takes no path/, /leave out mine\.qcow2, or leave out --vm/],
+    [['create', '--vm', 'm1', '64M', '128M'], /--vm places the volume itself/, /leave out/],
+    [['create', '--guest', 'debug', 'cache.qcow2'], /--guest chooses the layout's folder, so it needs --vm/, /add --vm HOSTNAME, or leave out --guest/],
+  ])('bad input %j: exit 2, what was wrong and how to fix it, nothing made', (args, error, fix) => {
+    const h = host();
+    const r = runCli([...args, '--force-small'], {env: h.env, cwd: h.old});
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(error);
+    expect(r.stderr).toMatch(fix);
+    expect(existsSync(h.root)).toBe(false);
+    expect(readdirSync(h.old)).toEqual([]);
+  });
+});

@@ -40,7 +40,8 @@ export function checkHostnameForNames(hostname: string, flag = ''): void {
   if (hostname.length > 63) throw new UsageError(`the hostname is ${hostname.length} characters; the guest accepts at most 63`, 'choose a shorter hostname');
   throw new UsageError(
     `"${hostname}" is not a hostname the guest accepts: lower-case letters, digits and "-", not at either end`,
-    /[A-Z]/.test(hostname) ? `use ${flag}${hostname.toLowerCase()}` : 'choose a hostname such as miner-01',
+    // Lower case is offered only where it is all that is wrong (Miner_1 would still be refused).
+    validateHostname(hostname.toLowerCase()).ok ? `use ${flag}${hostname.toLowerCase()}` : 'choose a hostname such as miner-01',
   );
 }
 

@@ -53,7 +53,7 @@ export function validateHostname(value: string): FieldResult {
   if (!v) return bad('the hostname is empty', fix);
   if (v.length > 63) return bad(`the hostname is ${v.length} characters long; a DNS label has at most 63`, fix);
   const wrong = /[^a-z0-9-]/.exec(v);
-  if (wrong) return bad(`the hostname has ${JSON.stringify(wrong[0])} at position ${wrong.index + 1}; only a-z, 0-9 and "-" are allowed`, /[A-Z]/.test(wrong[0]) ? `write it in lower case: ${v.toLowerCase()}` : fix);
+  if (wrong) return bad(`the hostname has ${JSON.stringify(wrong[0])} at position ${wrong.index + 1}; only a-z, 0-9 and "-" are allowed`, /[A-Z]/.test(wrong[0]) && !/[^a-z0-9-]/.test(v.toLowerCase()) ? `write it in lower case: ${v.toLowerCase()}` : fix);
   if (v.startsWith('-') || v.endsWith('-')) return bad('the hostname starts or ends with "-"', fix);
   return ok(v);
 }

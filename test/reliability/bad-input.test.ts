@@ -124,7 +124,7 @@ const CASES: Array<[string, Arg[] | (() => Arg[]), RegExp, NodeJS.ProcessEnv?]> 
   ['create: a path that is not UTF-8', () => ['create', pb('cache'), '100G'], /is not valid UTF-8/],
   ['create: a path that starts with -', () => ['create', '-cache.qcow2', '100G'], /unknown option '-cache\.qcow2'/],
   ['create: --method magic', () => ['create', '--method', 'magic', p('a.qcow2'), '100G'], /argument 'magic' is invalid\. Allowed choices are offline, nbd/],
-  ['create: no path', () => ['create'], /missing required argument 'path'/],
+  ['create: no path', () => ['create'], /create needs the new volume's path, or --vm HOSTNAME[\s\S]*fix: tdx-wizard create cache-volume.qcow2/],
   ['create: one argument too many', () => ['create', p('a.qcow2'), '100G', 'extra'], /too many arguments/],
   ['create: --transcript-format xml', () => ['--transcript-format', 'xml', 'create', p('a.qcow2'), '100G'], /--transcript-format must be log or sh, not "xml"/],
   // inspect / verify
@@ -181,7 +181,7 @@ const CASES: Array<[string, Arg[] | (() => Arg[]), RegExp, NodeJS.ProcessEnv?]> 
   ['nbd attach: --format vmdk', () => ['nbd', 'attach', '--format', 'vmdk', p('ready.qcow2')], /argument 'vmdk' is invalid\. Allowed choices are qcow2, raw/],
   ['nbd: an unknown subcommand', () => ['nbd', 'frobnicate'], /unknown command 'frobnicate'/],
   // launch: each field
-  ['launch: hostname with capitals and _', () => launch({'--hostname': 'Miner_01'}), /the hostname has "M" at position 1[\s\S]*fix: write it in lower case/],
+  ['launch: hostname with capitals and _', () => launch({'--hostname': 'Miner_01'}), /the hostname has "M" at position 1[\s\S]*fix: use 1-63 characters: lower-case letters, digits and "-"/],
   ['launch: hostname starting with -', () => launch({'--hostname': '-miner'}), /starts or ends with "-"/],
   ['launch: hostname of 64 characters', () => launch({'--hostname': 'a'.repeat(64)}), /64 characters long; a DNS label has at most 63/],
   ['launch: hostname with a dot', () => launch({'--hostname': 'miner.01'}), /has "\." at position 6/],
