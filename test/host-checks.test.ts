@@ -29,7 +29,7 @@ function pathWith(t: NbdTest, names: string[]): string {
 
 describe('host roots', () => {
   it('default to the real paths; the environment and parameters move them', () => {
-    expect(hostRoots({}, {})).toEqual({sys: '/sys', proc: '/proc', dev: '/dev', run: '/run', etc: '/etc'});
+    expect(hostRoots({}, {})).toEqual({sys: '/sys', proc: '/proc', dev: '/dev', run: '/run', etc: '/etc', var: '/var'});
     expect(hostRoots({}, {TDX_WIZARD_SYS_ROOT: '/f/sys', TDX_WIZARD_ETC_ROOT: '/f/etc'})).toMatchObject({sys: '/f/sys', etc: '/f/etc', proc: '/proc'});
     expect(hostRoots({sys: '/p/sys'}, {TDX_WIZARD_SYS_ROOT: '/f/sys'}).sys).toBe('/p/sys');
   });

@@ -18,7 +18,7 @@ let tmp: ReturnType<typeof tempDir>;
 let image: string;
 let server: ChildProcess | undefined;
 let serverPid: number;
-const realRoots = hostRoots({sys: '/sys', proc: '/proc', dev: '/dev', run: '/run', etc: '/etc'});
+const realRoots = hostRoots({sys: '/sys', proc: '/proc', dev: '/dev', run: '/run', etc: '/etc', var: '/var'});
 
 beforeAll(() => requireTools('qemu-img', 'qemu-nbd', 'qemu-io'));
 

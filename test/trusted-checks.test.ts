@@ -160,6 +160,46 @@ describe('trusted-storage check', () => {
     expect(g['trusted:containerd-nydus']!.fix).toContain('[proxy_plugins.nydus]');
   });
 
+  it("k3s's and rke2's containerd: found without --containerd-config, and the fix goes to the template they render it from", () => {
+    // k3s and rke2 run their own containerd with <data-dir>/agent/etc/containerd/config.toml, which they
+    // write anew at every start from config.toml.tmpl (config-v3.toml.tmpl for containerd 2).
+    for (const [distro, version, template, restart] of [
+      ['k3s', 2, 'config.toml.tmpl', 'systemctl restart k3s'],
+      ['k3s', 3, 'config-v3.toml.tmpl', 'systemctl restart k3s'],
+      ['rke2', 2, 'config.toml.tmpl', 'systemctl restart rke2-server'],
+    ] as const) {
+      const p = place(READY);
+      const varRoot = join(p.d, 'var');
+      const dir = join(varRoot, `lib/rancher/${distro}/agent/etc/containerd`);
+      mkdirSync(dir, {recursive: true});
+      writeFileSync(join(dir, 'config.toml'), `version = ${version}\n`);
+      const env = {...p.env, TDX_WIZARD_ETC_ROOT: join(p.d, 'root/etc'), TDX_WIZARD_VAR_ROOT: varRoot};
+      const r = runCli(p.check().filter((a, i, all) => a !== '--containerd-config' && all[i - 1] !== '--containerd-config'), {env});
+      const f = findings(r);
+      const nydus = f['trusted:containerd-nydus']!;
+      expect(nydus.status, distro).toBe('fail');
+      expect(nydus.evidence[0]!.source).toBe(join(dir, 'config.toml'));
+      expect(nydus.fix).toContain(`${distro} writes ${join(dir, 'config.toml')} anew at every start: make the change in ${join(dir, template)}`);
+      expect(nydus.fix).toContain('[proxy_plugins.nydus]');
+      expect(nydus.fix).toMatch(new RegExp(`then: ${restart}`));
+      expect(nydus.fix).not.toMatch(/restart containerd/);
+      expect(readdirSync(dir)).toEqual(['config.toml']); // read, never written
+    }
+  });
+
+  it('/etc/containerd/config.toml comes first when containerd runs on its own', () => {
+    const p = place(READY);
+    mkdirSync(join(p.d, 'root/etc/containerd'), {recursive: true});
+    writeFileSync(join(p.d, 'root/etc/containerd/config.toml'), guestPullConfig('kata-qemu-tdx'));
+    const k3s = join(p.d, 'var/lib/rancher/k3s/agent/etc/containerd');
+    mkdirSync(k3s, {recursive: true});
+    writeFileSync(join(k3s, 'config.toml'), 'version = 2\n');
+    const env = {...p.env, TDX_WIZARD_ETC_ROOT: join(p.d, 'root/etc'), TDX_WIZARD_VAR_ROOT: join(p.d, 'var')};
+    const r = runCli(p.check().filter((a, i, all) => a !== '--containerd-config' && all[i - 1] !== '--containerd-config'), {env});
+    expect(r.code, r.stdout).toBe(0);
+    expect(findings(r)['trusted:containerd-nydus']!.evidence[0]!.source).toBe(join(p.d, 'root/etc/containerd/config.toml'));
+  });
+
   it('no cluster reachable: the cluster findings are warnings, not failures', () => {
     const p = place({context: 'tdx-lab', reachable: false});
     const r = runCli(p.check(), {env: p.env});

@@ -20,7 +20,7 @@ import {formatBytes} from '../volume/size.js';
 import {recordTmp, trustedFlow, unitName, type TrustedJob} from '../trusted/flow.js';
 import {planTeardown, runTeardown} from '../trusted/teardown.js';
 import {applyManifests} from '../trusted/apply.js';
-import {CONTAINERD_CONFIG, refuseBlocking, trustedChecks} from '../trusted/checks.js';
+import {refuseBlocking, trustedChecks} from '../trusted/checks.js';
 import {checkName, DNS_LABEL, planTrusted} from '../trusted/plan.js';
 import {table} from './check.js';
 
@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .option('--image <image>', "the example pod's image", 'busybox:1.36')
     .option('--unit-dir <dir>', 'where the systemd unit goes', '/etc/systemd/system')
     .option('--systemd-root <dir>', 'systemctl --root: enable the unit in an image or another root instead of the running system')
-    .option('--containerd-config <path>', "containerd's configuration, checked for guest pull (read, never written)", CONTAINERD_CONFIG)
+    .option('--containerd-config <path>', "containerd's configuration, checked for guest pull (read, never written); default: /etc/containerd/config.toml, else k3s's or rke2's")
     .option('--apply', 'kubectl apply the manifests, then report the claim and the pod')
     .option('--yes', 'do not ask before enabling the unit')
     .action(action('trusted-storage create', (ctx, [name], opts) => create(ctx, name!, opts)));
@@ -48,10 +48,10 @@ export function register(program: Command): void {
     .description("what trusted storage needs, read-only: losetup and a free loop device, systemd, kubectl and its context, the runtime class and the node in the cluster, containerd's guest-pull configuration")
     .option('--runtime-class <name>', 'the pod runtime class', 'kata-qemu-tdx')
     .option('--node <name>', 'the Kubernetes node name (default: this host name)')
-    .option('--containerd-config <path>', "containerd's configuration (read, never written)", CONTAINERD_CONFIG)
+    .option('--containerd-config <path>', "containerd's configuration (read, never written); default: /etc/containerd/config.toml, else k3s's or rke2's")
     .action(
       action('trusted-storage check', async (ctx, _args, opts) => {
-        const checks = await trustedChecks(ctx.runner, {runtimeClass: String(opts.runtimeClass), node: String(opts.node ?? hostname()), containerdConfig: resolve(String(opts.containerdConfig))});
+        const checks = await trustedChecks(ctx.runner, {runtimeClass: String(opts.runtimeClass), node: String(opts.node ?? hostname()), ...(opts.containerdConfig === undefined ? {} : {containerdConfig: resolve(String(opts.containerdConfig))})});
         const failed = checks.filter((c) => c.status === 'fail').length;
         ctx.reporter.result({ok: failed === 0, failed, warnings: checks.filter((c) => c.status === 'warn').length, checks}, table(checks));
         return failed ? 1 : 0;
@@ -83,7 +83,7 @@ async function create(ctx: CliContext, name: string, opts: Record<string, unknow
   });
   const {file, unitDir, input: {node, runtimeClass, sizeBytes}} = job;
   if (!runner.dryRun) {
-    const warnings = refuseBlocking(await trustedChecks(runner, {runtimeClass, node, containerdConfig: resolve(String(opts.containerdConfig))}), Boolean(opts.apply));
+    const warnings = refuseBlocking(await trustedChecks(runner, {runtimeClass, node, ...(opts.containerdConfig === undefined ? {} : {containerdConfig: resolve(String(opts.containerdConfig))})}), Boolean(opts.apply));
     for (const c of warnings) reporter.warn(c.summary, c.fix);
   }
   if (!runner.dryRun && !opts.yes && !(await askYesNo(`Make ${file} (${formatBytes(sizeBytes)}, allocated), attach it to a loop device, and enable ${unitName(name)} to attach it at every boot?`, '--yes'))) {

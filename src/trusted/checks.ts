@@ -10,15 +10,14 @@ import {UsageError} from '../errors.js';
 import {PACKAGE_OF, type Runner, type RunResult} from '../runner/runner.js';
 import {CLUSTER_CHECKS, HOST_CHECKS} from './check-ids.js';
 import {containerdChecks} from './containerd.js';
-
-/** Where containerd keeps its configuration, unless told otherwise. */
-export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
+import {locateContainerdConfig} from './containerd-config.js';
 
 export interface TrustedCheckOptions {
   runtimeClass: string;
   /** The node the volume is pinned to; not looked up when undefined. */
   node?: string;
-  containerdConfig: string;
+  /** containerd's configuration; undefined: found (./containerd-config.ts). */
+  containerdConfig?: string;
   signal?: AbortSignal;
 }
 
@@ -116,7 +115,7 @@ export async function trustedChecks(runner: Runner, o: TrustedCheckOptions): Pro
   const cluster = await clusterChecks(runner, o);
   const handler = cluster.handler ?? o.runtimeClass;
   const source = cluster.handler ? `the RuntimeClass ${o.runtimeClass}'s handler in the cluster` : `the runtime class name; the cluster was not asked for its handler`;
-  return [...host, ...cluster.checks, ...(await containerdChecks(o.containerdConfig, handler, source))];
+  return [...host, ...cluster.checks, ...(await containerdChecks(locateContainerdConfig(o.containerdConfig), handler, source))];
 }
 
 /**

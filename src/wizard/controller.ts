@@ -23,7 +23,7 @@ import {checkSpace} from '../volume/space.js';
 import {checkTarget} from '../volume/target.js';
 import type Conf from 'conf';
 import {runChecks, type Check} from '../host/checks.js';
-import {CONTAINERD_CONFIG, refuseBlocking, trustedChecks} from '../trusted/checks.js';
+import {refuseBlocking, trustedChecks} from '../trusted/checks.js';
 import {trustedFlow, unitName} from '../trusted/flow.js';
 import {planTrusted, type TrustedRequest} from '../trusted/plan.js';
 import {planTeardown, runTeardown, type TeardownPlan} from '../trusted/teardown.js';
@@ -288,14 +288,14 @@ export class WizardController {
 
   /** trusted-storage check, read-only: what the trusted storage screen shows before create. */
   trustedChecks(o: {runtimeClass: string; node: string}): Promise<Check[]> {
-    return trustedChecks(this.runner, {...o, containerdConfig: CONTAINERD_CONFIG});
+    return trustedChecks(this.runner, o);
   }
 
   /** trusted-storage create, as the CLI does it without --apply: the inputs, the checks (a host finding refuses), the flow. */
   async trustedCreate(request: TrustedRequest, apply = false): Promise<ActionOutcome> {
     return this.act(async (env) => {
       const job = await planTrusted(request);
-      for (const c of refuseBlocking(await trustedChecks(env.runner, {runtimeClass: request.runtimeClass, node: request.node, containerdConfig: CONTAINERD_CONFIG, signal: env.signal}), apply)) env.warn(c.summary, c.fix);
+      for (const c of refuseBlocking(await trustedChecks(env.runner, {runtimeClass: request.runtimeClass, node: request.node, signal: env.signal}), apply)) env.warn(c.summary, c.fix);
       await runFlow(trustedFlow(job), job, env);
       const made = `${job.file} on ${job.device ?? 'a loop device'}, attached at every boot by ${unitName(job.input.name)}`;
       if (!apply) return `${made}; apply the manifests: kubectl apply -f ${job.manifestPath}`;

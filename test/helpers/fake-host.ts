@@ -43,8 +43,8 @@ export class FakeHost {
 
   constructor(options: FakeHostOptions = {}) {
     this.root = this.tmp.path;
-    const [sys, proc, dev, run, etc] = ['sys', 'proc', 'dev', 'run', 'etc'].map((d) => join(this.root, d)) as [string, string, string, string, string];
-    this.roots = {sys, proc, dev, run, etc};
+    const [sys, proc, dev, run, etc, v] = ['sys', 'proc', 'dev', 'run', 'etc', 'var'].map((d) => join(this.root, d)) as [string, string, string, string, string, string];
+    this.roots = {sys, proc, dev, run, etc, var: v};
     this.logFile = join(this.root, 'commands.log');
     this.env = {
       TDX_WIZARD_SYS_ROOT: sys,
@@ -52,6 +52,7 @@ export class FakeHost {
       TDX_WIZARD_DEV_ROOT: dev,
       TDX_WIZARD_RUN_ROOT: run,
       TDX_WIZARD_ETC_ROOT: etc,
+      TDX_WIZARD_VAR_ROOT: v,
       FAKE_HOST_LOG: this.logFile,
     };
     for (const d of [join(sys, 'block'), join(sys, 'module'), join(proc, 'self'), dev, run, etc]) mkdirSync(d, {recursive: true});
