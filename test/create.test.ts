@@ -256,7 +256,7 @@ describe('create refuses bad input: exit 2, a message with a fix, nothing change
     ['device', () => ['create', '/dev/null', '100G'], /character device/],
     ['missing parent without a terminal', (d) => ['create', join(d, 'nope', 'a.qcow2'), '100G'], /does not exist.*--create-parent/s],
     ['bad method', (d) => ['create', '--method', 'magic', join(d, 'a.qcow2'), '100G'], /magic/],
-    ['missing path', () => ['create'], /missing required argument 'path'/],
+    ['missing path', () => ['create'], /needs the new volume's path, or --vm HOSTNAME.*fix: tdx-wizard create/s],
     ['path with newline', (d) => ['create', join(d, 'a\nb.qcow2'), '100G'], /control character/],
   ];
 
