@@ -247,6 +247,21 @@ describe.sequential('what chutes-cvm would refuse or do wrong is refused before 
     expect(forced.stdout).toMatch(/--network-type tap --force$/m);
   });
 
+  it('a VM network of the operator\'s own: the gateway goes to chutes-cvm as --bridge-ip GW/24, which it writes to the config volume', async () => {
+    const out = await cli(['--json', ...LAUNCH(), '--vm-ip', '10.20.0.5', '--vm-gateway', '10.20.0.1', '--vm-dns', '1.1.1.1']);
+    expect(out.code, out.stderr + out.stdout).toBe(0);
+    expect(jsonResult(out).argv).toEqual(expect.arrayContaining(['--vm-ip', '10.20.0.5', '--bridge-ip', '10.20.0.1/24', '--vm-dns', '1.1.1.1']));
+    expect(recorded('cvm-sudo')).toContain('VM_IP=10.20.0.5 VM_GATEWAY=10.20.0.1 VM_DNS=1.1.1.1 ');
+    expect((await cli(['--json', 'stop', '--yes'])).code).toBe(0);
+    // Without it, chutes-cvm would give the guest its own bridge, 192.168.100.1: a VM that cannot reach its gateway.
+    await refused([...LAUNCH(), '--vm-ip', '10.20.0.5'], /--vm-gateway is required for chutes-cvm when the VM's IP 10\.20\.0\.5 is outside its default bridge 192\.168\.100\.1\/24[\s\S]*fix: pass --vm-gateway/);
+    await refused([...LAUNCH(), '--vm-ip', '10.20.0.5', '--vm-gateway', '10.30.0.1'], /the gateway 10\.30\.0\.1 is outside the VM's network 10\.20\.0\.0\/24/);
+    // Inside the default bridge, no gateway is needed and none is passed.
+    const dry = await cli(['--dry-run', ...LAUNCH(), '--vm-ip', '192.168.100.7']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).not.toContain('--bridge-ip');
+  });
+
   it('no hostname, hotkey or seed: chutes-cvm needs them for the config volume', async () => {
     const args = LAUNCH();
     args.splice(args.indexOf('--hostname'), 2);

@@ -135,7 +135,7 @@ describe('E6 (chutes-cvm): the form asks for the miner (it rebuilds the config v
   it('the miner on the first page, the seed masked; the image is the image set\'s directory', () => {
     expect(names('E6')).toEqual([
       ['launcher', 'volume:cache', 'volume:storage', 'volume:config', 'hostname', 'minerSs58', 'minerSeed'],
-      ['networkType', 'vmIp', 'vmDns', 'sshPort', 'image'],
+      ['networkType', 'vmIp', 'vmGateway', 'vmDns', 'sshPort', 'image'],
     ]);
     const image = launchPages(era('E6'), {}, '/nowhere')[1]!.fields.find((f) => f.name === 'image')!;
     expect(image.label).toBe('Guest image set');

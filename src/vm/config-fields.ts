@@ -5,14 +5,21 @@
 import {resolve} from 'node:path';
 import type {Role} from '../era/eras.js';
 import type {FieldCheck, LaunchInputAll, OptionKey} from './adapters/types.js';
-import {validateExtraFlags, validateHostname, validateImage, validateImageSet, validateMinerSeed, validateIpv4, validateMem, validateMinerSs58, validateNetIface, validateSshPort, validateVcpus, validateVmIp, type FieldError, type FieldResult, type LaunchFields, type LaunchInput, type NetworkType} from './fields.js';
+import {validateExtraFlags, validateGateway, validateHostname, validateImage, validateImageSet, validateMinerSeed, validateIpv4, validateMem, validateMinerSs58, validateNetIface, validateSshPort, validateVcpus, validateVmIp, type FieldError, type FieldResult, type LaunchFields, type LaunchInput, type NetworkType} from './fields.js';
 
 export interface ConfigFieldRules {
   /** The options the launcher cannot go without, each with the words that say why. */
   required?: Partial<Record<OptionKey, string>>;
   /** What --image names: a disk image file (run-td), or an image-set directory (chutes-cvm). */
   image?: 'file' | 'image-set';
+  /**
+   * The gateway the launcher gives the guest when none is passed (chutes-cvm: its bridge,
+   * 192.168.100.1/24): a VM address outside that /24 then needs --vm-gateway.
+   */
+  defaultGateway?: {address: string; launcher: string};
 }
+
+const sameSlash24 = (a: string, b: string) => a.split('.').slice(0, 3).join('.') === b.split('.').slice(0, 3).join('.');
 
 export function checkConfigLaunchFields(input: LaunchInputAll, options: readonly OptionKey[], sysRoot = '/sys', rules: ConfigFieldRules = {}): FieldCheck {
   const errors: FieldError[] = [];
@@ -47,6 +54,7 @@ export function checkConfigLaunchFields(input: LaunchInputAll, options: readonly
     minerSs58: take('minerSs58', '--miner-ss58', validateMinerSs58),
     minerSeed: take('minerSeed', '--miner-seed-file', validateMinerSeed),
     vmIp: take('vmIp', '--vm-ip', validateVmIp),
+    vmGateway: take('vmGateway', '--vm-gateway', (v) => validateGateway(v, input.vmIp ?? ''), gatewayNeeded(input, rules)),
     vmDns: take('vmDns', '--vm-dns', (v) => validateIpv4(v, 'DNS server')),
     vcpus: take('vcpus', '--vcpus', validateVcpus),
     mem: take('mem', '--mem', validateMem),
@@ -54,4 +62,12 @@ export function checkConfigLaunchFields(input: LaunchInputAll, options: readonly
   };
   if (networkType === 'user' && input.netIface) notes.push('--net-iface is ignored with the user network');
   return errors.length ? {ok: false, errors} : {ok: true, value, notes};
+}
+
+/** Why --vm-gateway is required: the VM's address is outside the launcher's default gateway's /24. */
+function gatewayNeeded(input: LaunchInputAll, rules: ConfigFieldRules): string | false {
+  const ip = input.vmIp?.trim();
+  const gw = rules.defaultGateway;
+  if (!ip || !gw || !validateVmIp(ip).ok || sameSlash24(ip, gw.address)) return false;
+  return `for ${gw.launcher} when the VM's IP ${ip} is outside its default bridge ${gw.address}/24 (it would give the guest ${gw.address} as its gateway)`;
 }

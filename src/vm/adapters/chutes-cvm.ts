@@ -33,7 +33,9 @@ export const CVM_SEED_EXPOSURE =
   `The wizard hands the seed to chutes-cvm only in its environment (${CVM_SEED_ENV}), never on a command line, and never shows, logs or stores it; ` +
   'QEMU inherits that environment from chutes-cvm, so the seed stays in /proc/<QEMU pid>/environ (readable by root only) while the VM runs.';
 
-const OPTIONS: readonly OptionKey[] = ['hostname', 'minerSs58', 'minerSeedFile', 'minerSeed', 'image', 'networkType', 'vmIp', 'vmDns', 'sshPort'];
+const OPTIONS: readonly OptionKey[] = ['hostname', 'minerSs58', 'minerSeedFile', 'minerSeed', 'image', 'networkType', 'vmIp', 'vmGateway', 'vmDns', 'sshPort'];
+/** chutes-cvm's network.bridge_ip default: the host's bridge, and the gateway it writes to the config volume (the part before "/"). */
+const DEFAULT_BRIDGE = '192.168.100.1';
 // chutes-cvm stops with "missing required configuration" without these (it writes them to the config volume).
 const REQUIRED: Partial<Record<OptionKey, string>> = {
   hostname: 'for chutes-cvm (it writes the hostname to the config volume)',
@@ -107,7 +109,7 @@ export const chutesCvm: LauncherAdapter = {
   exposure: CVM_SEED_EXPOSURE,
   configVolume: 'rewritten by chutes-cvm at this launch (Step 4: hostname, miner keys and network from this form), then read-only to the guest',
   imageKind: 'image-set',
-  checkFields: (input, sysRoot) => checkConfigLaunchFields(input, OPTIONS, sysRoot, {required: REQUIRED, image: 'image-set'}),
+  checkFields: (input, sysRoot) => checkConfigLaunchFields(input, OPTIONS, sysRoot, {required: REQUIRED, image: 'image-set', defaultGateway: {address: DEFAULT_BRIDGE, launcher: 'chutes-cvm'}}),
   buildInvocation(launcher, fields, era) {
     const {config, data} = volumeArgs(fields, era);
     const opt = (flag: string, value: string | number | undefined) => (value === undefined || value === '' ? [] : [flag, String(value)]);
@@ -116,7 +118,7 @@ export const chutesCvm: LauncherAdapter = {
       args: [
         'guest', 'launch',
         ...opt('--hostname', fields.hostname), '--base-image', fields.image ?? DEFAULT_IMAGE_SET, ...opt('--miner-ss58', fields.minerSs58),
-        ...opt('--vm-ip', fields.vmIp), ...opt('--vm-dns', fields.vmDns),
+        ...opt('--vm-ip', fields.vmIp), ...opt('--bridge-ip', fields.vmGateway && `${fields.vmGateway}/24`), ...opt('--vm-dns', fields.vmDns),
         ...data, ...config,
         '--network-type', fields.networkType, ...opt('--ssh-port', fields.sshPort), ...fields.extra,
       ],
