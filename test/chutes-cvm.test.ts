@@ -262,6 +262,30 @@ describe.sequential('what chutes-cvm would refuse or do wrong is refused before 
     expect(dry.stdout).not.toContain('--bridge-ip');
   });
 
+  it('chutes-cvm is an installed program: with no --launcher, none remembered and none here, the era\'s launcher is taken from PATH', async () => {
+    const fresh = join(root, 'config-fresh');
+    const args = LAUNCH();
+    args.splice(args.indexOf('--launcher'), 2);
+    // The era given: chutes-cvm on PATH is the launcher.
+    const given = await cli(['--dry-run', ...args, '--era', 'E6'], {TDX_WIZARD_CONFIG_DIR: fresh});
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.stdout).toContain(`${cvm()} guest launch --hostname h`);
+    // The era remembered: the same.
+    mkdirSync(join(root, 'config-e6'), {recursive: true});
+    writeFileSync(join(root, 'config-e6/config.json'), JSON.stringify({era: 'E6'}));
+    const remembered = await cli(['--dry-run', ...args], {TDX_WIZARD_CONFIG_DIR: join(root, 'config-e6')});
+    expect(remembered.code, remembered.stderr).toBe(0);
+    expect(remembered.stdout).toContain(`${cvm()} guest launch`);
+    // No era: the document's (E4), whose run-td is not installed: refused, saying where it looked and what to pass.
+    const none = await cli(['--dry-run', ...args], {TDX_WIZARD_CONFIG_DIR: fresh});
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no launcher at \S*\/run-tdx\.sh[\s\S]*fix: pass --launcher with the upstream launcher: chutes-cvm/);
+    // E6 given, chutes-cvm nowhere on PATH: said so.
+    const missing = await cli(['--dry-run', ...args, '--era', 'E6'], {TDX_WIZARD_CONFIG_DIR: fresh, PATH: process.env.PATH});
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no launcher at \S*\/run-tdx\.sh \(nor chutes-cvm on PATH\)/);
+  });
+
   it('no hostname, hotkey or seed: chutes-cvm needs them for the config volume', async () => {
     const args = LAUNCH();
     args.splice(args.indexOf('--hostname'), 2);

@@ -145,6 +145,24 @@ describe('E6 (chutes-cvm): the form asks for the miner (it rebuilds the config v
     expect(image.validate!(file, {})).toMatchObject({ok: false, message: expect.stringMatching(/is a file; chutes-cvm takes the image set's directory/)});
   });
 
+  it('the launcher: the one remembered, else chutes-cvm as installed on PATH (the form and its check agree on it)', () => {
+    const bin = join(tmp.path, 'bin');
+    mkdirSync(bin, {recursive: true});
+    writeFileSync(join(bin, 'chutes-cvm'), '#!/bin/sh\n', {mode: 0o755});
+    const old = process.env.PATH;
+    process.env.PATH = `${bin}:${old}`;
+    try {
+      const launcher = (s = {}) => launchPages(era('E6'), s, '/nowhere')[0]!.fields.find((f) => f.name === 'launcher')!;
+      expect(launcher().initial).toBe(join(bin, 'chutes-cvm'));
+      expect(launcher().validate!(launcher().initial!, {})).toEqual({ok: true});
+      expect(launcher({launcherPath: '/opt/cvm/chutes-cvm'}).initial).toBe('/opt/cvm/chutes-cvm');
+      // An era whose launcher lives in its checkout is not looked for on PATH.
+      expect(launchPages(era('E4'), {}, '/nowhere')[0]!.fields[0]!.initial).toBe('/nowhere/run-tdx.sh');
+    } finally {
+      process.env.PATH = old;
+    }
+  });
+
   it('the review: the seed by its variable, masked, the exposure said, the image set checked', async () => {
     const volumes = {cache: join(tmp.path, 'cache-h.raw'), storage: join(tmp.path, 'storage-h.raw'), config: join(tmp.path, 'config-h.qcow2')};
     const fields = {cacheVolume: volumes.cache, volumes, hostname: 'h', minerSs58: 'x', minerSeed: SEED, image: join(tmp.path, 'no-set'), networkType: 'tap' as const, extra: []};

@@ -58,7 +58,7 @@ async function launch(ctx: CliContext, extra: string[], opts: Record<string, unk
   launchTimeoutMs(); // a wrong TDX_WIZARD_LAUNCH_TIMEOUT is bad input, said before anything else
   const str = (key: string) => (opts[key] === undefined ? undefined : String(opts[key]));
   const settingsNotice = (text: string) => reporter.warn(text, 'nothing to fix for this run; the broken file is kept for you to look at, delete it when done');
-  const launcher = findLauncher(str('launcher'), process.cwd(), settingsNotice);
+  const launcher = findLauncher(str('launcher'), process.cwd(), settingsNotice, opts.era);
   const {era, evidence} = await launchEra(launcher, opts.era, rememberedEra());
   const adapter = adapterFor(era);
   const volumes = Object.fromEntries(Object.entries(VOLUME_OPTIONS).filter(([key]) => opts[key] !== undefined).map(([key, role]) => [role, String(opts[key])])) as Partial<Record<Role, string>>;

@@ -30,8 +30,11 @@ async function stop(ctx: CliContext, opts: Record<string, unknown>): Promise<num
     return 0;
   }
   if (before.state === 'untrusted') throw untrustedPidFile(before);
-  const launcher = findLauncher(opts.launcher === undefined ? undefined : String(opts.launcher), process.cwd(), (text) =>
-    reporter.warn(text, 'nothing to fix for this run; the broken file is kept for you to look at, delete it when done'),
+  const launcher = findLauncher(
+    opts.launcher === undefined ? undefined : String(opts.launcher),
+    process.cwd(),
+    (text) => reporter.warn(text, 'nothing to fix for this run; the broken file is kept for you to look at, delete it when done'),
+    opts.era,
   );
   // Stopping needs only the launcher's kind, so the remembered era is not held against it here.
   const {era} = await launchEra(launcher, opts.era);

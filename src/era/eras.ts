@@ -59,6 +59,11 @@ export interface Era {
   launcher: LauncherKind;
   /** The file the operator runs. */
   launcherFile: string;
+  /**
+   * The launcher is an installed program (chutes-cvm, from pip or pipx), looked for on PATH when
+   * none is given or remembered and none is in the current directory.
+   */
+  launcherOnPath?: boolean;
   /** Every volume the guest reads, the config volume included when the era has one. */
   volumes: VolumeSpec[];
   /** Strings that identify the era's launcher files (upstream-eras.md §5), strongest first. */
@@ -247,6 +252,7 @@ export const ERAS: readonly Era[] = [
     when: 'rayonlabs/sek8s 3a1a37cd',
     launcher: 'chutes-cvm',
     launcherFile: 'chutes-cvm',
+    launcherOnPath: true,
     volumes: [cache('5000G', {production: 'guest', guestFs: 'xfs', debugFs: ['xfs', 'ext4'], ...byName}), storage({guestFs: 'xfs', debugFs: ['xfs', 'ext4'], ...byName}), config],
     credentials: 'config-volume',
     host: {tdx: {kind: 'kvm-param'}, firmware: {kind: 'env-or-repo', file: 'OVMF.inteltdx.fd', env: 'CHUTES_CVM_FIRMWARE_DIR', repoDir: 'firmware'}},

@@ -5,6 +5,7 @@ import {access, readFile, stat} from 'node:fs/promises';
 import {resolve} from 'node:path';
 import {takeInventory} from '../inventory/inventory.js';
 import {detectEra, type Detection} from '../era/detect.js';
+import type {Era} from '../era/eras.js';
 import {processAlive, processArgv} from '../nbd/proc.js';
 import {defaultLauncherPath} from '../vm/launcher-file.js';
 import {pidFile} from '../paths.js';
@@ -25,6 +26,8 @@ export interface CheckOptions {
   dir?: string;
   /** The upstream launcher. Default: ./run-tdx.sh, ./run-td or ./host-tools/scripts/run-td. */
   launcher?: string;
+  /** The era chosen or remembered: with no launcher given, an installed one (chutes-cvm) is looked for on PATH. */
+  era?: Era;
   /** For tests: the effective user id and the PATH to search. */
   euid?: number;
   searchPath?: string;
@@ -40,7 +43,7 @@ export interface CheckOptions {
 export async function runChecks(runner: Runner, options: CheckOptions = {}): Promise<Check[]> {
   const roots = options.roots ?? hostRoots();
   const tdxLog = tdxLogReader(runner, options.signal);
-  const launcher = options.launcher !== undefined ? resolve(options.launcher) : defaultLauncherPath();
+  const launcher = options.launcher !== undefined ? resolve(options.launcher) : defaultLauncherPath(process.cwd(), options.era);
   const found = (await stat(launcher).catch(() => undefined))?.isFile() ? await detectEra(launcher) : undefined;
   return [
     rootCheck(options.euid ?? process.geteuid?.() ?? 0),

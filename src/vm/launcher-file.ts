@@ -1,12 +1,34 @@
 // Where an operator keeps a launcher: looked for in the current directory when none is given or
-// remembered (upstream's run-td must stay in host-tools/scripts/, beside ../../firmware/TDVF.fd).
-import {existsSync} from 'node:fs';
-import {resolve} from 'node:path';
+// remembered (upstream's run-td must stay in host-tools/scripts/, beside ../../firmware/TDVF.fd);
+// an era whose launcher is an installed program (chutes-cvm) is looked for on PATH after that.
+import {accessSync, constants, existsSync, statSync} from 'node:fs';
+import {join, resolve} from 'node:path';
+import type {Era} from '../era/eras.js';
 
 export const LAUNCHER_NAME = 'run-tdx.sh';
 const CANDIDATES = [LAUNCHER_NAME, 'run-td', 'host-tools/scripts/run-td', 'run-vm.sh', 'host-tools/scripts/run-vm.sh'];
 
-/** The first candidate that exists, else ./run-tdx.sh (named in the message when there is none). */
-export function defaultLauncherPath(cwd = process.cwd()): string {
-  return resolve(cwd, CANDIDATES.find((c) => existsSync(resolve(cwd, c))) ?? LAUNCHER_NAME);
+/** The executable file `name` in the first PATH directory that has one. */
+export function onPath(name: string, searchPath = process.env.PATH ?? ''): string | undefined {
+  for (const dir of searchPath.split(':').filter(Boolean)) {
+    const path = resolve(join(dir, name));
+    try {
+      accessSync(path, constants.X_OK);
+      if (statSync(path).isFile()) return path;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The first candidate that exists in `cwd`; else, for an era whose launcher is installed
+ * (Era.launcherOnPath), that program on PATH; else ./run-tdx.sh (named in the message when there is none).
+ */
+export function defaultLauncherPath(cwd = process.cwd(), era?: Pick<Era, 'launcherFile' | 'launcherOnPath'>): string {
+  const here = CANDIDATES.find((c) => existsSync(resolve(cwd, c)));
+  if (here) return resolve(cwd, here);
+  const installed = era?.launcherOnPath ? onPath(era.launcherFile) : undefined;
+  return installed ?? resolve(cwd, LAUNCHER_NAME);
 }

@@ -1,6 +1,7 @@
 // The launcher remembered between runs. Apart from src/vm/launcher.ts so that what only reads the
 // VM's state (status, the serial log pane) does not load the settings store (conf and ajv).
 import {loadSettings, remember} from '../settings.js';
+import {findEra} from '../era/eras.js';
 import {resolveLauncher} from './launcher.js';
 
 /** Settings for the launcher; a broken settings file is moved aside and `notice` says so. */
@@ -10,9 +11,14 @@ function settings(notice?: (text: string) => void) {
   return loaded.store;
 }
 
-/** The launcher given, else the one remembered, else one in the current directory (resolveLauncher). */
-export function findLauncher(given?: string, cwd = process.cwd(), notice?: (text: string) => void): string {
-  return resolveLauncher(given, cwd, given ? undefined : settings(notice).get('launcherPath'));
+/**
+ * The launcher given, else the one remembered, else one in the current directory, else the
+ * installed launcher of the era given or remembered (resolveLauncher).
+ */
+export function findLauncher(given?: string, cwd = process.cwd(), notice?: (text: string) => void, eraId?: unknown): string {
+  if (given) return resolveLauncher(given, cwd);
+  const s = settings(notice);
+  return resolveLauncher(undefined, cwd, s.get('launcherPath'), findEra(String(eraId ?? s.get('era') ?? '')));
 }
 
 export function rememberLauncher(path: string, notice?: (text: string) => void): void {

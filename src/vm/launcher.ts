@@ -27,17 +27,17 @@ export {findByPidFileArg, processAlive, readPidFile, uptimeOf, type PidState} fr
 
 /**
  * The launcher given, else the one remembered (src/vm/launcher-path.ts reads the settings), else
- * the first of ./run-tdx.sh, ./run-td, ./host-tools/scripts/run-td, … that exists; it must be an
- * executable file.
+ * the first of ./run-tdx.sh, ./run-td, ./host-tools/scripts/run-td, … that exists, else (for an
+ * era whose launcher is installed, `era`: chutes-cvm) the program on PATH; it must be an executable file.
  */
-export function resolveLauncher(given: string | undefined, cwd = process.cwd(), remembered?: string): string {
-  const path = given ?? remembered ? resolve(cwd, (given ?? remembered)!) : defaultLauncherPath(cwd);
-  const fix = 'pass --launcher with the upstream launcher: host-tools/scripts/run-td (December 2025 on) or run-tdx.sh (the launch.sh of chutesai/sek8s, November 2025)';
+export function resolveLauncher(given: string | undefined, cwd = process.cwd(), remembered?: string, era?: Era): string {
+  const path = given ?? remembered ? resolve(cwd, (given ?? remembered)!) : defaultLauncherPath(cwd, era);
+  const fix = 'pass --launcher with the upstream launcher: chutes-cvm (installed from rayonlabs/sek8s, newest), host-tools/scripts/run-td (December 2025 on) or run-tdx.sh (the launch.sh of chutesai/sek8s, November 2025)';
   let st;
   try {
     st = statSync(path);
   } catch {
-    throw new UsageError(`no launcher at ${path}${given ? '' : remembered ? ' (remembered from an earlier launch)' : ''}`, fix);
+    throw new UsageError(`no launcher at ${path}${given ? '' : remembered ? ' (remembered from an earlier launch)' : era?.launcherOnPath ? ` (nor ${era.launcherFile} on PATH)` : ''}`, fix);
   }
   if (!st.isFile()) throw new UsageError(`the launcher ${path} is not a file`, fix);
   try {

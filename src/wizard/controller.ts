@@ -283,7 +283,7 @@ export class WizardController {
   /** Host checks: read-only, run through the runner so their commands show in the output pane. */
   async hostChecks(dir?: string): Promise<Check[]> {
     await this.loadSettings();
-    return runChecks(this.runner, {dir: dir ?? process.cwd(), launcher: this.settings.get('launcherPath')});
+    return runChecks(this.runner, {dir: dir ?? process.cwd(), launcher: this.settings.get('launcherPath'), era: findEra(this.settings.get('era') ?? '')});
   }
 
   /** trusted-storage check, read-only: what the trusted storage screen shows before create. */
@@ -400,7 +400,7 @@ export class WizardController {
   /** How the VM would be stopped: the remembered launcher, its era (its files, else the remembered era) and the adapter's command. */
   async stopTarget(): Promise<{launcher: string; era: Era; invocation: Invocation}> {
     await this.loadSettings();
-    const launcher = resolveLauncher(undefined, process.cwd(), this.settings.get('launcherPath'));
+    const launcher = resolveLauncher(undefined, process.cwd(), this.settings.get('launcherPath'), findEra(this.settings.get('era') ?? ''));
     const {era} = await launchEra(launcher, undefined, this.settings.get('era'));
     return {launcher, era, invocation: adapterFor(era).stopInvocation(launcher)};
   }

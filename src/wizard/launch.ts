@@ -159,7 +159,7 @@ export function launchPages(era: Era, s: Partial<Settings>, cwd = process.cwd())
   const launcher: LaunchField = {
     name: 'launcher',
     label: 'Launcher',
-    initial: s.launcherPath ?? defaultLauncherPath(cwd),
+    initial: s.launcherPath ?? defaultLauncherPath(cwd, era),
     hint: resolvedHint(`the upstream ${era.launcherFile} of ${era.id} (${era.title})`),
     validate: (v) => checkLauncherFile(v, era),
   };
@@ -180,7 +180,7 @@ export function launchPages(era: Era, s: Partial<Settings>, cwd = process.cwd())
  */
 export async function launchForm(s: Partial<Settings>, setup: boolean, cwd = process.cwd()): Promise<LaunchForm> {
   const chosen = setup && s.era ? findEra(s.era) : undefined;
-  const era = chosen ?? (await offeredEra(s.launcherPath ?? defaultLauncherPath(cwd), s.era)).era;
+  const era = chosen ?? (await offeredEra(s.launcherPath ?? defaultLauncherPath(cwd, findEra(s.era ?? '')), s.era)).era;
   return {era, pages: launchPages(era, s, cwd)};
 }
 
