@@ -163,6 +163,15 @@ describe('E6 (chutes-cvm): the form asks for the miner (it rebuilds the config v
     }
   });
 
+  it('the seed: read from the file given for the config volume in this setup (masked); asked when that file cannot be read', () => {
+    const file = join(tmp.path, 'miner.seed');
+    writeFileSync(file, `${SEED}\n`, {mode: 0o600});
+    const seed = (seedFile?: string) => launchPages(era('E6'), {}, '/nowhere', {seedFile})[0]!.fields.find((f) => f.name === 'minerSeed')!;
+    expect(seed(file)).toMatchObject({secret: true, initial: SEED, hint: `read from ${file}, given for the config volume; never shown, never stored`});
+    expect(seed(join(tmp.path, 'gone.seed')).initial).toBeUndefined();
+    expect(seed().hint).toBe('64 hex characters; never shown, never stored');
+  });
+
   it('the review: the seed by its variable, masked, the exposure said, the image set checked', async () => {
     const volumes = {cache: join(tmp.path, 'cache-h.raw'), storage: join(tmp.path, 'storage-h.raw'), config: join(tmp.path, 'config-h.qcow2')};
     const fields = {cacheVolume: volumes.cache, volumes, hostname: 'h', minerSs58: 'x', minerSeed: SEED, image: join(tmp.path, 'no-set'), networkType: 'tap' as const, extra: []};

@@ -58,6 +58,8 @@ export class WizardController {
   private loaded?: {store: Conf<Settings>; remember: typeof import('../settings.js').remember};
   readonly transcript?: Transcript;
   private current?: AbortController;
+  /** The seed file given for the config volume in this run (a path; the settings never hold it). */
+  private seedFile?: string;
 
   /** A serial-log feed started before the wizard (by `logs --follow`), for the log pane to take. */
   private logFeed?: LogFeed;
@@ -232,6 +234,8 @@ export class WizardController {
         await runPrepare(env, plan, config, true);
       }
       if (inLayout) recordSet(plan, input.hostname, env.warn); // the folder's manifest, as prepare writes it
+      // The launch form of this setup reads the seed from the same file rather than asking again (never stored).
+      if (input.config?.seedFile) this.seedFile = input.config.seedFile;
       const cache = plan.actions.find((a) => a.spec.role === 'cache');
       const {minerSs58, vmIp, vmGateway, vmDns} = input.config ?? {};
       const volumes = Object.fromEntries(plan.actions.map((a) => [a.spec.role, a.path]));
@@ -366,7 +370,7 @@ export class WizardController {
   /** The launch form of the era: in first-time setup the set's, otherwise the launcher's. */
   async launchForm(setup: boolean): Promise<LaunchForm> {
     await this.loadSettings();
-    return launchForm(this.settings.store, setup);
+    return launchForm(this.settings.store, setup, process.cwd(), setup ? {seedFile: this.seedFile} : {});
   }
 
   /** The form's values checked as `tdx-wizard launch` checks them, then the review (read-only). */

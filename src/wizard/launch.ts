@@ -14,7 +14,7 @@ import {
   interfacesOf, validateGateway, validateHostname, validateImage, validateImageSet, validateIpv4, validateMem, validateMinerSeed, validateMinerSs58, validateNetIface, validateSshPort,
   validateVcpus, validateVmIp, type FieldResult, type LaunchInput, type NetworkType,
 } from '../vm/fields.js';
-import {resolveLauncher} from '../vm/launcher.js';
+import {readSeedFile, resolveLauncher} from '../vm/launcher.js';
 import {defaultLauncherPath} from '../vm/launcher-file.js';
 import {defaultVolumePath} from './defaults.js';
 import {offeredEra} from './set.js';
@@ -51,15 +51,33 @@ const IDENTITY: readonly OptionKey[] = ['hostname', 'minerSs58', 'minerSeed'];
 /** The network and the VM, in the order the form has always asked them. */
 const MACHINE: readonly OptionKey[] = ['networkType', 'netIface', 'vmIp', 'vmGateway', 'vmDns', 'sshPort', 'image', 'vcpus', 'mem'];
 
-function optionField(key: OptionKey, s: Partial<Settings>, adapter: LauncherAdapter): LaunchField | undefined {
+/** What this run of the wizard already knows and the settings never hold: the seed file given for the config volume. */
+export interface SessionValues {
+  seedFile?: string;
+}
+
+/** The seed from the file given in this run, for the form (masked, in memory only); nothing when it cannot be read. */
+function seedFrom(file?: string): string | undefined {
+  if (!file) return undefined;
+  try {
+    return readSeedFile(file).seed;
+  } catch {
+    return undefined; // the field is then asked as usual
+  }
+}
+
+function optionField(key: OptionKey, s: Partial<Settings>, adapter: LauncherAdapter, session: SessionValues = {}): LaunchField | undefined {
   const types = adapter.networkTypes;
   switch (key) {
     case 'hostname':
       return {name: key, label: 'Hostname', initial: s.hostname ?? '', validate: (v) => asValidation(validateHostname(v))};
     case 'minerSs58':
       return {name: key, label: 'Miner SS58', initial: s.minerSs58 ?? '', validate: (v) => asValidation(validateMinerSs58(v))};
-    case 'minerSeed':
-      return {name: key, label: 'Miner seed', secret: true, hint: '64 hex characters; never shown, never stored', validate: (v) => asValidation(validateMinerSeed(v))};
+    case 'minerSeed': {
+      const seed = seedFrom(session.seedFile);
+      const hint = seed ? `read from ${session.seedFile}, given for the config volume; never shown, never stored` : '64 hex characters; never shown, never stored';
+      return {name: key, label: 'Miner seed', secret: true, ...(seed ? {initial: seed} : {}), hint, validate: (v) => asValidation(validateMinerSeed(v))};
+    }
     case 'networkType': {
       const initial = s.networkType && types.includes(s.networkType) ? s.networkType : types[0]!;
       return {name: key, label: 'Network type', initial, choices: types, hint: `the network types this launcher takes: ${types.join(', ')}`};
@@ -153,9 +171,9 @@ function rememberedVolume(role: Role, s: Partial<Settings>): string {
   return s.volumes?.[role] ?? (role === 'cache' ? (s.volumePath ?? defaultVolumePath(s.launcherPath)) : '');
 }
 
-export function launchPages(era: Era, s: Partial<Settings>, cwd = process.cwd()): LaunchPage[] {
+export function launchPages(era: Era, s: Partial<Settings>, cwd = process.cwd(), session: SessionValues = {}): LaunchPage[] {
   const adapter = adapterFor(era);
-  const pick = (keys: readonly OptionKey[]) => keys.filter((k) => adapter.options.includes(k)).map((k) => optionField(k, s, adapter)).filter((f): f is LaunchField => f !== undefined);
+  const pick = (keys: readonly OptionKey[]) => keys.filter((k) => adapter.options.includes(k)).map((k) => optionField(k, s, adapter, session)).filter((f): f is LaunchField => f !== undefined);
   const launcher: LaunchField = {
     name: 'launcher',
     label: 'Launcher',
@@ -178,10 +196,10 @@ export function launchPages(era: Era, s: Partial<Settings>, cwd = process.cwd())
  * The era the form is for. In first-time setup, the era the set was just prepared for; otherwise
  * the launcher's (read from its files), else the remembered one, else E4.
  */
-export async function launchForm(s: Partial<Settings>, setup: boolean, cwd = process.cwd()): Promise<LaunchForm> {
+export async function launchForm(s: Partial<Settings>, setup: boolean, cwd = process.cwd(), session: SessionValues = {}): Promise<LaunchForm> {
   const chosen = setup && s.era ? findEra(s.era) : undefined;
   const era = chosen ?? (await offeredEra(s.launcherPath ?? defaultLauncherPath(cwd, findEra(s.era ?? '')), s.era)).era;
-  return {era, pages: launchPages(era, s, cwd)};
+  return {era, pages: launchPages(era, s, cwd, session)};
 }
 
 export type LaunchCheck = {ok: true; launcher: string; check: Extract<FieldCheck, {ok: true}>} | {ok: false; message: string; fix?: string};
