@@ -256,6 +256,8 @@ describe.sequential('what chutes-cvm would refuse or do wrong is refused before 
     // Without it, chutes-cvm would give the guest its own bridge, 192.168.100.1: a VM that cannot reach its gateway.
     await refused([...LAUNCH(), '--vm-ip', '10.20.0.5'], /--vm-gateway is required for chutes-cvm when the VM's IP 10\.20\.0\.5 is outside its default bridge 192\.168\.100\.1\/24[\s\S]*fix: pass --vm-gateway/);
     await refused([...LAUNCH(), '--vm-ip', '10.20.0.5', '--vm-gateway', '10.30.0.1'], /the gateway 10\.30\.0\.1 is outside the VM's network 10\.20\.0\.0\/24/);
+    // A gateway alone is checked against chutes-cvm's own VM address, 192.168.100.2.
+    await refused([...LAUNCH(), '--vm-gateway', '10.30.0.1'], /the gateway 10\.30\.0\.1 is outside the VM's network 192\.168\.100\.0\/24[^\n]*\(no --vm-ip: chutes-cvm gives the VM 192\.168\.100\.2\)[\s\S]*fix: pass --vm-ip/);
     // Inside the default bridge, no gateway is needed and none is passed.
     const dry = await cli(['--dry-run', ...LAUNCH(), '--vm-ip', '192.168.100.7']);
     expect(dry.code, dry.stderr).toBe(0);

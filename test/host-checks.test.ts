@@ -60,7 +60,7 @@ describe('host checks', () => {
     expect(byId(checks, 'tool:qemu-nbd').summary).toBe('qemu-nbd 7.2.22 (stand-in for tests)');
   });
 
-  it('missing tools: each fails naming its Debian package and the apt-get command; cryptsetup only warns', async () => {
+  it('missing tools: each fails naming its Debian package and the apt-get command; cryptsetup and mkfs.xfs only warn', async () => {
     t = nbdTest();
     const checks = await toolChecks(t.runner, {searchPath: pathWith(t, ['qemu-img', 'mkfs.ext4']), extraDirs: []});
     expect(byId(checks, 'tool:qemu-img').status).toBe('ok');
@@ -69,6 +69,7 @@ describe('host checks', () => {
     expect(byId(checks, 'tool:qemu-storage-daemon')).toMatchObject({status: 'fail', fix: 'apt-get install -y qemu-system-common'});
     for (const name of ['blkid', 'e2label', 'e2fsck', 'resize2fs']) expect(byId(checks, `tool:${name}`)).toMatchObject({status: 'fail', fix: expect.stringMatching(/^apt-get install -y (e2fsprogs|util-linux)$/)});
     expect(byId(checks, 'tool:cryptsetup')).toMatchObject({status: 'warn', fix: 'apt-get install -y cryptsetup-bin'});
+    expect(byId(checks, 'tool:mkfs.xfs')).toMatchObject({status: 'warn', summary: 'mkfs.xfs is not installed (Debian/Ubuntu package xfsprogs)', fix: 'apt-get install -y xfsprogs'});
     // Nothing missing was run.
     expect(ran(t.runner).some((c) => c.includes('qemu-nbd'))).toBe(false);
   });

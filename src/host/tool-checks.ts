@@ -20,6 +20,7 @@ export const TOOLS: Tool[] = [
   {name: 'qemu-img', versionArgs: ['--version'], why: 'creates, inspects and resizes the volume'},
   {name: 'qemu-nbd', versionArgs: ['--version'], why: 'attaches a volume as /dev/nbdN'},
   {name: 'mkfs.ext4', versionArgs: ['-V'], why: 'formats the volume'},
+  {name: 'mkfs.xfs', versionArgs: ['-V'], why: 'formats XFS volumes (debug guests of E5x and E6)', optional: true},
   {name: 'blkid', versionArgs: ['-V'], why: 'reads the filesystem type and label'},
   {name: 'e2label', why: 'repairs the label'},
   {name: 'e2fsck', versionArgs: ['-V'], why: 'checks the filesystem before a resize'},

@@ -16,7 +16,7 @@ export interface ConfigFieldRules {
    * The gateway the launcher gives the guest when none is passed (chutes-cvm: its bridge,
    * 192.168.100.1/24): a VM address outside that /24 then needs --vm-gateway.
    */
-  defaultGateway?: {address: string; launcher: string};
+  defaultGateway?: {address: string; vmIp: string; launcher: string};
 }
 
 const sameSlash24 = (a: string, b: string) => a.split('.').slice(0, 3).join('.') === b.split('.').slice(0, 3).join('.');
@@ -54,7 +54,7 @@ export function checkConfigLaunchFields(input: LaunchInputAll, options: readonly
     minerSs58: take('minerSs58', '--miner-ss58', validateMinerSs58),
     minerSeed: take('minerSeed', '--miner-seed-file', validateMinerSeed),
     vmIp: take('vmIp', '--vm-ip', validateVmIp),
-    vmGateway: take('vmGateway', '--vm-gateway', (v) => validateGateway(v, input.vmIp ?? ''), gatewayNeeded(input, rules)),
+    vmGateway: take('vmGateway', '--vm-gateway', (v) => gatewayFor(v, input, rules), gatewayNeeded(input, rules)),
     vmDns: take('vmDns', '--vm-dns', (v) => validateIpv4(v, 'DNS server')),
     vcpus: take('vcpus', '--vcpus', validateVcpus),
     mem: take('mem', '--mem', validateMem),
@@ -62,6 +62,15 @@ export function checkConfigLaunchFields(input: LaunchInputAll, options: readonly
   };
   if (networkType === 'user' && input.netIface) notes.push('--net-iface is ignored with the user network');
   return errors.length ? {ok: false, errors} : {ok: true, value, notes};
+}
+
+/** The gateway in the VM's /24: the VM's IP given, else the launcher's default one (chutes-cvm: 192.168.100.2). */
+function gatewayFor(value: string, input: LaunchInputAll, rules: ConfigFieldRules): FieldResult<string> {
+  const given = input.vmIp?.trim();
+  const fallback = rules.defaultGateway;
+  if (given || !fallback) return validateGateway(value, given ?? '');
+  const r = validateGateway(value, fallback.vmIp);
+  return r.ok ? r : {...r, message: `${r.message} (no --vm-ip: ${fallback.launcher} gives the VM ${fallback.vmIp})`, fix: `pass --vm-ip with an address in the gateway's /24 too, or leave --vm-gateway out for ${fallback.launcher}'s own ${fallback.address}`};
 }
 
 /** Why --vm-gateway is required: the VM's address is outside the launcher's default gateway's /24. */

@@ -36,6 +36,8 @@ export const CVM_SEED_EXPOSURE =
 const OPTIONS: readonly OptionKey[] = ['hostname', 'minerSs58', 'minerSeedFile', 'minerSeed', 'image', 'networkType', 'vmIp', 'vmGateway', 'vmDns', 'sshPort'];
 /** chutes-cvm's network.bridge_ip default: the host's bridge, and the gateway it writes to the config volume (the part before "/"). */
 const DEFAULT_BRIDGE = '192.168.100.1';
+/** chutes-cvm's network.vm_ip default. */
+const DEFAULT_VM_IP = '192.168.100.2';
 // chutes-cvm stops with "missing required configuration" without these (it writes them to the config volume).
 const REQUIRED: Partial<Record<OptionKey, string>> = {
   hostname: 'for chutes-cvm (it writes the hostname to the config volume)',
@@ -109,7 +111,7 @@ export const chutesCvm: LauncherAdapter = {
   exposure: CVM_SEED_EXPOSURE,
   configVolume: 'rewritten by chutes-cvm at this launch (Step 4: hostname, miner keys and network from this form), then read-only to the guest',
   imageKind: 'image-set',
-  checkFields: (input, sysRoot) => checkConfigLaunchFields(input, OPTIONS, sysRoot, {required: REQUIRED, image: 'image-set', defaultGateway: {address: DEFAULT_BRIDGE, launcher: 'chutes-cvm'}}),
+  checkFields: (input, sysRoot) => checkConfigLaunchFields(input, OPTIONS, sysRoot, {required: REQUIRED, image: 'image-set', defaultGateway: {address: DEFAULT_BRIDGE, vmIp: DEFAULT_VM_IP, launcher: 'chutes-cvm'}}),
   buildInvocation(launcher, fields, era) {
     const {config, data} = volumeArgs(fields, era);
     const opt = (flag: string, value: string | number | undefined) => (value === undefined || value === '' ? [] : [flag, String(value)]);
