@@ -12,9 +12,9 @@ type Choice = 'setup' | 'nbd' | 'relabel' | 'grow' | 'vm' | 'log' | 'checks' | '
 const ITEMS: MenuItem<Choice>[] = [
   {value: 'setup', label: 'First-time setup', description: 'host checks, guest era, volume set, launch, watch the boot'},
   {value: 'nbd', label: 'Troubleshoot NBD devices', description: 'busy or stale /dev/nbdN: see who holds them, detach'},
-  {value: 'relabel', label: 'Repair a volume label', description: 'the guest only accepts tdx-cache'},
-  {value: 'grow', label: 'Grow a volume', description: 'qemu-img resize, e2fsck, resize2fs; data kept'},
-  {value: 'vm', label: 'Launch / status / stop the VM', description: "through the era's upstream launcher (run-td, run-tdx.sh...)"},
+  {value: 'relabel', label: 'Repair a volume label', description: 'the cache volume as "tdx-cache" (ext4, XFS, LUKS2); data kept'},
+  {value: 'grow', label: 'Grow a volume', description: 'ext4: qemu-img resize, e2fsck, resize2fs; data kept'},
+  {value: 'vm', label: 'Launch / status / stop the VM', description: "through the era's upstream launcher (chutes-cvm, run-td, run-tdx.sh...)"},
   {value: 'log', label: 'Tail the serial log', description: `${serialLog()} with hints`}, // the log it will open
   {value: 'checks', label: 'Host checks', description: 'root, tools, nbd, kvm, TDX, free space'},
   {value: 'volumes', label: 'Volumes on this host', description: 'every volume found: role, VM, verdict, who holds it, room to grow'},

@@ -2,7 +2,7 @@
 import {useEffect, useState} from 'react';
 import {Box, Text} from 'ink';
 import type {Inspection} from '../src/volume/inspect.js';
-import {CACHE_LABEL} from '../src/volume/label.js';
+import {CACHE_LABEL, labelWriter} from '../src/volume/label.js';
 import {resolvedHint, resolvePath, validateExistingVolume} from '../src/wizard/validators.js';
 import {Form} from './Form.js';
 import {Menu} from './Menu.js';
@@ -30,7 +30,7 @@ export function RelabelScreen({controller, go, size, setEditing, path: given}: S
       </Box>
     );
   }
-  const canRelabel = ['ext4', 'ext3', 'ext2', 'crypto_LUKS'].includes(found.filesystem ?? '') && found.label !== CACHE_LABEL && !found.inUse;
+  const canRelabel = labelWriter(found.filesystem) !== undefined && found.label !== CACHE_LABEL && !found.inUse;
   const why = found.inUse ? `it is in use (${found.inUseDetail}): stop the VM first` : found.label === CACHE_LABEL ? 'it is already labelled tdx-cache' : `it holds ${found.filesystem ?? 'nothing readable'}`;
   return (
     <Box flexDirection="column" width={size.width}>

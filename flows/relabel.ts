@@ -1,9 +1,10 @@
-// Repair a volume's label without touching its data: e2label for ext4, `cryptsetup config --label`
-// for LUKS2 (no key needed). The image is attached, written, detached gracefully, checked with
+// Repair a volume's label without touching its data: e2label for ext4, xfs_admin -L for XFS,
+// `cryptsetup config --label` for LUKS2 (no key needed): src/volume/label.ts LABEL_WRITERS. The image is attached, written, detached gracefully, checked with
 // qemu-img check, and read back with the project's own reader.
 import type {Flow, FlowStep} from '../src/flow-runner.js';
 import {StepError} from '../src/errors.js';
 import {inspectVolume} from '../src/volume/inspect.js';
+import {LABELLED, labelWriter} from '../src/volume/label.js';
 import {attachStep, detachAndCheckStep, guardNotInUse, type VolumeJob} from './steps.js';
 
 export interface RelabelJob extends VolumeJob {
@@ -15,12 +16,9 @@ const writeLabel: FlowStep<RelabelJob> = {
   title: 'Write the new label',
   changesDisk: true,
   async run(job, env) {
-    const device = job.attached!.path;
-    if (job.before.filesystem === 'crypto_LUKS') {
-      await env.runner.run({cmd: 'cryptsetup', args: ['config', '--label', job.label, '--', device], title: `Set the LUKS2 label to ${job.label}`});
-    } else {
-      await env.runner.run({cmd: 'e2label', args: [device, job.label], title: `Set the ext4 label to ${job.label}`});
-    }
+    const writer = labelWriter(job.before.filesystem);
+    if (!writer) throw new StepError(`${job.path} holds ${job.before.filesystem ?? 'nothing readable'}; only ${LABELLED} volumes can be relabelled`, 'write-label');
+    await env.runner.run({cmd: writer.cmd, args: writer.args(job.attached!.path, job.label), title: `Set the ${writer.name} label to ${job.label}`});
   },
 };
 

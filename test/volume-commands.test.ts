@@ -158,11 +158,29 @@ describe('relabel keeps the data', () => {
     expect(inspect(path)).toMatchObject({label: 'wrong'});
   });
 
-  it('refuses what is not ext4 or LUKS2', () => {
+  it('relabels XFS (E5x, E6) with xfs_admin, the UUID kept and the filesystem clean; a label over XFS\'s 12 bytes is refused before anything runs', () => {
     const path = makeVolume(dir, 'relabel-xfs.qcow2', {fs: 'xfs', label: 'x'});
+    const uuid = inspect(path).uuid;
+    const dry = runCli(['--dry-run', 'relabel', '--era', 'E6', path], {env});
+    expect(dry.stdout).toMatch(/xfs_admin -L tdx-cache /);
+    const r = runCli(['relabel', '--yes', '--era', 'E6', path], {env});
+    expect(r.stderr + r.stdout, r.stderr).toMatch(/"x" -> "tdx-cache"/);
+    expect(r.code).toBe(0);
+    expect(inspect(path)).toMatchObject({filesystem: 'xfs', label: 'tdx-cache', uuid});
+    expect(sh('qemu-img', ['check', path])).toMatch(/No errors/);
+    const before = snapshot(dir);
+    const long = runCli(['relabel', '--yes', '--era', 'E6', '--label', 'tdx-cache-main', path], {env});
+    expect(long.code).toBe(2);
+    expect(long.stderr).toMatch(/the label "tdx-cache-main" is 14 bytes; XFS keeps at most 12 and xfs_admin would silently cut it to "tdx-cache-ma"/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('refuses what it cannot label (a volume with no filesystem)', () => {
+    const path = join(dir, 'relabel-empty.qcow2');
+    sh('qemu-img', ['create', '-q', '-f', 'qcow2', path, '64M']);
     const r = runCli(['relabel', '--yes', path], {env});
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/only ext4 and LUKS2/);
+    expect(r.stderr).toMatch(/only ext4, XFS and LUKS2 volumes can be relabelled/);
   });
 });
 
@@ -190,6 +208,17 @@ describe('resize grows safely', () => {
     const r = runCli(['resize', '--yes', path, '512M'], {env});
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/shrinking is refused.*resize2fs -P/s);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('refuses XFS, saying how to grow it by hand (xfs_growfs grows only a mounted XFS)', () => {
+    const path = makeVolume(dir, 'grow-xfs.raw', {fs: 'xfs', label: 'tdx-cache', format: 'raw'});
+    const before = snapshot(dir);
+    const r = runCli(['resize', '--yes', path, '+1G'], {env});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/holds xfs; only ext4 volumes can be grown here/);
+    expect(r.stderr).toMatch(/fix: .*truncate -s \+1G .*grow-xfs\.raw.*xfs_growfs/);
+    expect(r.stderr).not.toMatch(/qemu-img convert/);
     expect(snapshot(dir)).toEqual(before);
   });
 

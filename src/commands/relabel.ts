@@ -8,7 +8,7 @@ import {UsageError} from '../errors.js';
 import {runFlow} from '../flow-runner.js';
 import {reportPlan} from '../cli/plan.js';
 import {volumeBeforeWrite} from './before-write.js';
-import {checkLabel} from '../volume/label.js';
+import {checkLabel, checkLabelFits, LABELLED, labelWriter} from '../volume/label.js';
 import {expectationFrom, refuseProvisioned, roleOptions} from './role-options.js';
 import {existingVolumePath, requireWritable} from './volume-path.js';
 import {noteChange} from '../inventory/manifest.js';
@@ -31,9 +31,9 @@ export function register(program: Command): void {
         if (before.filesystem === 'crypto_LUKS' && before.label === undefined && before.verdict === 'wrong-label' && !before.fix) {
           throw new UsageError(`${path} is LUKS1, which has no label`, 'LUKS1 volumes cannot be labelled; the guest needs LUKS2 or ext4');
         }
-        if (!['ext4', 'ext3', 'ext2', 'crypto_LUKS'].includes(before.filesystem ?? '')) {
-          throw new UsageError(`${path} holds ${before.filesystem ?? 'nothing readable'}; only ext4 and LUKS2 volumes can be relabelled`, before.fix);
-        }
+        const writer = labelWriter(before.filesystem);
+        if (!writer) throw new UsageError(`${path} holds ${before.filesystem ?? 'nothing readable'}; only ${LABELLED} volumes can be relabelled`, before.fix ?? `make a new volume: tdx-wizard create ${path.replace(/(\.[^./]+)?$/, '-2$1')}`);
+        checkLabelFits(label, writer, expect.spec);
         if (before.label === label) {
           ctx.reporter.result({ok: true, path, label, changed: false}, `${path} is already labelled "${label}": nothing to do`);
           return 0;

@@ -32,7 +32,7 @@ export function register(program: Command): void {
         if (before.filesystem === 'crypto_LUKS') {
           throw new UsageError(`${path} is LUKS-encrypted: the guest owns it and resizes nothing from the host`, 'leave it as it is; a larger cache needs a new volume');
         }
-        if (!['ext4', 'ext3', 'ext2'].includes(before.filesystem ?? '')) throw new UsageError(`${path} holds ${before.filesystem}; only ext4 volumes can be grown here`, before.fix);
+        if (!['ext4', 'ext3', 'ext2'].includes(before.filesystem ?? '')) throw new UsageError(`${path} holds ${before.filesystem}; only ext4 volumes can be grown here`, before.filesystem === 'xfs' ? growXfsByHand(path, before.format ?? 'qcow2', sizeArg!) : before.fix);
         const newSize = relative ? before.virtualSize + amount : amount;
         if (newSize > QCOW2_MAX_BYTES) throw new UsageError(`${formatBytes(newSize)} is larger than a qcow2 image can be`, 'choose at most 2048T');
         // An earlier resize that was stopped after `qemu-img resize` left the filesystem smaller than
@@ -69,4 +69,15 @@ export function register(program: Command): void {
         return 0;
       }),
     );
+}
+
+/**
+ * XFS grows only while mounted (xfs_growfs takes a mount point), which the wizard does not do to a
+ * volume: the commands to do it by hand, on a volume no VM uses.
+ */
+function growXfsByHand(path: string, format: string, size: string): string {
+  const grow = format === 'raw' ? `truncate -s ${size} ${path}` : `qemu-img resize ${path} ${size}`;
+  const mount = format === 'raw' ? `mount -o loop ${path} /mnt` : `qemu-nbd --connect /dev/nbd0 ${path} && mount /dev/nbd0 /mnt`;
+  const unmount = format === 'raw' ? 'umount /mnt' : 'umount /mnt && qemu-nbd --disconnect /dev/nbd0';
+  return `with the VM stopped: ${grow}, then ${mount} && xfs_growfs /mnt && ${unmount}`;
 }

@@ -100,6 +100,7 @@ export const PACKAGE_OF: Record<string, string> = {
   fusermount3: 'fuse3',
   'mkfs.xfs': 'xfsprogs',
   xfs_repair: 'xfsprogs',
+  xfs_admin: 'xfsprogs',
   tmux: 'tmux',
 };
 

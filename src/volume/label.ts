@@ -5,6 +5,42 @@ import {UsageError} from '../errors.js';
 export const CACHE_LABEL = 'tdx-cache';
 export const EXT4_LABEL_MAX = 16;
 
+/**
+ * How each filesystem's label is rewritten in place, the data kept: the command, and the most bytes
+ * it keeps (each tool cuts a longer label with only a warning). Keyed by blkid's TYPE.
+ */
+export interface LabelWriter {
+  /** What the operator calls it. */
+  name: string;
+  cmd: string;
+  args: (device: string, label: string) => string[];
+  max: number;
+}
+
+const E2LABEL: LabelWriter = {name: 'ext4', cmd: 'e2label', args: (device, label) => [device, label], max: EXT4_LABEL_MAX};
+export const LABEL_WRITERS: Readonly<Record<string, LabelWriter>> = {
+  ext4: E2LABEL,
+  ext3: E2LABEL,
+  ext2: E2LABEL,
+  xfs: {name: 'XFS', cmd: 'xfs_admin', args: (device, label) => ['-L', label, device], max: 12},
+  // LUKS2 only: a LUKS1 header has no label (refused before this is reached).
+  crypto_LUKS: {name: 'LUKS2', cmd: 'cryptsetup', args: (device, label) => ['config', '--label', label, '--', device], max: 48},
+};
+export const labelWriter = (filesystem?: string): LabelWriter | undefined => (filesystem ? LABEL_WRITERS[filesystem] : undefined);
+/** "ext4, XFS and LUKS2": the filesystems relabel writes. */
+export const LABELLED = [...new Set(Object.values(LABEL_WRITERS).map((w) => w.name))].join(', ').replace(/, ([^,]+)$/, ' and $1');
+
+/** The label fits the filesystem it goes on (checkLabel has already held it to ext4's 16 bytes). */
+export function checkLabelFits(label: string, writer: LabelWriter, want: {label: string}): void {
+  const bytes = Buffer.byteLength(label, 'utf8');
+  if (bytes <= writer.max) return;
+  const cut = Buffer.from(label, 'utf8').subarray(0, writer.max).toString('utf8').replace(/\uFFFD$/, '');
+  throw new UsageError(
+    `the label "${label}" is ${bytes} bytes; ${writer.name} keeps at most ${writer.max} and ${writer.cmd} would silently cut it to "${cut}"`,
+    label.startsWith(want.label) ? `the guest looks for "${want.label}": pass --label ${want.label}` : `choose a label of at most ${writer.max} bytes`,
+  );
+}
+
 export interface LabelCheck {
   label: string;
   warnings: string[];

@@ -14,6 +14,7 @@ import type {Inspection} from '../volume/inspect.js';
 import {formatBytes, sizeArg} from '../volume/size.js';
 import {layoutFolders} from '../inventory/layout.js';
 import {expandHome} from './validators.js';
+import {labelWriter} from '../volume/label.js';
 
 export interface EraChoice {
   era: Era;
@@ -119,9 +120,9 @@ export function setRows(plan: Plan): SetRow[] {
   });
 }
 
-/** Relabelling keeps the data: e2label (ext2/3/4) or cryptsetup config (LUKS2), on a volume no VM uses. */
+/** Relabelling keeps the data (LABEL_WRITERS: e2label, xfs_admin, cryptsetup config), on a volume no VM uses. */
 export function canRelabel(i: Inspection): boolean {
-  return i.verdict === 'wrong-label' && ['ext4', 'ext3', 'ext2', 'crypto_LUKS'].includes(i.filesystem ?? '') && !i.inUse;
+  return i.verdict === 'wrong-label' && labelWriter(i.filesystem) !== undefined && !i.inUse;
 }
 
 /** A free name beside a refused file for the "use a new file name" choice: cache-h-2.qcow2, cache-h-3.qcow2, … */
