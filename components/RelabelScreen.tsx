@@ -20,7 +20,7 @@ export function RelabelScreen({controller, go, size, setEditing, path: given}: S
   if (!found) {
     return (
       <Box flexDirection="column" width={size.width}>
-        <Text {...tone('muted')}>{fit(`Sets the label to "${CACHE_LABEL}" with e2label (ext4) or cryptsetup config (LUKS2). The data stays.`, size.width)}</Text>
+        <Text {...tone('muted')}>{fit('Writes the label its role looks for (e2label, xfs_admin, cryptsetup); data kept.', size.width)}</Text>
         <Form
           width={size.width}
           fields={[{name: 'path', label: 'Volume file', initial: given ?? controller.settings.get('volumePath') ?? '', validate: validateExistingVolume, hint: resolvedHint()}]}
@@ -30,8 +30,9 @@ export function RelabelScreen({controller, go, size, setEditing, path: given}: S
       </Box>
     );
   }
-  const canRelabel = labelWriter(found.filesystem) !== undefined && found.label !== CACHE_LABEL && !found.inUse;
-  const why = found.inUse ? `it is in use (${found.inUseDetail}): stop the VM first` : found.label === CACHE_LABEL ? 'it is already labelled tdx-cache' : `it holds ${found.filesystem ?? 'nothing readable'}`;
+  const want = found.expectedLabel;
+  const canRelabel = labelWriter(found.filesystem) !== undefined && found.label !== want && !found.inUse;
+  const why = found.inUse ? `it is in use (${found.inUseDetail}): stop the VM first` : found.label === want ? `it is already labelled ${want}` : `it holds ${found.filesystem ?? 'nothing readable'}`;
   return (
     <Box flexDirection="column" width={size.width}>
       <Text>{fit(`${found.path}: ${found.filesystem ?? '?'} labelled "${found.label ?? ''}"; verdict ${found.verdict}`, size.width)}</Text>
@@ -42,7 +43,7 @@ export function RelabelScreen({controller, go, size, setEditing, path: given}: S
           width={size.width}
           items={[
             ...(isDamaged(found) ? [{value: 'repair', label: `Repair it first (${found.verdict === 'corrupt-image' ? 'qemu-img check -r all, then ' : ''}e2fsck -f -y or xfs_repair)`}] : []),
-            {value: 'go', label: `Relabel as "${CACHE_LABEL}"`, disabled: !canRelabel},
+            {value: 'go', label: `Relabel the ${found.role} volume as "${want}"`, disabled: !canRelabel},
             {value: 'back', label: 'Back'},
           ]}
           initialValue={isDamaged(found) ? 'repair' : canRelabel ? 'go' : 'back'}

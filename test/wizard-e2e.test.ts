@@ -538,7 +538,7 @@ describe('the wizard in a terminal', () => {
     await run.type(volume, {echo: true});
     await run.press('Enter');
     await run.waitFor(/old documentation/);
-    await run.waitFor(/❯ Relabel as "tdx-cache"/);
+    await run.waitFor(/❯ Relabel the cache volume as "tdx-cache"/);
     await run.press('Enter');
     await run.waitFor(/✔ done: ext4 labelled "tdx-cache"/, 30_000);
     expect(run.screen()).toMatch(/✔ Detach and check/);
@@ -547,6 +547,32 @@ describe('the wizard in a terminal', () => {
     await run.press('q');
     expect(await run.exited()).toBe(0);
     expect(sha256(readData(volume))).toBe(sha256(data));
+  }, 60_000);
+
+  it('repair a label of the remembered era\'s storage volume (E6: XFS, raw): its own label, written with xfs_admin', async () => {
+    const dir = workDir('relabel-e6');
+    const volume = makeVolume(dir, 'storage-miner-06.raw', {fs: 'xfs', label: 'data', format: 'raw', size: '320M'});
+    mkdirSync(join(dir, 'config'));
+    writeFileSync(join(dir, 'config', 'config.json'), JSON.stringify({era: 'E6'}));
+    run = startPty([CLI], {cwd: dir, env: envFor(dir), cols: 100, rows: 30});
+    await run.waitFor('First-time setup');
+    await run.press('Down');
+    await run.waitFor(/❯ Troubleshoot NBD/);
+    await run.press('Down');
+    await run.waitFor(/❯ Repair a volume label/);
+    await run.press('Enter');
+    await run.waitFor(/❯ Volume file/);
+    await run.type(volume, {echo: true});
+    await run.press('Enter');
+    await run.waitFor(/xfs labelled "data"; verdict wrong-label/);
+    await run.waitFor(/❯ Relabel the storage volume as "storage"/);
+    await run.press('Enter');
+    await run.waitFor(/✔ done: xfs labelled "storage"/, 30_000);
+    await run.press('Enter');
+    await run.waitFor('First-time setup');
+    await run.press('q');
+    expect(await run.exited()).toBe(0);
+    expect(spawnSync('blkid', ['-o', 'value', '-s', 'LABEL', volume], {encoding: 'utf8'}).stdout.trim()).toBe('storage');
   }, 60_000);
 
   it("logs --follow: the first frame already shows the log's end (it is read while Ink loads)", async () => {

@@ -33,7 +33,9 @@ import {hostRoots} from '../host/roots.js';
 import {resolveLauncher, vmStatus, type VmStatus} from '../vm/launcher.js';
 import {adapterFor, volumesOf, type Invocation} from '../vm/adapters/index.js';
 import {launchEra} from '../vm/launch-era.js';
-import {findEra, type Era} from '../era/eras.js';
+import {findEra, volumeSpec, type Era} from '../era/eras.js';
+import {defaultExpectation, type Expectation} from '../volume/judge.js';
+import {roleOf} from '../volume/set.js';
 import {checkLaunch, launchForm, type LaunchCheck, type LaunchForm} from './launch.js';
 import {reviewLaunch, type LaunchReview} from './launch-review.js';
 import type {LogFeed} from '../vm/log-feed.js';
@@ -171,9 +173,18 @@ export class WizardController {
     this.current.abort();
   }
 
-  /** Read-only; safe to call while typing. */
-  inspect(path: string): Promise<Inspection> {
-    return inspectVolume(path);
+  /**
+   * Read-only; safe to call while typing. Judged for the remembered era (else the document's) and the
+   * role its upstream file name says (cache-H, storage-H, config-H...), else the cache.
+   */
+  async inspect(path: string): Promise<Inspection> {
+    return inspectVolume(path, await this.expectationFor(path));
+  }
+
+  private async expectationFor(path: string): Promise<Expectation> {
+    await this.loadSettings().catch(() => undefined); // a broken settings file: the document's era
+    const era = (this.settingsLoaded && findEra(this.settings.get('era') ?? '')) || defaultExpectation().era;
+    return {era, spec: roleOf(era, path) ?? volumeSpec(era, 'cache') ?? era.volumes[0]!};
   }
 
   async createVolume(input: {path: string; size: string; label?: string; createParent?: boolean}): Promise<ActionOutcome> {
@@ -246,11 +257,13 @@ export class WizardController {
     });
   }
 
-  async relabel(path: string, label = CACHE_LABEL): Promise<ActionOutcome> {
+  /** To the label the volume's role looks for (Inspection.expectedLabel), unless one is given. */
+  async relabel(path: string, label?: string): Promise<ActionOutcome> {
     return this.act(async (env) => {
       for (const note of await reclaimFuseLeftovers(env.runner)) env.warn(note);
-      const before = await inspectVolume(path);
-      const job = {path, label, before};
+      const expect = await this.expectationFor(path);
+      const before = await inspectVolume(path, expect);
+      const job = {path, label: label ?? before.expectedLabel, before, expect};
       await runFlow(relabelFlow(job), job, env);
       return this.store.getState().steps.find((s) => s.id === 'read-back')?.detail;
     });
