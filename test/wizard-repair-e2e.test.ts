@@ -8,6 +8,7 @@ import {spawnSync} from 'node:child_process';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {CLI, runCli} from './helpers/cli.js';
 import {startPty, type PtyRun} from './helpers/pty.js';
+import {openRelabel} from './helpers/wizard-steps.js';
 import {requireTools, sh, tempDir} from './helpers/tools.js';
 import {damagedExt4, readData, randomData, sha256} from './helpers/volumes.js';
 
@@ -33,15 +34,7 @@ describe('the wizard offers repair for a damaged volume', () => {
     const volume = damagedExt4(dir, 'cache.qcow2', data);
 
     run = startPty([CLI], {cwd: dir, env, cols: 110, rows: 32});
-    await run.waitFor('First-time setup');
-    await run.press('Down');
-    await run.waitFor(/❯ Troubleshoot NBD/);
-    await run.press('Down');
-    await run.waitFor(/❯ Repair a volume label/);
-    await run.press('Enter');
-    await run.waitFor(/❯ Volume file/);
-    await run.type(volume, {echo: true});
-    await run.press('Enter');
+    await openRelabel(run, volume);
     await run.waitFor('verdict fs-errors');
     await run.waitFor(/❯ Repair it first \(e2fsck -f -y or xfs_repair\)/);
     await run.press('Enter');
