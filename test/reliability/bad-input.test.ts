@@ -144,9 +144,9 @@ const CASES: Array<[string, Arg[] | (() => Arg[]), RegExp, NodeJS.ProcessEnv?]> 
   ['relabel: a directory', () => ['relabel', '--yes', p('subdir')], /is not a regular file/],
   ['relabel: a symlink', () => ['relabel', '--yes', p('link.qcow2')], /is a symbolic link/],
   ['relabel: nbd: protocol', () => ['relabel', '--yes', 'nbd:localhost:10809'], /qemu protocol name/],
-  ['relabel: an XFS volume', () => ['relabel', '--yes', p('xfs.qcow2')], /holds xfs; only ext4 and LUKS2 volumes can be relabelled/],
+  ['relabel: an XFS label over 12 bytes', () => ['relabel', '--yes', '--label', 'tdx-cache-main', p('xfs.qcow2')], /is 14 bytes; XFS keeps at most 12 and xfs_admin would silently cut it/],
   ['relabel: a LUKS1 volume', () => ['relabel', '--yes', p('luks1.qcow2')], /is LUKS1, which has no label/],
-  ['relabel: an empty volume', () => ['relabel', '--yes', p('empty.qcow2')], /holds empty; only ext4 and LUKS2/],
+  ['relabel: an empty volume', () => ['relabel', '--yes', p('empty.qcow2')], /holds empty; only ext4, XFS and LUKS2 volumes can be relabelled/],
   ['relabel: no --yes and no terminal', () => ['relabel', p('models.qcow2')], /No terminal to ask on[\s\S]*pass --yes/],
   ['relabel: a path that is not UTF-8', () => ['relabel', '--yes', pb('models')], /does not exist/],
   // resize
