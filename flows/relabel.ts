@@ -1,6 +1,7 @@
-// Repair a volume's label without touching its data: e2label for ext4, xfs_admin -L for XFS,
-// `cryptsetup config --label` for LUKS2 (no key needed): src/volume/label.ts LABEL_WRITERS. The image is attached, written, detached gracefully, checked with
-// qemu-img check, and read back with the project's own reader.
+// Repair a volume's label without touching its data, with the filesystem's own tool
+// (src/volume/label.ts LABEL_WRITERS): e2label for ext4, xfs_admin -L for XFS, `cryptsetup config
+// --label` for LUKS2 (no key needed). The image is attached, written, detached gracefully, checked
+// with qemu-img check, and read back with the project's own reader.
 import type {Flow, FlowStep} from '../src/flow-runner.js';
 import {StepError} from '../src/errors.js';
 import {inspectVolume} from '../src/volume/inspect.js';

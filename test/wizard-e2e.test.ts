@@ -6,7 +6,7 @@ import {spawnSync} from 'node:child_process';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {encodeSs58} from '../src/vm/ss58.js';
 import {CLI} from './helpers/cli.js';
-import {startPty, type PtyRun} from './helpers/pty.js';
+import {startPty, type PtyRun, endPty} from './helpers/pty.js';
 import {openRelabel} from './helpers/wizard-steps.js';
 import {alive, blockingTool, readyPid, release, waitFor} from './helpers/reliability.js';
 import {requireTools, tempDir, toolPath} from './helpers/tools.js';
@@ -86,11 +86,8 @@ beforeAll(() => {
   tmp = tempDir('tdxw-e2e-');
 });
 afterEach(async () => {
-  if (run) {
-    run.kill('SIGTERM');
-    await run.exited().catch(() => undefined);
-    run = undefined;
-  }
+  await endPty(run);
+  run = undefined;
 });
 afterAll(() => {
   // The stand-in VM, if a test left it running.

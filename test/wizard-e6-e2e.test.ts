@@ -6,7 +6,7 @@ import {cpSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {CLI} from './helpers/cli.js';
-import {startPty, type PtyRun} from './helpers/pty.js';
+import {startPty, type PtyRun, endPty} from './helpers/pty.js';
 import {requireTools, tempDir} from './helpers/tools.js';
 import {field as fieldIn} from './helpers/wizard-steps.js';
 
@@ -21,11 +21,8 @@ beforeAll(() => {
   tmp = tempDir('tdxw-e6-e2e-');
 });
 afterEach(async () => {
-  if (run) {
-    run.kill('SIGTERM');
-    await run.exited().catch(() => undefined);
-    run = undefined;
-  }
+  await endPty(run);
+  run = undefined;
 });
 afterAll(() => tmp.remove());
 

@@ -11,7 +11,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {processAlive} from '../src/vm/pid.js';
 import {CLI} from './helpers/cli.js';
 import {privateTmp, type PrivateTmp} from './helpers/private-tmp.js';
-import {startPty, type PtyRun} from './helpers/pty.js';
+import {startPty, type PtyRun, endPty} from './helpers/pty.js';
 import {requireTools, sh} from './helpers/tools.js';
 import {escapeRe, field as fieldIn, smallSizes} from './helpers/wizard-steps.js';
 
@@ -47,11 +47,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterEach(async () => {
-  if (run) {
-    run.kill('SIGTERM');
-    await run.exited().catch(() => undefined);
-    run = undefined;
-  }
+  await endPty(run);
+  run = undefined;
 });
 
 afterAll(async () => {

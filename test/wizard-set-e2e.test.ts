@@ -5,7 +5,7 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSyn
 import {join} from 'node:path';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {CLI, runCli} from './helpers/cli.js';
-import {startPty, type PtyRun} from './helpers/pty.js';
+import {startPty, type PtyRun, endPty} from './helpers/pty.js';
 import {requireTools, tempDir} from './helpers/tools.js';
 import {makeVolume} from './helpers/volumes.js';
 import {field as fieldIn, smallSizes} from './helpers/wizard-steps.js';
@@ -32,11 +32,8 @@ beforeAll(() => {
   tmp = tempDir('tdxw-set-e2e-');
 });
 afterEach(async () => {
-  if (run) {
-    run.kill('SIGTERM');
-    await run.exited().catch(() => undefined);
-    run = undefined;
-  }
+  await endPty(run);
+  run = undefined;
 });
 afterAll(() => tmp.remove());
 

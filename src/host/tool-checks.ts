@@ -1,11 +1,8 @@
 // Are the programs the wizard runs installed, and which versions? Found by looking on PATH (and the
 // sbin directories a non-root PATH lacks) without running anything; the version then comes from the
 // program itself, through the runner.
-import {constants} from 'node:fs';
-import {access} from 'node:fs/promises';
-import {join} from 'node:path';
 import {PACKAGE_OF, type Runner} from '../runner/runner.js';
-import {SBIN} from '../runner/search-path.js';
+import {findExecutable, pathDirs, SBIN} from '../runner/search-path.js';
 import {check, type Check} from './check-types.js';
 
 interface Tool {
@@ -30,19 +27,13 @@ export const TOOLS: Tool[] = [
 ];
 
 
-async function executable(path: string): Promise<boolean> {
-  return access(path, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** Where `name` is: on PATH, else in an sbin directory PATH lacks. */
 export async function locate(name: string, searchPath = process.env.PATH ?? '', extraDirs = SBIN): Promise<{path: string; onPath: boolean} | undefined> {
-  const dirs = searchPath.split(':').filter(Boolean);
-  for (const dir of dirs) if (await executable(join(dir, name))) return {path: join(dir, name), onPath: true};
-  for (const dir of extraDirs.filter((d) => !dirs.includes(d))) if (await executable(join(dir, name))) return {path: join(dir, name), onPath: false};
-  return undefined;
+  const dirs = pathDirs(searchPath);
+  const found = findExecutable(name, dirs);
+  if (found) return {path: found, onPath: true};
+  const inSbin = findExecutable(name, extraDirs.filter((d) => !dirs.includes(d)));
+  return inSbin ? {path: inSbin, onPath: false} : undefined;
 }
 
 export async function toolChecks(runner: Runner, options: {searchPath?: string; extraDirs?: string[]; signal?: AbortSignal} = {}): Promise<Check[]> {

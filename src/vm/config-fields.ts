@@ -5,7 +5,7 @@
 import {resolve} from 'node:path';
 import type {Role} from '../era/eras.js';
 import type {FieldCheck, LaunchInputAll, OptionKey} from './adapters/types.js';
-import {validateExtraFlags, validateGateway, validateHostname, validateImage, validateImageSet, validateMinerSeed, validateIpv4, validateMem, validateMinerSs58, validateNetIface, validateSshPort, validateVcpus, validateVmIp, type FieldError, type FieldResult, type LaunchFields, type LaunchInput, type NetworkType} from './fields.js';
+import {sameSlash24, validateExtraFlags, validateGateway, validateHostname, validateImage, validateImageSet, validateMinerSeed, validateIpv4, validateMem, validateMinerSs58, validateNetIface, validateSshPort, validateVcpus, validateVmIp, type FieldError, type FieldResult, type LaunchFields, type LaunchInput, type NetworkType} from './fields.js';
 
 export interface ConfigFieldRules {
   /** The options the launcher cannot go without, each with the words that say why. */
@@ -18,8 +18,6 @@ export interface ConfigFieldRules {
    */
   defaultGateway?: {address: string; vmIp: string; launcher: string};
 }
-
-const sameSlash24 = (a: string, b: string) => a.split('.').slice(0, 3).join('.') === b.split('.').slice(0, 3).join('.');
 
 export function checkConfigLaunchFields(input: LaunchInputAll, options: readonly OptionKey[], sysRoot = '/sys', rules: ConfigFieldRules = {}): FieldCheck {
   const errors: FieldError[] = [];

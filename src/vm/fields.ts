@@ -131,6 +131,12 @@ export function validateVmIp(value: string): FieldResult {
   return r;
 }
 
+/** Both are IPv4 addresses in the same /24 (the launchers make every VM network a /24). */
+export function sameSlash24(a: string, b: string): boolean {
+  const [x, y] = [parseIpv4(a), parseIpv4(b)];
+  return x !== undefined && y !== undefined && x >>> 8 === y >>> 8;
+}
+
 export function validateGateway(value: string, vmIp: string): FieldResult {
   const r = validateIpv4(value, 'gateway');
   if (!r.ok) return r;
@@ -138,7 +144,7 @@ export function validateGateway(value: string, vmIp: string): FieldResult {
   const ip = parseIpv4(vmIp);
   if (ip === undefined) return r;
   if (gw === ip) return bad(`the gateway ${r.value} is the VM's own address`, 'the gateway is the host side of the VM network (setup-macvtap.sh prints it)');
-  if (gw >>> 8 !== ip >>> 8) {
+  if (!sameSlash24(r.value, vmIp)) {
     return bad(`the gateway ${r.value} is outside the VM's network ${vmIp.replace(/\.\d+$/, '.0')}/24, so the VM could not reach it`, 'use an address in the same /24 as the VM\'s IP, e.g. the host side printed by setup-macvtap.sh');
   }
   return r;

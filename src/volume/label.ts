@@ -33,11 +33,15 @@ export const LABELLED = [...new Set(Object.values(LABEL_WRITERS).map((w) => w.na
 /** The label fits the filesystem it goes on (checkLabel has already held it to ext4's 16 bytes). */
 export function checkLabelFits(label: string, writer: LabelWriter, want: {label: string}): void {
   const bytes = Buffer.byteLength(label, 'utf8');
-  if (bytes <= writer.max) return;
-  const cut = Buffer.from(label, 'utf8').subarray(0, writer.max).toString('utf8').replace(/\uFFFD$/, '');
-  throw new UsageError(
-    `the label "${label}" is ${bytes} bytes; ${writer.name} keeps at most ${writer.max} and ${writer.cmd} would silently cut it to "${cut}"`,
-    label.startsWith(want.label) ? `the guest looks for "${want.label}": pass --label ${want.label}` : `choose a label of at most ${writer.max} bytes`,
+  if (bytes > writer.max) throw tooLong(label, bytes, {fs: writer.name, max: writer.max, tool: writer.cmd}, want);
+}
+
+/** A label the filesystem would cut: what the tool would leave of it, and the label to use instead. */
+function tooLong(label: string, bytes: number, limit: {fs: string; max: number; tool: string}, want: {label: string}): UsageError {
+  const cut = Buffer.from(label, 'utf8').subarray(0, limit.max).toString('utf8').replace(/\uFFFD$/, '');
+  return new UsageError(
+    `the label "${label}" is ${bytes} bytes; ${limit.fs} keeps at most ${limit.max} and ${limit.tool} would silently cut it to "${cut}"`,
+    label.startsWith(want.label) ? `the guest looks for "${want.label}": pass --label ${want.label}` : `choose a label of at most ${limit.max} bytes`,
   );
 }
 
@@ -52,13 +56,7 @@ export function checkLabel(label: string, want: {role: string; label: string} = 
   if (bytes === 0) throw new UsageError('the label is empty', `pass --label ${want.label}`);
   if (/[\x00-\x1f\x7f]/.test(label)) throw new UsageError('the label contains a control character (newline, tab, ...)', 'use letters, digits, dot, dash and underscore');
   if (label.includes('\uFFFD')) throw new UsageError('the label is not valid UTF-8', 'use letters, digits, dot, dash and underscore');
-  if (bytes > EXT4_LABEL_MAX) {
-    const cut = Buffer.from(label, 'utf8').subarray(0, EXT4_LABEL_MAX).toString('utf8').replace(/\uFFFD$/, '');
-    throw new UsageError(
-      `the label "${label}" is ${bytes} bytes; ext4 keeps at most ${EXT4_LABEL_MAX} and mkfs would silently cut it to "${cut}"`,
-      label.startsWith(want.label) ? `the guest looks for "${want.label}": pass --label ${want.label}` : 'choose a label of at most 16 bytes',
-    );
-  }
+  if (bytes > EXT4_LABEL_MAX) throw tooLong(label, bytes, {fs: 'ext4', max: EXT4_LABEL_MAX, tool: 'mkfs'}, want);
   const warnings: string[] = [];
   if (!/^[A-Za-z0-9._-]+$/.test(label)) warnings.push(`the label "${label}" has characters other than letters, digits, ".", "_" and "-"; blkid shows them escaped and scripts may mangle them`);
   if (label !== want.label) warnings.push(`the guest only accepts a ${want.role} volume labelled "${want.label}"; a volume labelled "${label}" makes the VM power off at boot`);

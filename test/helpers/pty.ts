@@ -145,3 +145,10 @@ export function startPty(args: readonly string[], options: PtyOptions = {}): Pty
     },
   };
 }
+
+/** After a test: the wizard it started is asked to leave (SIGTERM) and waited for. */
+export async function endPty(run: PtyRun | undefined): Promise<void> {
+  if (!run) return;
+  run.kill('SIGTERM');
+  await run.exited().catch(() => undefined);
+}
