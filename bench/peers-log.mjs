@@ -132,8 +132,8 @@ export async function follow(v, dir) {
       lags.push(await until(t, `mark ${9_000_000 + k} `, 5000) - w);
       await sleep(300);
     }
-    const pids = () => [...tree(t.pane), t.server];
-    const before = cpu(pids());
+    const viewerPids = () => tree(t.pane);
+    const before = {viewer: cpu(viewerPids()), tmux: cpu([t.server])};
     const t0 = nowMs();
     const writer = spawn(process.execPath, ['bench/serial-writer.mjs', file, String(RATE), String(SECONDS), '10'], {stdio: ['ignore', 'pipe', 'inherit']});
     const done = new Promise((resolve) => writer.on('exit', resolve));
@@ -150,9 +150,10 @@ export async function follow(v, dir) {
       await sleep(POLL_MS);
     }
     const seconds = (nowMs() - t0) / 1000;
-    const used = (cpu(pids()) - before) / seconds;
+    const viewerCpu = (cpu(viewerPids()) - before.viewer) / seconds;
+    const tmuxCpu = (cpu([t.server]) - before.tmux) / seconds;
     const peak = rss(tree(t.pane));
-    return {lag: median(lags), ageMedian: ages.length ? median(ages) : NaN, ageP95: ages.length ? percentile(ages, 95) : NaN, samples: ages.length, cpu: used, rss: peak};
+    return {lag: median(lags), ageMedian: ages.length ? median(ages) : NaN, ageP95: ages.length ? percentile(ages, 95) : NaN, samples: ages.length, cpu: viewerCpu + tmuxCpu, viewerCpu, tmuxCpu, rss: peak};
   } finally {
     t.kill();
   }

@@ -77,7 +77,7 @@ class Caches {
   getStringWidth(text: string): number {
     let cached = this.widths.get(text);
     if (cached === undefined) {
-      cached = stringWidth(text);
+      cached = simpleWidth(text)?.width ?? stringWidth(text);
       this.widths.set(text, cached);
     }
     return cached;
@@ -143,7 +143,9 @@ export default class Output {
             const from = x < clip.x1! ? clip.x1! - x : 0;
             const width = this.caches.getStringWidth(line);
             const to = x + width > clip.x2! ? clip.x2! - x : width;
-            return sliceAnsi(line, from, to);
+            // A row of single-column characters without escape codes: a column is a UTF-16 unit.
+            const simple = simpleWidth(line);
+            return simple && !simple.styled ? line.slice(from, to) : sliceAnsi(line, from, to);
           });
           if (x < clip.x1!) x = clip.x1!;
         }

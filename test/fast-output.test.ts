@@ -44,6 +44,8 @@ const CASES: Array<[string, number, number, Op[]]> = [
   ['wide characters', 20, 1, [['write', 0, 0, '日本語 text'], ['write', 12, 0, 'x']]],
   ['emoji and combining marks', 20, 2, [['write', 0, 0, 'e\u0301t\u00e9 ✔︎'], ['write', 0, 1, '👍🏽 ok']]],
   ['box drawing', 12, 3, [['write', 0, 0, '┌────────┐'], ['write', 0, 1, '│'], ['write', 9, 1, '│'], ['write', 2, 1, red('hi')], ['write', 0, 2, '└────────┘']]],
+  ['clipped: plain and single-column Unicode rows cut at both ends', 30, 3, [['clip', {x1: 3, x2: 12}], ['write', 1, 0, 'following · /tmp/tdx-guest-td.log\n● paused ▼ 12 new lines\nab'], ['unclip']]],
+  ['clipped: wide characters and a colour across the cut', 20, 2, [['clip', {x1: 0, x2: 5}], ['write', 0, 0, `日本語 text\n${red('0123456789')}`], ['unclip']]],
   ['clipped', 20, 3, [['clip', {x1: 2, x2: 8, y1: 0, y2: 2}], ['write', 0, 0, `${red('0123456789')}\nabcdefghij\nzzz`], ['unclip'], ['write', 10, 2, 'tail']]],
   ['past the width', 5, 1, [['write', 0, 0, '0123456789']]],
   ['other escape sequences', 30, 1, [['write', 0, 0, '\x1b]8;;http://x\x07link\x1b]8;;\x07 after']]],

@@ -3,7 +3,7 @@ import {join} from 'node:path';
 import {setFlagsFromString} from 'node:v8';
 import {runInNewContext} from 'node:vm';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
-import {displayText, LogTail, type TailLine} from '../src/vm/tail.js';
+import {displayText, lineFinder, LogTail, type TailLine} from '../src/vm/tail.js';
 import {tempDir} from './helpers/tools.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -162,21 +162,62 @@ describe('bounded memory: ring, sparse index, reading back', () => {
     const tail = new LogTail(path, {ringSize: 10, indexEvery: 7, select: /HINT/});
     tails.push(tail);
     const lines: string[] = [];
+    const events: string[] = [];
     let skipped = 0;
-    tail.on('line', (l) => lines.push(l.text));
-    tail.on('skipped', (n) => (skipped += n));
+    tail.on('line', (l) => (lines.push(l.text), events.push(l.text)));
+    tail.on('skipped', (n) => ((skipped += n), events.push(`skipped ${n}`)));
     await tail.catchUp();
     expect([skipped, lines]).toEqual([50, []]);
     appendFileSync(path, `line 50\nHINT at 51\n${quiet(52, 3)}part`);
     await tail.catchUp();
-    expect(lines).toEqual(['line 50', 'HINT at 51', 'line 52', 'line 53', 'line 54']); // a read that matches goes line by line
+    // Only the line that may match is decoded; the lines around it are counted, in order.
+    expect(events.slice(1)).toEqual(['skipped 1', 'HINT at 51', 'skipped 3']);
+    expect(tail.recent().map((l) => [l.n, l.text])).toEqual([]); // the ring holds only the lines after the last count
     appendFileSync(path, ` of 55\n${quiet(56, 4)}`);
     await tail.catchUp();
     expect(lines.at(-1)).toBe('part of 55'); // the line begun in the last read, then a count
-    expect([skipped, tail.lineCount]).toEqual([54, 60]);
+    expect([skipped, tail.lineCount]).toEqual([58, 60]);
     const back = await tail.readLines(0, 60);
     expect(back.map((l) => l.text)).toEqual(Array.from({length: 60}, (_, i) => (i === 51 ? 'HINT at 51' : i === 55 ? 'part of 55' : `line ${i}`)));
     expect(back.map((l) => l.n)).toEqual(Array.from({length: 60}, (_, i) => i));
+  });
+
+  it('with select, emits the lines whose plain text it matches, and counts the rest without decoding them', async () => {
+    const path = file();
+    const body = [
+      'plain 0',
+      'é accents, then HINT after multibyte text', // found at its byte offset
+      'plain 2',
+      '\x1b[0;32m[  OK  ]\x1b[0m coloured', // looked at (an escape may split a hint's words), then counted
+      'C1 \u009b31m control', // UTF-8 0xc2 0x9b: the same
+      '\x1b[1mHI\x1b[0mNT split by colours',
+      'HI\rNT over-written', // the hints read "HINT over-written"; a terminal shows "NT over-written"
+      'plain 7\r', // QEMU's CRLF: counted
+      'ends with HINT',
+    ];
+    writeFileSync(path, `${body.join('\n')}\n`);
+    const tail = new LogTail(path, {ringSize: 10, select: /HINT/});
+    tails.push(tail);
+    const events: string[] = [];
+    tail.on('line', (l) => events.push(`${l.n}: ${l.text}`));
+    tail.on('skipped', (n) => events.push(`skipped ${n}`));
+    await tail.catchUp();
+    expect(events).toEqual(['skipped 1', '1: é accents, then HINT after multibyte text', 'skipped 3', '5: HINT split by colours', '6: NT over-written', 'skipped 1', '8: ends with HINT']);
+    expect(tail.recent().map((l) => l.n)).toEqual([8]);
+    expect((await tail.readLines(0, 9)).map((l) => l.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect((await tail.readLines(3, 2)).map((l) => l.text)).toEqual(['[  OK  ] coloured', 'C1  control']);
+  });
+
+  it('with a select pattern of non-ASCII text, finds it in the decoded text', async () => {
+    const path = file();
+    writeFileSync(path, 'plain\nthe volume is café\nplain\n');
+    const tail = new LogTail(path, {select: /café/});
+    tails.push(tail);
+    const events: string[] = [];
+    tail.on('line', (l) => events.push(l.text));
+    tail.on('skipped', (n) => events.push(`skipped ${n}`));
+    await tail.catchUp();
+    expect(events).toContain('the volume is café');
   });
 
   it('reads back lines that left the ring', async () => {
@@ -323,5 +364,12 @@ describe('batched reads (batchMs)', () => {
     // 60 writes over >= 120 ms: a pass at the first, then one per 40 ms window (unbatched: one per change event).
     expect(passes).toBeGreaterThanOrEqual(2);
     expect(passes).toBeLessThanOrEqual(15);
+  });
+});
+
+describe('lineFinder: the select pattern over a read decoded as Latin-1', () => {
+  it('takes ASCII text, escaped punctuation, \\d \\w \\b and ASCII classes; refuses what counts characters or is not ASCII', () => {
+    for (const ok of [/HINT/, /Linux version \d/, /a\.b \(x\)|\bword\w+/, /[A-Z]+ found/, /x/i]) expect(lineFinder(ok), ok.source).not.toBeNull();
+    for (const no of [/caf./, /café/, /a\Sb/, /a\sb/, /a[^x]b/, /a{3}/, /\u00e9/, /x/u, /a\Wb/]) expect(lineFinder(no), no.source).toBeNull();
   });
 });

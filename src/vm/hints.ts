@@ -1,6 +1,6 @@
 // The hint catalogue (assets/hints.json) applied to lines: which known message a line is, and
 // what the last telling line of a boot says about why the VM stopped.
-import stripAnsi from 'strip-ansi';
+import {plainText} from './plain-text.js';
 import type {Role} from '../era/eras.js';
 import catalogue from '../../assets/hints.json' with {type: 'json'};
 
@@ -56,14 +56,15 @@ export const HINTS: readonly Hint[] = compiled.map((c) => c.hint);
 // almost none match. One pass of all patterns as alternatives rejects those lines about twice as
 // fast as trying each pattern in turn. Only patterns without backreferences or named groups can
 // be joined (group numbers change); if any has one, every line takes the loop.
-const ANY = compiled.every((c) => !/\\[1-9k]|\(\?</.test(c.hint.pattern))
-  ? new RegExp(compiled.map((c) => `(?:${c.hint.pattern})`).join('|'))
-  : undefined;
+const ANY = joined(compiled.map((c) => c.hint.pattern));
+
+function joined(patterns: readonly string[]): RegExp | undefined {
+  return patterns.every((p) => !/\\[1-9k]|\(\?</.test(p)) ? new RegExp(patterns.map((p) => `(?:${p})`).join('|')) : undefined;
+}
 
 /** The first hint whose pattern matches the line (colour codes removed first). */
 export function matchHint(line: string, sources?: readonly HintSource[]): HintMatch | undefined {
-  // Most lines hold no escape sequence: only the CR of QEMU's CRLF goes.
-  const text = ESCAPED.test(line) ? stripAnsi(line).replace(/\r/g, '') : line;
+  const text = plainText(line);
   if (PREFILTER && !PREFILTER.test(text)) return undefined;
   if (ANY && !ANY.test(text)) return undefined;
   for (const {hint, re} of compiled) {
@@ -73,9 +74,6 @@ export function matchHint(line: string, sources?: readonly HintSource[]): HintMa
   }
   return undefined;
 }
-
-// What strip-ansi's sequences start with (ESC and the C1 introducers), and CR.
-const ESCAPED = /[\x1b\x90\x98\x9b\x9d-\x9f\r]/;
 
 // A pattern's pieces: an escape, a class, one of ()|?*+{.^$, or a run of plain characters.
 const PIECES = /\\.?|\[(?:\\.|[^\]\\])*\]?|\{[^}]*\}?|[()|?*+.^$]|[^\\[{()|?*+.^$]+/g;
@@ -127,12 +125,13 @@ export function prefilter(patterns: readonly string[]): RegExp | undefined {
 const PREFILTER = prefilter(compiled.map((c) => c.hint.pattern));
 
 /**
- * Text that may hold a hint, tested over a whole read of the serial log (`extra` added as another
- * alternative); undefined if no such test can be made. A line it does not match, with no escape
- * sequence in it, matches no hint.
+ * Text that may hold a hint of `sources`, tested over a whole read of the serial log (`extra` added
+ * as another alternative); undefined if no such test can be made. A line whose plain text
+ * (plainText) it does not match matches no hint of those sources.
  */
-export function candidates(extra: string): RegExp | undefined {
-  const any = PREFILTER ?? ANY;
+export function candidates(extra: string, sources: readonly HintSource[]): RegExp | undefined {
+  const patterns = compiled.filter((c) => sources.includes(c.hint.source)).map((c) => c.hint.pattern);
+  const any = prefilter(patterns) ?? joined(patterns);
   return any && new RegExp(`${any.source}|${extra}`);
 }
 
@@ -151,6 +150,9 @@ export interface MarkerState {
   failed: boolean;
 }
 
+/** The sources of the hints a MarkerTracker reads: what the guest and the tools on it say. */
+export const TRACKED: readonly HintSource[] = ['serial', 'tool'];
+
 /** Follows a log line by line in constant memory; reset it when the log restarts (a new boot). */
 export class MarkerTracker {
   private specific?: HintMatch;
@@ -159,7 +161,7 @@ export class MarkerTracker {
   private off = false;
 
   push(line: string): HintMatch | undefined {
-    const m = matchHint(line, ['serial', 'tool']);
+    const m = matchHint(line, TRACKED);
     if (!m) return undefined;
     if (m.hint.id === 'power-down') this.off = true;
     if (m.hint.severity === 'info') return m;

@@ -2,7 +2,7 @@
 // was there to see it. `logs --follow` starts one before Ink loads (150-250 ms on the 2-core
 // machines here): the file is opened and its last 64 KiB read meanwhile, and the pane's first
 // frame already shows the end of the log, not "waiting..." followed by a second frame.
-import {candidates} from './hints.js';
+import {candidates, TRACKED} from './hints.js';
 import {LogTail, type TailLine, type TailOptions} from './tail.js';
 
 export type LogEvent =
@@ -17,8 +17,8 @@ export type LogEvent =
 /** Lines kept for the pane until it takes them: it shows no more than this (see LogScreen's KEEP). */
 const HOLD_LINES = 5000;
 
-/** What the log pane's feed decodes: lines that may hold a hint, and a new boot's kernel banner (see LogView). */
-const SELECT = candidates(String.raw`Linux version \d`);
+/** What the log pane's feed passes on: lines that may hold a hint its tracker reads, and a new boot's kernel banner (see LogView). */
+const SELECT = candidates(String.raw`Linux version \d`, TRACKED);
 
 export class LogFeed {
   private readonly tail: LogTail;

@@ -8,6 +8,7 @@ import {EventEmitter} from 'node:events';
 import {watch, type FSWatcher} from 'node:fs';
 import {open, stat, type FileHandle} from 'node:fs/promises';
 import stripAnsi from 'strip-ansi';
+import {plainText} from './plain-text.js';
 import {Ring} from '../ring.js';
 
 export interface TailLine {
@@ -73,6 +74,26 @@ export function displayText(raw: string): string {
   return s.replace(/\t/g, ' ').replace(/[\x00-\x1f\x7f-\x9f]/g, '');
 }
 
+// In text decoded from UTF-8: an escape sequence or C1 control (strip-ansi's starts), or a carriage
+// return inside a line (a terminal shows what follows it).
+const ESCAPE_BYTES = /[\x1b\x80-\x9f]|\r(?!\n|$)/m;
+// The same in a read decoded as Latin-1: ESC, the lead byte 0xc2 of a UTF-8 C1 control (and of
+// other Latin-1 letters: a few lines looked at for nothing), a carriage return not ending a line.
+const ESCAPES = /[\x1b\xc2]|\r(?!\n)/g;
+const ESCAPED_LINE = /[\x1b\xc2]|\r(?!$)/; // one line, without its newline
+
+/**
+ * The select pattern as a search over a read decoded as Latin-1 (one character per byte), with the
+ * lines it must look at more closely whatever it says (ESCAPES). Only for a pattern that finds in Latin-1 whatever it finds in UTF-8: ASCII text, escaped
+ * punctuation, \d \w \b and classes of ASCII (a `.`, `\S`, `[^...]` or `{n}` counts a character
+ * of several bytes as several); null for any other, which `skip` tests on the decoded read instead.
+ */
+export function lineFinder(select: RegExp): RegExp | null {
+  const letters = select.source.replace(/\\[^A-Za-z0-9]/g, '');
+  if (/[^\x00-\x7f]|[.{]|\[\^/.test(letters) || /\\[^dwb]/.test(letters) || /[uvs]/.test(select.flags)) return null;
+  return new RegExp(`${select.source}|${ESCAPES.source}`, `g${select.flags.replace(/[gy]/g, '')}`);
+}
+
 export class LogTail extends EventEmitter<TailEvents> {
   private readonly ring: Ring<TailLine>;
   private readonly opts: Required<Omit<TailOptions, 'select'>> & Pick<TailOptions, 'select'>;
@@ -96,6 +117,8 @@ export class LogTail extends EventEmitter<TailEvents> {
   private problem?: string;
   /** The read buffer of checkOnce (one pass at a time): a follow reads up to hundreds of times a second. */
   private readBuf?: Buffer;
+  /** What `skip` looks for in a read decoded as Latin-1 (see lineFinder); null when it cannot. */
+  private finder?: RegExp | null;
   /** A batch window is open (batchMs), and whether a change came during it. */
   private batch?: NodeJS.Timeout;
   private changed = false;
@@ -280,8 +303,10 @@ export class LogTail extends EventEmitter<TailEvents> {
   }
 
   /**
-   * With `select`: ends a line begun in an earlier read, then counts the whole lines of this read
-   * without decoding them if none can match. Returns where the line-by-line pass goes on.
+   * With `select`: ends a line begun in an earlier read, then goes through the whole lines of this
+   * read: those that may match (or hold an escape sequence, a C1 control or a carriage return
+   * inside them) are decoded and emitted; the runs between them are counted, not decoded. Returns
+   * where the line-by-line pass goes on (the unterminated rest of the read).
    */
   private skip(chunk: Buffer, base: number): number {
     let pos = 0;
@@ -294,12 +319,39 @@ export class LogTail extends EventEmitter<TailEvents> {
     }
     const last = chunk.lastIndexOf(10);
     if (last < pos) return pos;
-    const whole = chunk.subarray(pos, last + 1);
-    // An escape sequence (ESC, or a C1 control: UTF-8 0xc2 0x80-0x9f) may split a hint's words:
-    // such a read goes line by line, as does a match.
-    if (whole.indexOf(27) >= 0 || whole.indexOf(0xc2) >= 0 || this.opts.select!.test(whole.toString('utf8'))) return pos;
+    const finder = this.finder ??= lineFinder(this.opts.select!);
+    if (!finder) {
+      // A pattern lineFinder cannot take: the whole read is decoded and tested, as one.
+      const whole = chunk.toString('utf8', pos, last + 1);
+      if (this.opts.select!.test(whole) || ESCAPE_BYTES.test(whole)) return pos;
+      this.count(chunk, base, pos, last + 1);
+      return last + 1;
+    }
+    // Latin-1 gives one character per byte: a position in the text is a byte offset in the read.
+    const text = chunk.toString('latin1', pos, last + 1);
+    let from = 0; // in text: the first line not yet emitted or counted
+    finder.lastIndex = 0;
+    while (finder.test(text)) {
+      const hit = finder.lastIndex - 1; // inside the line: nothing finder looks for holds a newline
+      const start = text.lastIndexOf('\n', hit) + 1;
+      const end = text.indexOf('\n', hit); // there is one: the text ends with a newline
+      finder.lastIndex = end + 1;
+      const raw = chunk.toString('utf8', pos + start, Math.min(pos + end, pos + start + this.opts.maxLineBytes));
+      // A line with escape sequences or a carriage return inside it is tested on its plain text,
+      // and counted with the others if the pattern cannot match that either.
+      if (ESCAPED_LINE.test(text.slice(start, end)) && !this.opts.select!.test(plainText(raw))) continue;
+      if (start > from) this.count(chunk, base, pos + from, pos + start);
+      this.endLine(raw, base + pos + end + 1);
+      from = end + 1;
+    }
+    if (from < text.length) this.count(chunk, base, pos + from, pos + text.length);
+    return last + 1;
+  }
+
+  /** Counts the whole lines of chunk[from, to) without decoding them (one 'skipped' event). */
+  private count(chunk: Buffer, base: number, from: number, to: number): void {
     let count = 0;
-    for (let nl = chunk.indexOf(10, pos); nl >= 0 && nl <= last; nl = chunk.indexOf(10, nl + 1)) {
+    for (let nl = chunk.indexOf(10, from); nl >= 0 && nl < to; nl = chunk.indexOf(10, nl + 1)) {
       if (this.nextLine % this.opts.indexEvery === 0) this.index[this.nextLine / this.opts.indexEvery] = this.lineStart;
       this.nextLine++;
       this.lineStart = base + nl + 1;
@@ -307,7 +359,6 @@ export class LogTail extends EventEmitter<TailEvents> {
     }
     this.ring.clear(); // its lines would no longer be the last ones: readLines reads the file
     this.emit('skipped', count);
-    return last + 1;
   }
 
   private keep(bytes: Buffer): void {
