@@ -6,10 +6,9 @@
 // bench/output-pane.tsx is bundled with esbuild and run in a pseudo-terminal: store + Runner +
 // transcript as the wizard sets them up, components/OutputPane drawn by Ink.
 import {spawnSync} from 'node:child_process';
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
-import {join, resolve} from 'node:path';
-import {build} from 'esbuild';
-import {bundleOptions} from '../scripts/bundle-options.mjs';
+import {readFileSync, rmSync} from 'node:fs';
+import {join} from 'node:path';
+import {bundleBench} from './bundle.mjs';
 import {median, MiB, tempDir} from './lib.mjs';
 import {startPty} from './pty.mjs';
 
@@ -17,16 +16,9 @@ const LINES = 1_000_000;
 const ROUNDS = 3;
 // mke2fs-like lines, one write each (a shell loop: every printf is a write to the pipe).
 export const SCRIPT = `i=0; while [ $i -lt ${LINES} ]; do printf 'Allocating group tables: %7d/${LINES}   done; inode table at %d-%d (+%d)\\n' $i $((i*512+1058)) $((i*512+1569)) 1058; i=$((i+1)); done`;
-const BUILD_DIR = resolve('node_modules/.cache/tdx-wizard-bench');
 
 export async function bundle() {
-  // Inside the project so that its bare imports (ink, react, execa...) resolve from node_modules.
-  // Bundled with the options dist/ is bundled with (scripts/bundle-options.mjs).
-  const outdir = join(BUILD_DIR, 'output-pane');
-  rmSync(outdir, {recursive: true, force: true});
-  mkdirSync(outdir, {recursive: true});
-  writeFileSync(join(outdir, 'package.json'), '{"type": "module"}\n'); // no package scope under node_modules/
-  await build({...bundleOptions, entryPoints: ['bench/output-pane.tsx', 'bench/null-reader-fifo.ts'], outdir});
+  const outdir = await bundleBench('output-pane', ['bench/output-pane.tsx', 'bench/null-reader-fifo.ts']);
   return {pane: join(outdir, 'output-pane.js'), fifoReader: join(outdir, 'null-reader-fifo.js')};
 }
 

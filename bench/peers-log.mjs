@@ -14,6 +14,7 @@
 import {execFileSync, spawn, spawnSync} from 'node:child_process';
 import {appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
+import {bundleBench} from './bundle.mjs';
 import {CLI, median, MiB, PATH, percentile, tempDir} from './lib.mjs';
 import {nowMs} from './pty.mjs';
 import {bigLog, markerLine, serialText} from './serial.mjs';
@@ -132,6 +133,7 @@ export async function follow(v, dir) {
       lags.push(await until(t, `mark ${9_000_000 + k} `, 5000) - w);
       await sleep(300);
     }
+    const idle = rss(tree(t.pane)); // started, the log on screen, a second of quiet: before the flood
     const viewerPids = () => tree(t.pane);
     const before = {viewer: cpu(viewerPids()), tmux: cpu([t.server])};
     const t0 = nowMs();
@@ -153,12 +155,33 @@ export async function follow(v, dir) {
     const viewerCpu = (cpu(viewerPids()) - before.viewer) / seconds;
     const tmuxCpu = (cpu([t.server]) - before.tmux) / seconds;
     const peak = rss(tree(t.pane));
-    return {lag: median(lags), ageMedian: ages.length ? median(ages) : NaN, ageP95: ages.length ? percentile(ages, 95) : NaN, samples: ages.length, cpu: viewerCpu + tmuxCpu, viewerCpu, tmuxCpu, rss: peak};
+    return {lag: median(lags), ageMedian: ages.length ? median(ages) : NaN, ageP95: ages.length ? percentile(ages, 95) : NaN, samples: ages.length, cpu: viewerCpu + tmuxCpu, viewerCpu, tmuxCpu, rss: peak, idleRss: idle};
   } finally {
     t.kill();
   }
 }
 
+
+/**
+ * Where the wizard's peak RSS comes from: the peak (VmHWM) of Node doing nothing, and of Ink
+ * drawing one line (bench/ink-floor.mjs, bundled as dist/ is, with dist/cli.js's V8 flags), each
+ * 2 s after its start in a tmux of the same size.
+ */
+async function floors() {
+  const dir = await bundleBench('ink-floor', ['bench/ink-floor.mjs']);
+  const flags = readFileSync(CLI, 'utf8').split('\n')[0].match(/ node( .*)?$/)?.[1] ?? '';
+  const out = {};
+  for (const [name, command] of [['node', `node${flags} -e "setInterval(() => 0, 1000)"`], ['ink', `node${flags} ${join(dir, 'ink-floor.js')}`]]) {
+    const t = new Tmux(`floor${name}`, command);
+    try {
+      await sleep(2000);
+      out[name] = rss(tree(t.pane));
+    } finally {
+      t.kill();
+    }
+  }
+  return out;
+}
 
 async function firstScreen(v, file) {
   const times = [];
@@ -195,6 +218,7 @@ export async function benchLogPeers() {
       results[v.name] = {...(await follow(v, tmp.path)), first: await firstScreen(v, big)};
     }
     const w = results.wizard;
+    const lnavIdle = () => (results.lnav ? `${mb(results.lnav.idleRss)} before, ${mb(results.lnav.rss)} after` : missing.lnav);
     const row = (what, key, fmt) => {
       const cells = Object.fromEntries(['less +F', 'lnav', 'tail -F'].map((n) => [n, missing[n] ?? (results[n] ? fmt(results[n][key]) : '-')]));
       return {benchmark: `10 ${what}`, wizard: fmt(w[key]), reference: Object.entries(cells).map(([n, c]) => `${n} ${c}`).join('; '), ratio: results['less +F'] ? (w[key] / results['less +F'][key]).toFixed(2) : '-', target: '-', pass: null};
@@ -205,6 +229,7 @@ export async function benchLogPeers() {
       row(`log viewers at ${RATE / 1000}k lines/s: newest line age, p95`, 'ageP95', ms),
       row('log viewers: CPU, viewer + its tmux', 'cpu', pct),
       row('log viewers: peak RSS', 'rss', mb),
+      ...(await floors().then((f) => [{benchmark: '10 log viewers: where the peak RSS comes from', wizard: `${mb(w.idleRss)} before the flood, ${mb(w.rss)} after`, reference: `Node alone ${mb(f.node)}; Ink drawing one line ${mb(f.ink)} (bundled as dist/ is, the same V8 flags); lnav ${lnavIdle()}`, ratio: '-', target: '-', pass: null}])),
       row('log viewers: 1 GB log, first screen', 'first', ms),
     ];
     const less = results['less +F'];

@@ -2,23 +2,28 @@
 // bundles a program of its own from the sources (bench/output.mjs), so both load the same code.
 import {fileURLToPath} from 'node:url';
 
-// Ink's screen buffer is replaced by components/fastOutput.ts (the same cells, without an object
-// per cell for rows of plain text and colours: most of a log pane frame's cost under a flood), and
-// its widest-line by components/fastWidestLine.ts (the same widths, counted).
-const fastOutput = {
-  name: 'ink-fast-output',
+// Modules of Ink replaced in the bundle: its screen buffer by components/fastOutput.ts (the same
+// cells, without an object per cell for rows of plain text and colours: most of a log pane frame's
+// cost under a flood), its widest-line by components/fastWidestLine.ts (the same widths, counted),
+// and its text measuring and wrapping by components/inkMeasureText.ts and inkWrapText.ts (the same
+// answers, from caches that keep 1000 texts instead of every text of every frame).
+const INK_SWAPS = {
+  './output.js': '../components/fastOutput.ts',
+  'widest-line': '../components/fastWidestLine.ts',
+  './measure-text.js': '../components/inkMeasureText.ts',
+  './wrap-text.js': '../components/inkWrapText.ts',
+};
+const inkSwaps = {
+  name: 'ink-swaps',
   setup(build) {
-    build.onResolve({filter: /^\.\/output\.js$/}, (args) =>
-      /[\\/]ink[\\/]build$/.test(args.resolveDir) ? {path: fileURLToPath(new URL('../components/fastOutput.ts', import.meta.url))} : undefined,
-    );
-    build.onResolve({filter: /^widest-line$/}, (args) =>
-      /[\\/]ink[\\/]build$/.test(args.resolveDir) ? {path: fileURLToPath(new URL('../components/fastWidestLine.ts', import.meta.url))} : undefined,
+    build.onResolve({filter: /^(\.\/output\.js|widest-line|\.\/measure-text\.js|\.\/wrap-text\.js)$/}, (args) =>
+      /[\\/]ink[\\/]build$/.test(args.resolveDir) ? {path: fileURLToPath(new URL(INK_SWAPS[args.path], import.meta.url))} : undefined,
     );
   },
 };
 
 export const bundleOptions = {
-  plugins: [fastOutput],
+  plugins: [inkSwaps],
   bundle: true,
   // Code splitting keeps Ink and React in chunks of their own, loaded only when the wizard or the
   // log pane starts, so `tdx-wizard --version` and the non-interactive commands start fast.
