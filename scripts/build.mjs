@@ -7,12 +7,11 @@ import {bundleOptions} from './bundle-options.mjs';
 // runs; src/cli.ts puts it back): Node 20 loads that certificate file, and its own root store,
 // at start-up (nodejs/node#40524), 80-90 ms on the 2-core machines here, for TLS the wizard never
 // makes. GNU env's -S splits the line and expands ${VAR} (coreutils >= 8.30).
-// --max-semi-space-size=4: V8's young generation grows to 2 x 8 MiB (Node 20's default) under a
-// steady stream of short-lived strings (a serial-log flood, a command's output) and keeps it; at
-// 2 x 4 MiB the log pane's peak RSS under 50,000 lines/s is 83-85 MB instead of 88-91 and the
-// output pane's 76 MB instead of 96, in the same time (BENCHMARKS.md, rows 6 and 10). Smaller
-// (1 or 2) promotes short-lived objects to the old generation and peaks higher.
-const HASHBANG = '#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS TDX_WIZARD_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --max-semi-space-size=4';
+// No V8 flag here: any flag (--max-semi-space-size=4 was tried: 8-20 MB less at the peak of the
+// log and output panes) changes V8's flag hash, and Node then rejects the code cache of its own
+// built-in modules (child_process, net, stream... which commander loads) and compiles them: 8-13 ms
+// more at every start, verify's 130 ms among them (BENCHMARKS.md).
+const HASHBANG = '#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS TDX_WIZARD_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node';
 
 await rm('dist', {recursive: true, force: true});
 await build({...bundleOptions, entryPoints: ['src/cli.ts'], outdir: 'dist'});
