@@ -39,10 +39,10 @@ export interface TailOptions {
    */
   batchMs?: number;
   /**
-   * Only lines this pattern may match need to be decoded (the log pane's hints and boot banner):
-   * a read whose whole lines neither match it nor hold an escape sequence is counted, not decoded,
-   * and said as one 'skipped' event instead of a 'line' each (a flood costs a count, not an object
-   * and an event per line). Such lines are not kept in the ring: readLines reads them from the file.
+   * Only lines whose plain text (see plain-text.ts) this pattern may match are emitted (the log
+   * pane's hints and boot banner); each run of other lines is counted, not decoded, and said as
+   * one 'skipped' event instead of a 'line' each (a flood costs a count, not an object and an
+   * event per line). Those lines are not kept in the ring: readLines reads them from the file.
    */
   select?: RegExp;
 }
@@ -84,9 +84,10 @@ const ESCAPED_LINE = /[\x1b\xc2]|\r(?!$)/; // one line, without its newline
 
 /**
  * The select pattern as a search over a read decoded as Latin-1 (one character per byte), with the
- * lines it must look at more closely whatever it says (ESCAPES). Only for a pattern that finds in Latin-1 whatever it finds in UTF-8: ASCII text, escaped
- * punctuation, \d \w \b and classes of ASCII (a `.`, `\S`, `[^...]` or `{n}` counts a character
- * of several bytes as several); null for any other, which `skip` tests on the decoded read instead.
+ * lines it must look at more closely whatever it says (ESCAPES). Only for a pattern that finds in
+ * Latin-1 whatever it finds in UTF-8: ASCII text, escaped punctuation, \d \w \b and classes of
+ * ASCII (a `.`, `\S`, `[^...]` or `{n}` counts a character of several bytes as several); null for
+ * any other, which `skip` tests on the decoded read instead.
  */
 export function lineFinder(select: RegExp): RegExp | null {
   const letters = select.source.replace(/\\[^A-Za-z0-9]/g, '');
@@ -304,9 +305,10 @@ export class LogTail extends EventEmitter<TailEvents> {
 
   /**
    * With `select`: ends a line begun in an earlier read, then goes through the whole lines of this
-   * read: those that may match (or hold an escape sequence, a C1 control or a carriage return
-   * inside them) are decoded and emitted; the runs between them are counted, not decoded. Returns
-   * where the line-by-line pass goes on (the unterminated rest of the read).
+   * read: a line the pattern may match is decoded and emitted (one holding an escape sequence, a
+   * C1 control or a carriage return inside it only if the pattern matches its plain text); the
+   * runs of other lines are counted, not decoded. Returns where the line-by-line pass goes on (the
+   * unterminated rest of the read).
    */
   private skip(chunk: Buffer, base: number): number {
     let pos = 0;
