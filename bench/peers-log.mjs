@@ -164,14 +164,13 @@ export async function follow(v, dir) {
 
 /**
  * Where the wizard's peak RSS comes from: the peak (VmHWM) of Node doing nothing, and of Ink
- * drawing one line (bench/ink-floor.mjs, bundled as dist/ is, with dist/cli.js's V8 flags), each
- * 2 s after its start in a tmux of the same size.
+ * drawing one line (bench/ink-floor.mjs, bundled as dist/ is), each 2 s after its start in a tmux
+ * of the same size. (dist/cli.js's #! line passes Node no flag: scripts/build.mjs says why.)
  */
 async function floors() {
   const dir = await bundleBench('ink-floor', ['bench/ink-floor.mjs']);
-  const flags = readFileSync(CLI, 'utf8').split('\n')[0].match(/ node( .*)?$/)?.[1] ?? '';
   const out = {};
-  for (const [name, command] of [['node', `node${flags} -e "setInterval(() => 0, 1000)"`], ['ink', `node${flags} ${join(dir, 'ink-floor.js')}`]]) {
+  for (const [name, command] of [['node', 'node -e "setInterval(() => 0, 1000)"'], ['ink', `node ${join(dir, 'ink-floor.js')}`]]) {
     const t = new Tmux(`floor${name}`, command);
     try {
       await sleep(2000);
@@ -229,7 +228,7 @@ export async function benchLogPeers() {
       row(`log viewers at ${RATE / 1000}k lines/s: newest line age, p95`, 'ageP95', ms),
       row('log viewers: CPU, viewer + its tmux', 'cpu', pct),
       row('log viewers: peak RSS', 'rss', mb),
-      ...(await floors().then((f) => [{benchmark: '10 log viewers: where the peak RSS comes from', wizard: `${mb(w.idleRss)} before the flood, ${mb(w.rss)} after`, reference: `Node alone ${mb(f.node)}; Ink drawing one line ${mb(f.ink)} (bundled as dist/ is, the same V8 flags); lnav ${lnavIdle()}`, ratio: '-', target: '-', pass: null}])),
+      ...(await floors().then((f) => [{benchmark: '10 log viewers: where the peak RSS comes from', wizard: `${mb(w.idleRss)} before the flood, ${mb(w.rss)} after`, reference: `Node alone ${mb(f.node)}; Ink drawing one line ${mb(f.ink)} (bundled as dist/ is); lnav ${lnavIdle()}`, ratio: '-', target: '-', pass: null}])),
       row('log viewers: 1 GB log, first screen', 'first', ms),
     ];
     const less = results['less +F'];

@@ -7,7 +7,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {encodeSs58} from '../src/vm/ss58.js';
 import {CLI} from './helpers/cli.js';
 import {startPty, type PtyRun, endPty} from './helpers/pty.js';
-import {openRelabel} from './helpers/wizard-steps.js';
+import {openRelabel, toRelabel} from './helpers/wizard-steps.js';
 import {alive, blockingTool, readyPid, release, waitFor} from './helpers/reliability.js';
 import {requireTools, tempDir, toolPath} from './helpers/tools.js';
 import {makeVolume, randomData, readData, sha256} from './helpers/volumes.js';
@@ -592,12 +592,7 @@ describe('the wizard in a terminal', () => {
     await run.press('Enter');
     await run.waitFor('boot line two');
     await run.press('Escape');
-    await run.waitFor('First-time setup');
-    await run.press('Down');
-    await run.waitFor(/❯ Troubleshoot NBD/);
-    await run.press('Down');
-    await run.waitFor(/❯ Repair a volume label/);
-    await run.press('Enter');
+    await toRelabel(run);
     await run.waitFor('/srv/remembered-cache.qcow2'); // the remembered path, read once the settings loaded
     await run.press('Escape');
     // The menu, and its own help bar (a frame after it): the keys are the menu's from then on.

@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option('--launcher <path>', 'the upstream launcher (default ./run-tdx.sh, ./run-td or ./host-tools/scripts/run-td, else chutes-cvm on PATH when the remembered era is E6); its era is told from its files')
     .action(
       action('check', async (ctx, _args, opts) => {
-        const checks = await runChecks(ctx.runner, {dir: String(opts.dir), launcher: opts.launcher as string | undefined, era: findEra(rememberedEra() ?? '')});
+        const checks = await runChecks(ctx.runner, {dir: String(opts.dir), launcher: opts.launcher as string | undefined, era: findEra(rememberedEra())});
         const failed = checks.filter((c) => c.status === 'fail').length;
         const warned = checks.filter((c) => c.status === 'warn').length;
         ctx.reporter.result({ok: failed === 0, failed, warnings: warned, checks}, table(checks));

@@ -270,8 +270,9 @@ export const DEFAULT_ERA: EraId = 'E4';
 
 export const ERA_IDS = ERAS.map((e) => e.id);
 
-export function findEra(id: string): Era | undefined {
-  const wanted = id.trim().toLowerCase();
+/** The era of that id (any case); undefined for an unknown id or none. */
+export function findEra(id: string | undefined): Era | undefined {
+  const wanted = id?.trim().toLowerCase();
   return ERAS.find((e) => e.id.toLowerCase() === wanted);
 }
 

@@ -18,7 +18,7 @@ function settings(notice?: (text: string) => void) {
 export function findLauncher(given?: string, cwd = process.cwd(), notice?: (text: string) => void, eraId?: unknown): string {
   if (given) return resolveLauncher(given, cwd);
   const s = settings(notice);
-  return resolveLauncher(undefined, cwd, s.get('launcherPath'), findEra(String(eraId ?? s.get('era') ?? '')));
+  return resolveLauncher(undefined, cwd, s.get('launcherPath'), findEra(eraId === undefined ? s.get('era') : String(eraId)));
 }
 
 export function rememberLauncher(path: string, notice?: (text: string) => void): void {

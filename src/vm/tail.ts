@@ -80,7 +80,7 @@ const ESCAPE_BYTES = /[\x1b\x80-\x9f]|\r(?!\n|$)/m;
 // The same in a read decoded as Latin-1: ESC, the lead byte 0xc2 of a UTF-8 C1 control (and of
 // other Latin-1 letters: a few lines looked at for nothing), a carriage return not ending a line.
 const ESCAPES = /[\x1b\xc2]|\r(?!\n)/g;
-const ESCAPED_LINE = /[\x1b\xc2]|\r(?!$)/; // one line, without its newline
+const ESCAPED_LINE = new RegExp(ESCAPES.source); // tested on one line, its newline included
 
 /**
  * The select pattern as a search over a read decoded as Latin-1 (one character per byte), with the
@@ -341,7 +341,7 @@ export class LogTail extends EventEmitter<TailEvents> {
       const raw = chunk.toString('utf8', pos + start, Math.min(pos + end, pos + start + this.opts.maxLineBytes));
       // A line with escape sequences or a carriage return inside it is tested on its plain text,
       // and counted with the others if the pattern cannot match that either.
-      if (ESCAPED_LINE.test(text.slice(start, end)) && !this.opts.select!.test(plainText(raw))) continue;
+      if (ESCAPED_LINE.test(text.slice(start, end + 1)) && !this.opts.select!.test(plainText(raw))) continue;
       if (start > from) this.count(chunk, base, pos + from, pos + start);
       this.endLine(raw, base + pos + end + 1);
       from = end + 1;

@@ -181,9 +181,14 @@ export class WizardController {
     return inspectVolume(path, await this.expectationFor(path));
   }
 
+  /** The era the settings remember, once they are loaded. */
+  private rememberedEra(): Era | undefined {
+    return this.settingsLoaded ? findEra(this.settings.get('era')) : undefined;
+  }
+
   private async expectationFor(path: string): Promise<Expectation> {
     await this.loadSettings().catch(() => undefined); // a broken settings file: the document's era
-    const era = (this.settingsLoaded && findEra(this.settings.get('era') ?? '')) || defaultExpectation().era;
+    const era = this.rememberedEra() ?? defaultExpectation().era;
     return {era, spec: roleOf(era, path) ?? volumeSpec(era, 'cache') ?? era.volumes[0]!};
   }
 
@@ -300,7 +305,7 @@ export class WizardController {
   /** Host checks: read-only, run through the runner so their commands show in the output pane. */
   async hostChecks(dir?: string): Promise<Check[]> {
     await this.loadSettings();
-    return runChecks(this.runner, {dir: dir ?? process.cwd(), launcher: this.settings.get('launcherPath'), era: findEra(this.settings.get('era') ?? '')});
+    return runChecks(this.runner, {dir: dir ?? process.cwd(), launcher: this.settings.get('launcherPath'), era: this.rememberedEra()});
   }
 
   /** trusted-storage check, read-only: what the trusted storage screen shows before create. */
@@ -376,7 +381,7 @@ export class WizardController {
 
   /** The era's own reading of the pid file and /proc (run-td's QEMU is named chutes-td), when an era is remembered. */
   status(): Promise<VmStatus> {
-    const era = this.settingsLoaded ? findEra(this.settings.get('era') ?? '') : undefined;
+    const era = this.rememberedEra();
     return vmStatus(10, undefined, era ? adapterFor(era).status() : undefined);
   }
 
@@ -417,7 +422,7 @@ export class WizardController {
   /** How the VM would be stopped: the remembered launcher, its era (its files, else the remembered era) and the adapter's command. */
   async stopTarget(): Promise<{launcher: string; era: Era; invocation: Invocation}> {
     await this.loadSettings();
-    const launcher = resolveLauncher(undefined, process.cwd(), this.settings.get('launcherPath'), findEra(this.settings.get('era') ?? ''));
+    const launcher = resolveLauncher(undefined, process.cwd(), this.settings.get('launcherPath'), this.rememberedEra());
     const {era} = await launchEra(launcher, undefined, this.settings.get('era'));
     return {launcher, era, invocation: adapterFor(era).stopInvocation(launcher)};
   }

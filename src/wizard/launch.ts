@@ -198,7 +198,7 @@ export function launchPages(era: Era, s: Partial<Settings>, cwd = process.cwd(),
  */
 export async function launchForm(s: Partial<Settings>, setup: boolean, cwd = process.cwd(), session: SessionValues = {}): Promise<LaunchForm> {
   const chosen = setup && s.era ? findEra(s.era) : undefined;
-  const era = chosen ?? (await offeredEra(s.launcherPath ?? defaultLauncherPath(cwd, findEra(s.era ?? '')), s.era)).era;
+  const era = chosen ?? (await offeredEra(s.launcherPath ?? defaultLauncherPath(cwd, findEra(s.era)), s.era)).era;
   return {era, pages: launchPages(era, s, cwd, session)};
 }
 

@@ -25,14 +25,19 @@ export async function smallSizes(run: PtyRun, hostname: string, cache = '100M', 
   await run.waitFor(new RegExp(`cache\\s+cache-${escapeRe(hostname)}\\.qcow2\\s+${cache}`));
 }
 
-/** From the main menu to the label screen, with the volume's path typed and read. */
-export async function openRelabel(run: PtyRun, volume: string): Promise<void> {
+/** From the main menu to the label screen. */
+export async function toRelabel(run: PtyRun): Promise<void> {
   await run.waitFor('First-time setup');
   await run.press('Down');
   await run.waitFor(/❯ Troubleshoot NBD/);
   await run.press('Down');
   await run.waitFor(/❯ Repair a volume label/);
   await run.press('Enter');
+}
+
+/** From the main menu to the label screen, with the volume's path typed and read. */
+export async function openRelabel(run: PtyRun, volume: string): Promise<void> {
+  await toRelabel(run);
   await run.waitFor(/❯ Volume file/);
   await run.type(volume, {echo: true});
   await run.press('Enter');
