@@ -21,3 +21,8 @@ export default function measureText(text: string): {width: number; height: numbe
 export function measuredTexts(): number {
   return cache.size;
 }
+
+/** Characters held (tests). */
+export function measuredChars(): number {
+  return cache.chars;
+}

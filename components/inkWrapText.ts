@@ -27,3 +27,8 @@ export default function wrapText(text: string, maxWidth: number, wrapType: Wrap)
 export function wrappedTexts(): number {
   return cache.size;
 }
+
+/** Characters held (tests). */
+export function wrappedChars(): number {
+  return cache.chars;
+}

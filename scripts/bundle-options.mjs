@@ -46,5 +46,8 @@ export const bundleOptions = {
   define: {'process.env.NODE_ENV': '"production"'},
   // Some bundled CommonJS dependencies call require().
   banner: {js: "import {createRequire as __tdxRequire} from 'node:module';\nconst require = __tdxRequire(import.meta.url);"},
+  // Whitespace and syntax only: names stay, so a stack trace still reads.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 };

@@ -102,7 +102,7 @@ describe('create (offline, real tools)', () => {
     expect(r.stdout).toMatch(/^#!\/bin\/sh/);
     expect(r.stdout).toContain(`mktemp -d ${scratch}/tdx-wizard-raw-`);
     expect(r.stdout).toMatch(new RegExp(`mkfs.ext4 -F -L tdx-cache -E packed_meta_blocks=1 -- ${scratch}/tdx-wizard-raw-\\d+-XXXXXX/filesystem.raw`));
-    expect(r.stdout).toMatch(new RegExp(`qemu-img convert -p -f raw -O qcow2 -- \\S+ ${dir}/.v.qcow2.tdx-wizard-\\d+/volume.qcow2`));
+    expect(r.stdout).toMatch(new RegExp(`qemu-img convert -p -m 1 -f raw -O qcow2 -- \\S+ ${dir}/.v.qcow2.tdx-wizard-\\d+/volume.qcow2`));
     expect(snapshot(dir)).toEqual(before);
     expect(readdirSync(scratch)).toEqual([]);
   });

@@ -82,8 +82,11 @@ export async function openedByEach(paths: string[]): Promise<Map<string, Holder[
         const st = statSync(join(fdDir, fd), {throwIfNoEntry: false});
         const key = st && `${st.dev}:${st.ino}`;
         if (key && wanted.has(key)) held.add(key);
-      } catch {
-        // gone, or not ours to look at
+      } catch (e) {
+        // Not ours to look at: the kernel decides that for the whole process (ptrace access), so
+        // its other fds would refuse too, each with an exception (5-15 ms for a few hundred).
+        if (refused(e)) break;
+        // otherwise the fd was closed while we looked
       }
     }
     if (!held.size) continue;
@@ -97,6 +100,11 @@ export async function openedByEach(paths: string[]): Promise<Map<string, Holder[
     for (const key of held) for (const path of wanted.get(key)!) found.get(path)!.push(holder);
   }
   return found;
+}
+
+function refused(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'EACCES' || code === 'EPERM';
 }
 
 function list(dir: string): string[] {

@@ -8,8 +8,9 @@ import {freeBytes} from '../volume/space.js';
 import {formatBytes, parseSize} from '../volume/size.js';
 import {recordTmp, unitName, type TrustedJob} from './flow.js';
 import {trustedObjects} from './manifests.js';
+import {DNS_LABEL} from './names.js';
 
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export {DNS_LABEL};
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const MIN_BYTES = 64 * 2 ** 20;
 

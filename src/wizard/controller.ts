@@ -23,11 +23,8 @@ import {checkSpace} from '../volume/space.js';
 import {checkTarget} from '../volume/target.js';
 import type Conf from 'conf';
 import {runChecks, type Check} from '../host/checks.js';
-import {refuseBlocking, trustedChecks} from '../trusted/checks.js';
-import {trustedFlow, unitName} from '../trusted/flow.js';
-import {planTrusted, type TrustedRequest} from '../trusted/plan.js';
-import {planTeardown, runTeardown, type TeardownPlan} from '../trusted/teardown.js';
-import {applyManifests} from '../trusted/apply.js';
+import type {TrustedRequest} from '../trusted/plan.js';
+import type {TeardownPlan} from '../trusted/teardown.js';
 import {resolvePath} from './validators.js';
 import {hostRoots} from '../host/roots.js';
 import {resolveLauncher, vmStatus, type VmStatus} from '../vm/launcher.js';
@@ -309,12 +306,14 @@ export class WizardController {
   }
 
   /** trusted-storage check, read-only: what the trusted storage screen shows before create. */
-  trustedChecks(o: {runtimeClass: string; node: string}): Promise<Check[]> {
+  async trustedChecks(o: {runtimeClass: string; node: string}): Promise<Check[]> {
+    const {trustedChecks} = await import('../trusted/checks.js');
     return trustedChecks(this.runner, o);
   }
 
   /** trusted-storage create, as the CLI does it without --apply: the inputs, the checks (a host finding refuses), the flow. */
   async trustedCreate(request: TrustedRequest, apply = false): Promise<ActionOutcome> {
+    const [{refuseBlocking, trustedChecks}, {trustedFlow, unitName}, {planTrusted}, {applyManifests}] = await trustedModules();
     return this.act(async (env) => {
       const job = await planTrusted(request);
       for (const c of refuseBlocking(await trustedChecks(env.runner, {runtimeClass: request.runtimeClass, node: request.node, signal: env.signal}), apply)) env.warn(c.summary, c.fix);
@@ -327,12 +326,14 @@ export class WizardController {
   }
 
   /** What a teardown of trusted storage `name` in `dir` would remove; refuses (in use, still being made, no record) as the CLI does. */
-  trustedTeardownPlan(name: string, dir: string): Promise<TeardownPlan> {
+  async trustedTeardownPlan(name: string, dir: string): Promise<TeardownPlan> {
+    const {planTeardown} = await import('../trusted/teardown.js');
     return planTeardown(name, resolvePath(dir));
   }
 
   /** trusted-storage teardown after the typed name, as the CLI does it without --kubectl: checked again first. */
   async trustedTeardown(name: string, dir: string): Promise<ActionOutcome> {
+    const {planTeardown, runTeardown} = await import('../trusted/teardown.js');
     return this.act(async (env) => (await runTeardown(env.runner, await planTeardown(name, resolvePath(dir)), false)).text);
   }
 
@@ -470,3 +471,11 @@ export class WizardController {
   }
 }
 
+/**
+ * Trusted storage's modules load when its screen first asks for them: they bring kubernetes-models
+ * and yaml (about 650 KB), which the other screens and the log pane never use (5-6 MB of every
+ * wizard's memory, and their start-up, before).
+ */
+function trustedModules() {
+  return Promise.all([import('../trusted/checks.js'), import('../trusted/flow.js'), import('../trusted/plan.js'), import('../trusted/apply.js')]);
+}
