@@ -1,5 +1,6 @@
 // The esbuild options dist/ is bundled with (scripts/build.mjs), shared with the benchmark that
 // bundles a program of its own from the sources (bench/output.mjs), so both load the same code.
+import {readFile} from 'node:fs/promises';
 import {fileURLToPath} from 'node:url';
 
 // Modules of Ink replaced in the bundle: its screen buffer by components/fastOutput.ts (the same
@@ -22,8 +23,24 @@ const inkSwaps = {
   },
 };
 
+// commander requires node:child_process as it loads, for executable subcommands, which this CLI
+// does not have; Node's child_process brings net, stream, dgram... 4-5 ms of every command's start
+// (verify's among them). In the bundle it is required at its first use instead.
+const LAZY_CHILD_PROCESS = "const childProcess = {spawn: (...args) => require('node:child_process').spawn(...args)};";
+const commanderLazyChildProcess = {
+  name: 'commander-lazy-child-process',
+  setup(build) {
+    build.onLoad({filter: /[\\/]commander[\\/]lib[\\/]command\.js$/}, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const eager = "const childProcess = require('node:child_process');";
+      if (!source.includes(eager)) throw new Error(`${args.path}: commander no longer has the line ${eager} (scripts/bundle-options.mjs)`);
+      return {contents: source.replace(eager, LAZY_CHILD_PROCESS), loader: 'js'};
+    });
+  },
+};
+
 export const bundleOptions = {
-  plugins: [inkSwaps],
+  plugins: [inkSwaps, commanderLazyChildProcess],
   bundle: true,
   // Code splitting keeps Ink and React in chunks of their own, loaded only when the wizard or the
   // log pane starts, so `tdx-wizard --version` and the non-interactive commands start fast.
