@@ -313,8 +313,8 @@ export class WizardController {
 
   /** trusted-storage create, as the CLI does it without --apply: the inputs, the checks (a host finding refuses), the flow. */
   async trustedCreate(request: TrustedRequest, apply = false): Promise<ActionOutcome> {
-    const [{refuseBlocking, trustedChecks}, {trustedFlow, unitName}, {planTrusted}, {applyManifests}] = await trustedModules();
     return this.act(async (env) => {
+      const [{refuseBlocking, trustedChecks}, {trustedFlow, unitName}, {planTrusted}, {applyManifests}] = await trustedModules();
       const job = await planTrusted(request);
       for (const c of refuseBlocking(await trustedChecks(env.runner, {runtimeClass: request.runtimeClass, node: request.node, signal: env.signal}), apply)) env.warn(c.summary, c.fix);
       await runFlow(trustedFlow(job), job, env);
@@ -333,8 +333,10 @@ export class WizardController {
 
   /** trusted-storage teardown after the typed name, as the CLI does it without --kubectl: checked again first. */
   async trustedTeardown(name: string, dir: string): Promise<ActionOutcome> {
-    const {planTeardown, runTeardown} = await import('../trusted/teardown.js');
-    return this.act(async (env) => (await runTeardown(env.runner, await planTeardown(name, resolvePath(dir)), false)).text);
+    return this.act(async (env) => {
+      const {planTeardown, runTeardown} = await import('../trusted/teardown.js');
+      return (await runTeardown(env.runner, await planTeardown(name, resolvePath(dir)), false)).text;
+    });
   }
 
   /** The inventory of the host's volumes (tdx-wizard volumes): read-only, no process per volume. */
@@ -473,8 +475,9 @@ export class WizardController {
 
 /**
  * Trusted storage's modules load when its screen first asks for them: they bring kubernetes-models
- * and yaml (about 650 KB), which the other screens and the log pane never use (5-6 MB of every
- * wizard's memory, and their start-up, before).
+ * and yaml (about 650 KB of code), which the other screens and the log pane never use: loaded at
+ * start-up they were 2 MB of the log pane's peak memory (`node bench/log-ab.mjs`) and their
+ * compile time.
  */
 function trustedModules() {
   return Promise.all([import('../trusted/checks.js'), import('../trusted/flow.js'), import('../trusted/plan.js'), import('../trusted/apply.js')]);
