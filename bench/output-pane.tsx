@@ -5,13 +5,13 @@
 // RESULT_FILE.
 //   node output-pane.mjs RESULT_FILE SCRIPT
 import {readFileSync, writeFileSync} from 'node:fs';
-import {withoutFetch} from '../src/load-ui.js';
+import {loadAsTheUi} from '../src/load-ui.js';
 import {Runner} from '../src/runner/runner.js';
 import {Transcript} from '../src/runner/transcript.js';
 import {createAppStore} from '../src/store.js';
 
-// Ink loads as the wizard loads it (src/load-ui.ts: without undici).
-const [{render}, {OutputPane}] = await withoutFetch(() => Promise.all([import('ink'), import('../components/OutputPane.js')]));
+// Ink loads as the wizard loads it (src/load-ui.ts: its V8 settings, without undici).
+const [{render}, {OutputPane}] = await loadAsTheUi(() => Promise.all([import('ink'), import('../components/OutputPane.js')]));
 const [resultFile, script] = process.argv.slice(2) as [string, string];
 const store = createAppStore();
 const runner = new Runner({store});

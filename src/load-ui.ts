@@ -19,12 +19,16 @@ import {setFlagsFromString} from 'node:v8';
 export const UI_V8_FLAGS = ['--semi-space-growth-factor=1', '--liftoff-only'];
 
 export function loadUi(): Promise<typeof import('../components/run.js')> {
-  for (const flag of UI_V8_FLAGS) setFlagsFromString(flag);
-  return withoutFetch(() => import('../components/run.js'));
+  return loadAsTheUi(() => import('../components/run.js'));
 }
 
-/** Runs `load` (an import of anything that imports Ink) with the global fetch hidden. */
-export async function withoutFetch<T>(load: () => Promise<T>): Promise<T> {
+/** Runs `load` (an import of anything that imports Ink) as the UI loads: its V8 settings set, the global fetch hidden. */
+export function loadAsTheUi<T>(load: () => Promise<T>): Promise<T> {
+  for (const flag of UI_V8_FLAGS) setFlagsFromString(flag);
+  return withoutFetch(load);
+}
+
+async function withoutFetch<T>(load: () => Promise<T>): Promise<T> {
   const fetch = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
   if (fetch?.configurable) delete (globalThis as {fetch?: unknown}).fetch;
   try {
