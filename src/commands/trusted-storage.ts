@@ -21,7 +21,8 @@ import {recordTmp, trustedFlow, unitName, type TrustedJob} from '../trusted/flow
 import {planTeardown, runTeardown} from '../trusted/teardown.js';
 import {applyManifests} from '../trusted/apply.js';
 import {refuseBlocking, trustedChecks} from '../trusted/checks.js';
-import {checkName, DNS_LABEL, planTrusted} from '../trusted/plan.js';
+import {DNS_LABEL} from '../trusted/names.js';
+import {checkName, planTrusted} from '../trusted/plan.js';
 import {table} from './check.js';
 
 export function register(program: Command): void {

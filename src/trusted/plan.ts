@@ -10,7 +10,6 @@ import {recordTmp, unitName, type TrustedJob} from './flow.js';
 import {trustedObjects} from './manifests.js';
 import {DNS_LABEL} from './names.js';
 
-export {DNS_LABEL};
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const MIN_BYTES = 64 * 2 ** 20;
 

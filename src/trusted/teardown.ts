@@ -11,7 +11,8 @@ import {UsageError} from '../errors.js';
 import {list} from '../inventory/find.js';
 import type {Runner} from '../runner/runner.js';
 import {recordTmp, unitName, type TrustedRecord} from './flow.js';
-import {checkName, DNS_LABEL} from './plan.js';
+import {DNS_LABEL} from './names.js';
+import {checkName} from './plan.js';
 
 /** What a teardown of `name` in `dir` will remove: the record, or only the unfinished record of a create stopped before anything else. */
 export type TeardownPlan = {name: string; recordPath: string; unfinished: true} | {name: string; recordPath: string; unfinished: false; rec: TrustedRecord};
