@@ -1,8 +1,8 @@
 // A cache of at most `limit` entries and `maxChars` characters of keys (and of string values), the
 // least recently used going first: for Ink's text caches, which otherwise keep every text a frame
 // ever showed (see inkMeasureText.ts). A log pane's frame is one text of about 3 KB that never
-// comes back: counting entries alone, a thousand of them stayed (3 MB, twice that with the wrapped
-// copies). A text over the whole budget is not kept at all.
+// comes back: counting entries alone, a thousand of them stayed (3 MB; more for texts that were
+// wrapped too, whose key and result are kept). A text over the whole budget is not kept at all.
 export const CACHE_CHARS = 128 * 1024;
 
 export class BoundedCache<V> {
