@@ -26,7 +26,7 @@ import {stepEnv} from '../cli/step-env.js';
 import {requireRoot} from '../cli/root.js';
 import {noteChange, recordVolume, refuseOtherOwners} from '../inventory/manifest.js';
 import {layoutFolders, makeFolder} from '../inventory/layout.js';
-import {checkHostnameForNames} from '../prepare/run.js';
+import {checkHostnameForNames} from '../prepare/hostname.js';
 import {defaultFileName, type ContainerFormat, type EraId, type Role, type VolumeSpec} from '../era/eras.js';
 
 export function register(program: Command): void {

@@ -14,7 +14,8 @@ import {layoutFolders, makeFolder, recordSet} from '../inventory/layout.js';
 import {refuseOtherOwners} from '../inventory/manifest.js';
 import {describeAction, planSet, refusals, type Plan} from '../prepare/plan.js';
 import {configGiven, configValuesFrom} from '../prepare/config-part.js';
-import {checkBeforePrepare, checkHostnameForNames, checkSetDir, compareConfig, creating, runPrepare, setEvidence} from '../prepare/run.js';
+import {checkHostnameForNames} from '../prepare/hostname.js';
+import {checkBeforePrepare, checkSetDir, compareConfig, creating, runPrepare, setEvidence} from '../prepare/run.js';
 import {toShellScript} from '../runner/transcript.js';
 
 export function register(program: Command): void {

@@ -6,7 +6,6 @@ import {createFlow, reclaimCreateLeftovers, type CreateJob} from '../../flows/cr
 import {prepareFlow, type PrepareJob, type PreparePart} from '../../flows/prepare.js';
 import {reclaimFuseLeftovers} from '../attach/index.js';
 import {UsageError} from '../errors.js';
-import {validateHostname} from '../vm/fields.js';
 import {runFlow, type StepEnv} from '../flow-runner.js';
 import type {ConfigValues} from '../config-volume/values.js';
 import {checkSpace} from '../volume/space.js';
@@ -31,18 +30,6 @@ export async function compareConfig(plan: Plan, values: ConfigValues): Promise<v
   if (!action || action.kind !== 'reuse') return;
   const changed = await configChanges(action.path, values);
   if (changed.length) plan.actions[i] = {...action, kind: 'refresh', changed};
-}
-
-/** The hostname names files before it names a VM: the quick-launch schema's rule, checked first. `flag` leads the fix ("--hostname "). */
-export function checkHostnameForNames(hostname: string, flag = ''): void {
-  const rule = validateHostname(hostname); // the launch form's and config volume's rule: one place
-  if (rule.ok && rule.value === hostname) return;
-  if (hostname.length > 63) throw new UsageError(`the hostname is ${hostname.length} characters; the guest accepts at most 63`, 'choose a shorter hostname');
-  throw new UsageError(
-    `"${hostname}" is not a hostname the guest accepts: lower-case letters, digits and "-", not at either end`,
-    // Lower case is offered only where it is all that is wrong (Miner_1 would still be refused).
-    validateHostname(hostname.toLowerCase()).ok ? `use ${flag}${hostname.toLowerCase()}` : 'choose a hostname such as miner-01',
-  );
 }
 
 /** `fixWord` names the way to have it created ("pass --create-dir", "…"). */

@@ -44,7 +44,8 @@ import {refusals, type Plan} from '../prepare/plan.js';
 import {layoutSibling} from '../inventory/find.js';
 import {makeFolder, recordSet} from '../inventory/layout.js';
 import {refuseOtherOwners} from '../inventory/manifest.js';
-import {checkBeforePrepare, checkHostnameForNames, checkSetDir, creating, runPrepare, setEvidence} from '../prepare/run.js';
+import {checkHostnameForNames} from '../prepare/hostname.js';
+import {checkBeforePrepare, checkSetDir, creating, runPrepare, setEvidence} from '../prepare/run.js';
 import {configValues, offeredEra, planFor, type EraChoice, type SetInput} from './set.js';
 
 const sysRoot = () => process.env.TDX_WIZARD_SYS_ROOT || '/sys';

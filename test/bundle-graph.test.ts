@@ -1,0 +1,46 @@
+// What a command loads as it starts: the modules its entry reaches through static imports (the
+// rest of the bundle loads through import() when asked). Each module is compiled at every start,
+// and the interactive UI keeps them in memory for as long as it runs.
+import {build, type Metafile} from 'esbuild';
+import {beforeAll, describe, expect, it} from 'vitest';
+import {bundleOptions} from '../scripts/bundle-options.mjs';
+
+let meta: Metafile;
+
+/** Inputs reached from `entry` through static imports and require() calls. */
+function reached(entry: string): string[] {
+  const seen = new Set([entry]);
+  const queue = [entry];
+  while (queue.length) {
+    for (const i of meta.inputs[queue.shift()!]?.imports ?? []) {
+      if ((i.kind === 'import-statement' || i.kind === 'require-call') && !seen.has(i.path)) {
+        seen.add(i.path);
+        queue.push(i.path);
+      }
+    }
+  }
+  return [...seen];
+}
+
+describe('what a command loads as it starts', () => {
+  beforeAll(async () => {
+    const result = await build({...bundleOptions, entryPoints: ['src/cli.ts'], write: false, metafile: true, outdir: '/nonexistent', logLevel: 'silent'});
+    meta = result.metafile!;
+  }, 60_000);
+
+  // Trusted storage's modules (kubernetes-models and yaml, about 650 KB of code) were 2 MB of the
+  // log pane's memory and their compile time at every start of the wizard.
+  it('the UI: not trusted storage\'s manifests, kubernetes-models or yaml (loaded when its screen asks)', () => {
+    const heavy = (path: string) => /node_modules\/(kubernetes-models|yaml)\/|src\/trusted\/manifests\.ts$/.test(path);
+    expect(Object.keys(meta.inputs).filter(heavy).length).toBeGreaterThan(0); // the check can fail: they are in the bundle
+    expect(reached('components/run.tsx').filter(heavy)).toEqual([]);
+  });
+
+  // create --vm checks the hostname rule only; prepare's run brought its config volume, the
+  // launcher and the hints (about 150 KB) into every create's start.
+  it('create: not prepare, the config volume or the hints', () => {
+    const heavy = (path: string) => /src\/prepare\/run\.ts$|src\/config-volume\/|assets\/hints\.json$/.test(path);
+    expect(reached('src/commands/prepare.ts').filter(heavy).length).toBeGreaterThan(0); // the check can fail: prepare loads them
+    expect(reached('src/commands/create.ts').filter(heavy)).toEqual([]);
+  });
+});
