@@ -141,10 +141,10 @@ export default class Output {
         if (clipHorizontally) {
           lines = lines.map((line) => {
             const from = x < clip.x1! ? clip.x1! - x : 0;
-            const width = this.caches.getStringWidth(line);
+            const simple = simpleWidth(line); // one pass: the width, and whether slice() can cut it
+            const width = simple?.width ?? this.caches.getStringWidth(line);
             const to = x + width > clip.x2! ? clip.x2! - x : width;
             // A row of single-column characters without escape codes: a column is a UTF-16 unit.
-            const simple = simpleWidth(line);
             return simple && !simple.styled ? line.slice(from, to) : sliceAnsi(line, from, to);
           });
           if (x < clip.x1!) x = clip.x1!;

@@ -5,24 +5,15 @@
 import widestLine from './fastWidestLine.js'; // Ink's measure-text gets this one in the bundle too
 import {BoundedCache} from './boundedCache.js';
 
-const cache = new BoundedCache<{width: number; height: number}>(1000);
+/** Exported for the tests, which read its size. */
+export const measured = new BoundedCache<{width: number; height: number}>(1000);
 
 export default function measureText(text: string): {width: number; height: number} {
   if (text.length === 0) return {width: 0, height: 0};
-  let dimensions = cache.get(text);
+  let dimensions = measured.get(text);
   if (!dimensions) {
     dimensions = {width: widestLine(text), height: text.split('\n').length};
-    cache.set(text, dimensions);
+    measured.set(text, dimensions);
   }
   return dimensions;
-}
-
-/** Texts held (tests). */
-export function measuredTexts(): number {
-  return cache.size;
-}
-
-/** Characters held (tests). */
-export function measuredChars(): number {
-  return cache.chars;
 }

@@ -6,29 +6,20 @@ import {BoundedCache} from './boundedCache.js';
 
 type Wrap = 'wrap' | 'end' | 'middle' | 'truncate-end' | 'truncate' | 'truncate-middle' | 'truncate-start';
 
-const cache = new BoundedCache<string>(1000);
+/** Exported for the tests, which read its size. */
+export const wrapped = new BoundedCache<string>(1000);
 
 export default function wrapText(text: string, maxWidth: number, wrapType: Wrap): string {
   const key = `${text}\0${maxWidth}\0${wrapType}`;
-  let wrapped = cache.get(key);
-  if (wrapped === undefined) {
-    wrapped = text;
-    if (wrapType === 'wrap') wrapped = wrapAnsi(text, maxWidth, {trim: false, hard: true});
+  let result = wrapped.get(key);
+  if (result === undefined) {
+    result = text;
+    if (wrapType === 'wrap') result = wrapAnsi(text, maxWidth, {trim: false, hard: true});
     if (wrapType.startsWith('truncate')) {
       const position = wrapType === 'truncate-middle' ? 'middle' : wrapType === 'truncate-start' ? 'start' : 'end';
-      wrapped = cliTruncate(text, maxWidth, {position});
+      result = cliTruncate(text, maxWidth, {position});
     }
-    cache.set(key, wrapped);
+    wrapped.set(key, result);
   }
-  return wrapped;
-}
-
-/** Texts held (tests). */
-export function wrappedTexts(): number {
-  return cache.size;
-}
-
-/** Characters held (tests). */
-export function wrappedChars(): number {
-  return cache.chars;
+  return result;
 }

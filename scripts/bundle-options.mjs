@@ -17,7 +17,7 @@ const INK_SWAPS = {
 const inkSwaps = {
   name: 'ink-swaps',
   setup(build) {
-    build.onResolve({filter: /^(\.\/output\.js|widest-line|\.\/measure-text\.js|\.\/wrap-text\.js)$/}, (args) =>
+    build.onResolve({filter: new RegExp(`^(${Object.keys(INK_SWAPS).map((k) => k.replace(/[.\/]/g, '\\$&')).join('|')})$`)}, (args) =>
       /[\\/]ink[\\/]build$/.test(args.resolveDir) ? {path: fileURLToPath(new URL(INK_SWAPS[args.path], import.meta.url))} : undefined,
     );
   },

@@ -28,6 +28,14 @@ describe('what a command loads as it starts', () => {
     meta = result.metafile!;
   }, 60_000);
 
+  // Ink's text caches keep every text they ever saw: the bundle takes bounded ones instead (ink-caches.test.ts).
+  it('the UI: Ink measures and wraps text with the bounded caches, not its own', () => {
+    const inputs = Object.keys(meta.inputs);
+    expect(inputs).toContain('components/inkMeasureText.ts');
+    expect(inputs).toContain('components/inkWrapText.ts');
+    expect(inputs.filter((i) => /ink\/build\/(measure|wrap)-text\.js$/.test(i))).toEqual([]);
+  });
+
   // Trusted storage's modules (kubernetes-models and yaml, about 650 KB of code) were 2 MB of the
   // log pane's memory and their compile time at every start of the wizard.
   it('the UI: not trusted storage\'s manifests, kubernetes-models or yaml (loaded when its screen asks)', () => {
