@@ -114,8 +114,12 @@ describe('the wizard\'s volumes screen', () => {
     const config = join(tmp.path, 'screen-config');
     mkdirSync(config);
     writeFileSync(join(config, 'config.json'), JSON.stringify({volumeDir: dir}), {mode: 0o600});
-    // A layout of its own: the first test left a volume in the shared one.
-    const run = startPty([CLI], {cwd: dir, env: {...env, TDX_WIZARD_CONFIG_DIR: config, TDX_WIZARD_LAYOUT_ROOT: join(tmp.path, 'screen-layout')}, cols: 100, rows: 30});
+    // A layout of its own: the first test left a volume in the shared one. And a /proc of its own,
+    // empty: the inventory also lists every image a QEMU process has open, and other test files
+    // running beside this one hold theirs (a qemu-storage-daemon's volume made a third row).
+    const proc = join(tmp.path, 'screen-proc');
+    mkdirSync(proc);
+    const run = startPty([CLI], {cwd: dir, env: {...env, TDX_WIZARD_CONFIG_DIR: config, TDX_WIZARD_LAYOUT_ROOT: join(tmp.path, 'screen-layout'), TDX_WIZARD_PROC_ROOT: proc}, cols: 100, rows: 30});
     try {
       await run.waitFor('First-time setup');
       for (let i = 0; i < 7; i++) await run.press('Down');
