@@ -3,6 +3,8 @@
 import {readFile} from 'node:fs/promises';
 import {fileURLToPath} from 'node:url';
 
+const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+
 // Modules of Ink replaced in the bundle: its screen buffer by components/fastOutput.ts (the same
 // cells, without an object per cell for rows of plain text and colours: most of a log pane frame's
 // cost under a flood), its widest-line by components/fastWidestLine.ts (the same widths, counted),
@@ -67,4 +69,64 @@ export const bundleOptions = {
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
+};
+
+// The one-file build of each command that never shows the UI, dist/cmd/NAME.cjs, which
+// src/cli.ts runs through src/command-bundle.ts with a code cache: CommonJS, because Node 20 can
+// give a code cache to a script but not to an ES module. Each file has all the code its command
+// needs (the runner, execa, commander) and nothing else; a process loads one of them or the ES
+// module build, never both, so no module is there twice.
+const commandEntries = {
+  name: 'command-entries',
+  setup(build) {
+    build.onResolve({filter: /^command-entry:/}, (args) => ({path: args.path.slice('command-entry:'.length), namespace: 'command-entry'}));
+    build.onLoad({filter: /.*/, namespace: 'command-entry'}, (args) => ({
+      contents: `import {runProgram} from './program.ts';\nimport * as command from './commands/${args.path}.ts';\nvoid runProgram([command]);\n`,
+      resolveDir: SRC,
+      loader: 'ts',
+    }));
+  },
+};
+
+/** esbuild options for the one-file builds of `names` into outdir/cmd/. */
+export function commandBundleOptions(names) {
+  const {banner: _esmOnly, splitting: _splitting, plugins, ...shared} = bundleOptions;
+  return {
+    ...shared,
+    plugins: [...plugins, commandEntries],
+    format: 'cjs',
+    entryPoints: names.map((name) => ({in: `command-entry:${name}`, out: `cmd/${name}`})),
+    outExtension: {'.js': '.cjs'},
+    // ES modules are strict; the same code as CommonJS must be too.
+    banner: {js: '"use strict";'},
+    metafile: true,
+  };
+}
+
+/** Why a one-file build cannot stand as it is (the UI in it, or an import() left for Node to do), or undefined. */
+export function commandBundleFault(output) {
+  const ui = Object.keys(output.inputs).find((input) => /node_modules\/(ink|react|react-reconciler|yoga-layout)\//.test(input));
+  if (ui) return `it has the UI in it (${ui}): add the command to UI_COMMANDS in src/command-names.ts`;
+  // Only Node's built-in modules are left to import() (src/command-bundle.ts gives it Node's loader).
+  const dynamic = output.imports.find((i) => i.kind === 'dynamic-import' && !i.path.startsWith('node:'));
+  if (dynamic) return `it leaves import('${dynamic.path}') to Node: bundle it, or import it with the node: prefix if it is built in`;
+  return undefined;
+}
+
+// The entry, dist/cli.js: CommonJS, with the ES module build (dist/esm/main.js) loaded by import()
+// when no one-file build of the command answers.
+const esmMain = {
+  name: 'esm-main',
+  setup(build) {
+    build.onResolve({filter: /^\.\/main\.js$/}, () => ({path: './esm/main.js', external: true}));
+  },
+};
+export const entryOptions = {
+  ...commandBundleOptions([]),
+  entryPoints: undefined,
+  outExtension: undefined,
+  plugins: [esmMain],
+  // src/ is ES modules: import.meta.url is the file's own URL there, and here.
+  define: {...bundleOptions.define, 'import.meta.url': '__tdxUrl'},
+  banner: {js: '"use strict";\nconst __tdxUrl = require("node:url").pathToFileURL(__filename).href;'},
 };

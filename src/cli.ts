@@ -1,9 +1,11 @@
-// Entry point. Kept tiny so `tdx-wizard --version` answers before anything else loads; the
-// subcommands load next, and Ink and React only when the interactive wizard starts.
-import {takeSeedFromEnv} from './seed-env.js';
+// Entry point. Kept tiny so `tdx-wizard --version` answers before anything else loads; then a
+// command's one-file build if it has one (src/command-bundle.ts), else the ES module build
+// (main.ts): help, the wizard, and Ink and React only when the UI starts. Nothing here keeps
+// state: the two builds each have their own copy of every module.
+import {fileURLToPath} from 'node:url';
+import {commandName, commandWord, UI_COMMANDS} from './command-names.js';
+import {runCommandBundle} from './command-bundle.js';
 import {version} from './version.js';
-
-takeSeedFromEnv(); // before anything can start a program that would inherit it
 
 // The #! line (scripts/build.mjs) keeps NODE_EXTRA_CA_CERTS from Node's start-up; the commands
 // the wizard runs get it back, unchanged.
@@ -18,5 +20,7 @@ const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${version}\n`);
 } else {
-  await import('./main.js');
+  const name = commandName(commandWord(args));
+  const bundle = name && !UI_COMMANDS.includes(name) ? fileURLToPath(new URL(`./cmd/${name}.cjs`, import.meta.url)) : undefined;
+  if (!bundle || !runCommandBundle(bundle)) void import('./main.js'); // the ES module build (dist/esm/)
 }

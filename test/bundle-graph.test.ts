@@ -3,7 +3,7 @@
 // and the interactive UI keeps them in memory for as long as it runs.
 import {build, type Metafile} from 'esbuild';
 import {beforeAll, describe, expect, it} from 'vitest';
-import {bundleOptions} from '../scripts/bundle-options.mjs';
+import {bundleOptions, commandBundleOptions} from '../scripts/bundle-options.mjs';
 
 let meta: Metafile;
 
@@ -51,4 +51,15 @@ describe('what a command loads as it starts', () => {
     expect(reached('src/commands/prepare.ts').filter(heavy).length).toBeGreaterThan(0); // the check can fail: prepare loads them
     expect(reached('src/commands/create.ts').filter(heavy)).toEqual([]);
   });
+
+  // Its one-file build (dist/cmd/create.cjs) has every module create can reach, import() too.
+  it('create\'s one-file build: not prepare, the config volume or the hints either', async () => {
+    const heavy = (path: string) => /src\/prepare\/run\.ts$|src\/config-volume\/|assets\/hints\.json$/.test(path);
+    const inputs = async (name: string) => {
+      const result = await build({...commandBundleOptions([name]), write: false, outdir: '/nonexistent', logLevel: 'silent'});
+      return Object.values(result.metafile!.outputs).flatMap((o) => Object.keys(o.inputs));
+    };
+    expect((await inputs('prepare')).filter(heavy).length).toBeGreaterThan(0); // the check can fail
+    expect((await inputs('create')).filter(heavy)).toEqual([]);
+  }, 60_000);
 });

@@ -1,0 +1,66 @@
+// Runs a command from its one-file build, dist/cmd/NAME.cjs (scripts/build.mjs), with the V8 code
+// cache the build made for it beside it.
+//
+// Node 20 compiles every ES module at every start and has no cache for them (Node 22 has
+// module.enableCompileCache). The ES module build of `create` is 38 modules, execa's 186 KB among
+// them: Node's module loader and V8's parser were about 70 ms of every create before its first
+// command ran, and 20 of verify's 110 ms. One CommonJS file compiled with a code cache skips both.
+//
+// The cache is made by the build and only read here: nothing at run time writes code that a
+// later run executes. V8 checks it against its own version, its flags and the source's length,
+// and compiles from the source when it does not match (Node upgraded since the build, a flag
+// given): slower, never wrong. V8 does not check the rest: a cache made for another source of the
+// same length would run that other code, and a damaged one stops Node with a fatal error (seen:
+// bytes flipped in the middle). So the file starts with a SHA-256 of the source and the cache
+// together (0.4 ms), and one that does not match is not given to V8.
+import {createHash} from 'node:crypto';
+import {readFileSync} from 'node:fs';
+import {createRequire, Module} from 'node:module';
+import {dirname} from 'node:path';
+import {constants, Script} from 'node:vm';
+
+/** What the last load did, for tests: the file and whether V8 took its code cache. */
+export const LOADED = Symbol.for('tdx-wizard.command-bundle');
+/** accepted; rejected by V8 (another Node, a flag); damaged (or made for another source); none (no file). */
+export type CodeCache = 'accepted' | 'rejected' | 'damaged' | 'none';
+const DIGEST_BYTES = 32;
+
+/** Runs `file` as CommonJS; false if there is no such file (the caller loads the ES module build). */
+export function runCommandBundle(file: string): boolean {
+  let source: Buffer;
+  try {
+    source = readFileSync(file);
+  } catch {
+    return false;
+  }
+  let cache: Buffer | undefined;
+  try {
+    cache = readFileSync(`${file}.cache`);
+  } catch {
+    // none: compiled from the source
+  }
+  const cachedData = cache && cacheFor(source, cache);
+  const script = compile(source.toString('utf8'), file, cachedData);
+  const codeCache: CodeCache = !cache ? 'none' : !cachedData ? 'damaged' : script.cachedDataRejected ? 'rejected' : 'accepted';
+  (globalThis as Record<symbol, unknown>)[LOADED] = {file, codeCache};
+  const module = {exports: {}};
+  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(file), module, file, dirname(file));
+  return true;
+}
+
+/**
+ * `source` as Node's own loader wraps a CommonJS file (Module.wrap), its import() of Node's
+ * built-in modules (zlib, readline: loaded when used) done by Node's loader. scripts/code-cache.cjs
+ * compiles it with the same options: V8 refuses a cache made otherwise.
+ */
+export function compile(source: string, file: string, cachedData?: Buffer): Script {
+  return new Script(Module.wrap(source), {filename: file, cachedData, importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER});
+}
+
+/** The V8 cache in `file` (as scripts/code-cache.cjs writes it: SHA-256 of source and cache, then the cache) if it is whole and made for `source`. */
+export function cacheFor(source: Buffer, file: Buffer): Buffer | undefined {
+  if (file.length <= DIGEST_BYTES) return undefined;
+  const cachedData = file.subarray(DIGEST_BYTES);
+  const digest = createHash('sha256').update(source).update(cachedData).digest();
+  return digest.equals(file.subarray(0, DIGEST_BYTES)) ? cachedData : undefined;
+}
