@@ -95,6 +95,10 @@ export function commandBundleOptions(names) {
     ...shared,
     plugins: [...plugins, commandEntries],
     format: 'cjs',
+    // import() of Node's built-ins (zlib, readline: loaded when used) as require(): a script run
+    // by vm cannot import() once compiled from a code cache (Node 20: "A dynamic import callback
+    // was not specified", in a fresh process only).
+    supported: {...shared.supported, 'dynamic-import': false},
     entryPoints: names.map((name) => ({in: `command-entry:${name}`, out: `cmd/${name}`})),
     outExtension: {'.js': '.cjs'},
     // ES modules are strict; the same code as CommonJS must be too.
@@ -107,9 +111,9 @@ export function commandBundleOptions(names) {
 export function commandBundleFault(output) {
   const ui = Object.keys(output.inputs).find((input) => /node_modules\/(ink|react|react-reconciler|yoga-layout)\//.test(input));
   if (ui) return `it has the UI in it (${ui}): add the command to UI_COMMANDS in src/command-names.ts`;
-  // Only Node's built-in modules are left to import() (src/command-bundle.ts gives it Node's loader).
-  const dynamic = output.imports.find((i) => i.kind === 'dynamic-import' && !i.path.startsWith('node:'));
-  if (dynamic) return `it leaves import('${dynamic.path}') to Node: bundle it, or import it with the node: prefix if it is built in`;
+  // A script run by vm cannot import() once compiled from a code cache: esbuild must have made each a require().
+  const dynamic = output.imports.find((i) => i.kind === 'dynamic-import');
+  if (dynamic) return `it leaves import('${dynamic.path}') to Node, which a script compiled from a code cache cannot do`;
   return undefined;
 }
 
@@ -126,6 +130,8 @@ export const entryOptions = {
   entryPoints: undefined,
   outExtension: undefined,
   plugins: [esmMain],
+  // Node's own loader runs this file: its import() of the ES module build is a real one.
+  supported: bundleOptions.supported,
   // src/ is ES modules: import.meta.url is the file's own URL there, and here.
   define: {...bundleOptions.define, 'import.meta.url': '__tdxUrl'},
   banner: {js: '"use strict";\nconst __tdxUrl = require("node:url").pathToFileURL(__filename).href;'},

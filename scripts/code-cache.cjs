@@ -1,18 +1,18 @@
 // node scripts/code-cache.cjs dist/cmd/NAME.cjs NAME: writes dist/cmd/NAME.cjs.cache, V8's code
 // for that one-file build after its top level ran (as `tdx-wizard NAME --help`), compiled as
-// compile() in src/command-bundle.ts compiles it at run time (the same wrapper and options). Run by
+// compile() in src/command-bundle.ts compiles it at run time (the same wrapper, Module.wrap). Run by
 // scripts/build.mjs, in a Node of its own with no flags.
 'use strict';
 const {createHash} = require('node:crypto');
 const {readFileSync, renameSync, writeFileSync} = require('node:fs');
 const {createRequire, Module} = require('node:module');
 const {dirname, resolve} = require('node:path');
-const {constants, Script} = require('node:vm');
+const {Script} = require('node:vm');
 
 const file = resolve(process.argv[2]);
 const name = process.argv[3];
 const source = readFileSync(file);
-const script = new Script(Module.wrap(source.toString('utf8')), {filename: file, importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER});
+const script = new Script(Module.wrap(source.toString('utf8')), {filename: file});
 process.argv = [process.argv[0], resolve('dist/cli.js'), name, '--help'];
 process.stdout.write = () => true; // the help text: not wanted here
 process.on('exit', () => {

@@ -17,7 +17,7 @@ import {createHash} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import {createRequire, Module} from 'node:module';
 import {dirname} from 'node:path';
-import {constants, Script} from 'node:vm';
+import {Script} from 'node:vm';
 
 /** What the last load did, for tests: the file and whether V8 took its code cache. */
 export const LOADED = Symbol.for('tdx-wizard.command-bundle');
@@ -49,12 +49,12 @@ export function runCommandBundle(file: string): boolean {
 }
 
 /**
- * `source` as Node's own loader wraps a CommonJS file (Module.wrap), its import() of Node's
- * built-in modules (zlib, readline: loaded when used) done by Node's loader. scripts/code-cache.cjs
- * compiles it with the same options: V8 refuses a cache made otherwise.
+ * `source` as Node's own loader wraps a CommonJS file (Module.wrap); scripts/code-cache.cjs
+ * compiles it the same way when it makes the cache. No import() is left in it (the build made
+ * each a require()): Node 20 cannot run one in a script compiled from a code cache.
  */
 export function compile(source: string, file: string, cachedData?: Buffer): Script {
-  return new Script(Module.wrap(source), {filename: file, cachedData, importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER});
+  return new Script(Module.wrap(source), {filename: file, cachedData});
 }
 
 /** The V8 cache in `file` (as scripts/code-cache.cjs writes it: SHA-256 of source and cache, then the cache) if it is whole and made for `source`. */

@@ -50,6 +50,19 @@ describe('one-file builds of the commands', () => {
     expect(create.loaded).toEqual({file: join(dirname(CLI), 'cmd', 'create.cjs'), codeCache: 'accepted'});
   });
 
+  // Node 20 cannot import() in a script compiled from a code cache, in a fresh process: the
+  // one-file builds require() the built-ins the ES module build imports when first used.
+  it('a built-in loaded when first used loads there too: zlib, for a volume with compressed clusters', () => {
+    const compressed = join(tmp.path, 'compressed.qcow2');
+    const made = spawnSync('qemu-img', ['convert', '-c', '-f', 'qcow2', '-O', 'qcow2', volume, compressed], {encoding: 'utf8'});
+    expect(made.status, `qemu-img (qemu-utils): ${made.stderr}`).toBe(0);
+    const r = run(CLI, ['verify', compressed]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/ext4 labelled "tdx-cache".*will accept it/);
+    expect(r.loaded?.codeCache).toBe('accepted');
+  });
+
   it('help, the wizard\'s door and logs (it may show the UI) go through the ES module build', () => {
     for (const args of [['--help'], ['logs', '--help'], []]) {
       const r = run(CLI, args);
@@ -101,10 +114,10 @@ describe('one-file builds of the commands', () => {
     // logs may open the log pane: Ink's top-level await cannot even be CommonJS.
     await expect(build({...commandBundleOptions(['logs']), write: false, outdir: '/nonexistent', logLevel: 'silent'})).rejects.toThrow(/Top-level await/);
     // What the check after the build says of an output (as esbuild's metafile describes it).
-    const output = (inputs: string[], dynamic: string[] = []) => ({inputs: Object.fromEntries(inputs.map((i) => [i, {bytesInOutput: 1}])), imports: dynamic.map((path) => ({path, kind: 'dynamic-import', external: true}))});
+    const output = (inputs: string[], dynamic: string[] = []) => ({inputs: Object.fromEntries(inputs.map((i) => [i, {bytesInOutput: 1}])), imports: dynamic.map((path) => ({path, kind: 'dynamic-import' as const, external: true}))});
     expect(commandBundleFault(output(['src/program.ts', 'node_modules/ink/build/render.js']))).toMatch(/UI in it .*ink.*UI_COMMANDS/);
-    expect(commandBundleFault(output(['src/program.ts'], ['./chunk.js']))).toMatch(/import\('\.\/chunk\.js'\)/);
-    expect(commandBundleFault(output(['src/program.ts'], ['node:zlib']))).toBeUndefined();
+    expect(commandBundleFault(output(['src/program.ts'], ['node:zlib']))).toMatch(/import\('node:zlib'\).*code cache/);
+    expect(commandBundleFault(output(['src/program.ts']))).toBeUndefined();
     const create = await build({...commandBundleOptions(['create']), write: false, outdir: '/nonexistent', logLevel: 'silent'});
     const [made] = Object.values(create.metafile!.outputs).filter((o) => o.entryPoint);
     expect(commandBundleFault(made!)).toBeUndefined();
