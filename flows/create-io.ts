@@ -56,7 +56,50 @@ export function writeToDisk(job: CreateJob, env: StepEnv): Promise<unknown> {
   const volume = volumeFile(job);
   return spaceAware(job, 'writing the volume to disk', () =>
     env.runner.act('Write the volume to disk', ['sync', '--data', '--', volume], () =>
-      likeATool(`could not write ${volume} to disk`, 'verify', () => withFile(volume, constants.O_RDONLY, (file) => file.datasync())),
+      likeATool(`could not write ${volume} to disk`, 'verify', async () => {
+        // An error the early flushes saw is not reported again to a file opened after it (Linux
+        // reports a write-back error once): it is this flush's error.
+        const early = await job.earlyFlush;
+        if (early) throw early;
+        await withFile(volume, constants.O_RDONLY, (file) => file.datasync());
+      }),
     ),
   );
+}
+
+/**
+ * Flushes `path` to disk again and again while `writing` runs (qemu-img convert writing it), so
+ * that the disk writes the volume while convert is still copying: the flush after convert then
+ * waits for what is left (62 MiB for 5000G: 45 ms after convert alone, 6-11 with this; total
+ * 141-176 -> 114-118 ms). The file is opened once it exists. Resolves when `writing` has settled
+ * and no flush is under way, with the first flush's error if one failed (no flush after it).
+ */
+export async function flushWhileWriting(path: string, writing: Promise<unknown>, every = 10, datasync = (file: FileHandle) => file.datasync()): Promise<Error | undefined> {
+  let done = false;
+  const settled = writing.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  let file: FileHandle | undefined;
+  try {
+    while (!done) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([settled, new Promise((resolve) => (timer = setTimeout(resolve, every)))]);
+      clearTimeout(timer);
+      if (done) break;
+      try {
+        file ??= await open(path, constants.O_RDONLY);
+      } catch {
+        continue; // not made yet
+      }
+      try {
+        await datasync(file);
+      } catch (error) {
+        return error instanceof Error ? error : new Error(String(error));
+      }
+    }
+    return undefined;
+  } finally {
+    await file?.close();
+  }
 }

@@ -18,7 +18,7 @@ import {describeExisting} from '../src/volume/target.js';
 import {checkCreatedVolume} from '../src/volume/check-created.js';
 import {pidAlive, reclaimScratch, SCRATCH_PREFIX, scratchBase} from '../src/volume/scratch.js';
 import {nbdFormatSteps} from './create-nbd.js';
-import {likeATool, spaceAware, volumeFile, withFile, writeToDisk} from './create-io.js';
+import {flushWhileWriting, likeATool, spaceAware, volumeFile, withFile, writeToDisk} from './create-io.js';
 import {mkfs, sparseLog} from './create-mkfs.js';
 
 export interface CreateJob {
@@ -39,6 +39,8 @@ export interface CreateJob {
   qcowPath?: string;
   /** The volume's flush to disk, started as soon as it is written (verify waits for it). */
   flushed?: Promise<unknown>;
+  /** The flushes done while convert wrote the volume (create-io.ts), and the first one's error. */
+  earlyFlush?: Promise<Error | undefined>;
   /**
    * The empty file that reserves the name, kept open until the volume replaces it or it is
    * removed: while it is open its inode cannot be freed, so no file put at the name later can
@@ -222,11 +224,13 @@ export const convert: FlowStep<CreateJob> = {
     // or just written, the qcow2 written without flushes: convert's default cache is "unsafe", we
     // flush it once below), so parallel requests only add qemu's scheduling: 94 ms against 121 for
     // 5000G here (`node bench/run.mjs create`).
-    await spaceAware(job, 'qemu-img convert', () =>
+    const converting = spaceAware(job, 'qemu-img convert', () =>
       env.runner.run({cmd: 'qemu-img', args: ['convert', '-p', '-m', '1', '-f', 'raw', '-O', 'qcow2', '--', job.rawPath!, job.qcowPath!], title: 'Convert to qcow2 (only the written blocks)', progress: 'qemu-img'}),
     );
-    // The disk takes 40-60 ms to flush 62 MiB: it starts now, beside the raw file's removal and the
-    // check, which is done first and waits for it.
+    if (!env.runner.dryRun) job.earlyFlush = flushWhileWriting(job.qcowPath!, converting);
+    await converting;
+    // What the disk has not written yet (40-60 ms for 62 MiB without the flushes above): it starts
+    // now, beside the raw file's removal and the check, which is done first and waits for it.
     job.flushed = writeToDisk(job, env);
     job.flushed.catch(() => undefined); // verify reports it; never an unhandled rejection meanwhile
     if (job.scratchDir) await removeScratch(job, env);
