@@ -18,7 +18,13 @@ import {bundleOptions, commandBundleFault, commandBundleOptions, entryOptions} f
 // built-in modules (child_process, net, stream... which commander loads) and compiles them: 8-13 ms
 // more at every start, verify's 130 ms among them (BENCHMARKS.md); V8 would refuse the commands'
 // code caches too.
-const HASHBANG = '#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS TDX_WIZARD_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node';
+// MALLOC_ARENA_MAX=1: glibc gives each thread that mallocs an arena of its own and keeps what was
+// freed in it; V8's compiler threads left the log pane 6 MB larger after a flood (74 -> 68 MB,
+// CPU unchanged, bench/log-ab.mjs; create and verify unchanged). glibc reads it as Node starts;
+// src/cli.ts gives the operator's own value (or none) back to the programs the wizard starts.
+// The line stays under 128 bytes, what kernels before 5.1 read of it (hence the short names).
+const HASHBANG = '#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS TDXW_CA=${NODE_EXTRA_CA_CERTS} TDXW_ARENA=${MALLOC_ARENA_MAX} MALLOC_ARENA_MAX=1 node';
+if (HASHBANG.length >= 127) throw new Error(`the #! line is ${HASHBANG.length} bytes: kernels before 5.1 read 128 of it, newline included`);
 
 await rm('dist', {recursive: true, force: true});
 await mkdir('dist/esm', {recursive: true});

@@ -7,12 +7,18 @@ import {commandName, commandWord, UI_COMMANDS} from './command-names.js';
 import {runCommandBundle} from './command-bundle.js';
 import {version} from './version.js';
 
-// The #! line (scripts/build.mjs) keeps NODE_EXTRA_CA_CERTS from Node's start-up; the commands
-// the wizard runs get it back, unchanged.
-const caCerts = process.env.TDX_WIZARD_NODE_EXTRA_CA_CERTS;
-if (caCerts !== undefined) {
-  delete process.env.TDX_WIZARD_NODE_EXTRA_CA_CERTS;
-  if (caCerts) process.env.NODE_EXTRA_CA_CERTS = caCerts;
+// The #! line (scripts/build.mjs) keeps NODE_EXTRA_CA_CERTS from Node's start-up and starts it
+// with MALLOC_ARENA_MAX=1; the commands the wizard runs get both back as they were (unset or empty:
+// none).
+for (const [name, keptAs] of [
+  ['NODE_EXTRA_CA_CERTS', 'TDXW_CA'],
+  ['MALLOC_ARENA_MAX', 'TDXW_ARENA'],
+] as const) {
+  const kept = process.env[keptAs];
+  if (kept === undefined) continue; // not started through the #! line
+  delete process.env[keptAs];
+  if (kept) process.env[name] = kept;
+  else delete process.env[name];
 }
 if (process.env.NO_COLOR && !process.env.FORCE_COLOR) process.env.FORCE_COLOR = '0'; // chalk ignores NO_COLOR
 

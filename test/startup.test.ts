@@ -21,7 +21,7 @@ function standIns(name: string): {bin: string; seen: string} {
   const bin = join(tmp.path, `bin-${name}`);
   const seen = join(tmp.path, `seen-${name}.txt`);
   mkdirSync(bin);
-  const standIn = `#!/bin/sh\nprintf '%s|%s\\n' "\${NODE_EXTRA_CA_CERTS-unset}" "\${TDX_WIZARD_NODE_EXTRA_CA_CERTS-unset}" >> ${seen}\necho "stand-in: fails on purpose" >&2\nexit 1\n`;
+  const standIn = `#!/bin/sh\nprintf '%s|%s\\n' "\${NODE_EXTRA_CA_CERTS-unset}" "\${TDXW_CA-unset}" >> ${seen}\necho "stand-in: fails on purpose" >&2\nexit 1\n`;
   for (const tool of ['qemu-img', 'mkfs.ext4']) writeFileSync(join(bin, tool), standIn, {mode: 0o755});
   return {bin, seen};
 }
@@ -63,6 +63,35 @@ describe('start-up without NODE_EXTRA_CA_CERTS', () => {
     const r = spawnSync(CLI, ['create', join(tmp.path, 'w.qcow2'), '5000G'], {env, input: '', encoding: 'utf8', timeout: 60_000});
     expect(r.status, r.stderr).toBe(1);
     expect(readFileSync(seen, 'utf8').split('\n')[0]).toBe('unset|unset');
+  });
+});
+
+// glibc gives each thread that mallocs an arena of its own and keeps what was freed there: V8's
+// compiler threads left the log pane 6 MB larger after a flood (74 -> 68 MB with one arena,
+// bench/log-ab.mjs). Node runs with MALLOC_ARENA_MAX=1; the programs it starts (QEMU among them,
+// through the launchers) must not.
+describe('MALLOC_ARENA_MAX', () => {
+  /** A stand-in mkfs.ext4 that records its own MALLOC_ARENA_MAX, the #! line's helper variable, and its parent's MALLOC_ARENA_MAX (Node's, as started), then fails. */
+  function arenaStandIn(name: string): {bin: string; seen: string} {
+    const bin = join(tmp.path, `bin-arena-${name}`);
+    const seen = join(tmp.path, `arena-${name}.txt`);
+    mkdirSync(bin);
+    const standIn = `#!/bin/sh\nprintf '%s|%s|%s\\n' "\${MALLOC_ARENA_MAX-unset}" "\${TDXW_ARENA-unset}" "$(tr '\\0' '\\n' < /proc/$PPID/environ | sed -n 's/^MALLOC_ARENA_MAX=//p')" >> ${seen}\nexit 1\n`;
+    writeFileSync(join(bin, 'mkfs.ext4'), standIn, {mode: 0o755});
+    return {bin, seen};
+  }
+
+  it.each([
+    ['unset', undefined],
+    ['the operator\'s own', '4'],
+  ])('Node starts with 1; the commands it runs get it %s', (_name, value) => {
+    const {bin, seen} = arenaStandIn(value ?? 'none');
+    const env: NodeJS.ProcessEnv = {...process.env, CI: 'true', PATH: `${bin}:${process.env.PATH}`, TDX_WIZARD_SCRATCH_DIR: '', TDX_WIZARD_STATE_DIR: join(tmp.path, `state-arena-${value}`)};
+    if (value === undefined) delete env.MALLOC_ARENA_MAX;
+    else env.MALLOC_ARENA_MAX = value;
+    const r = spawnSync(CLI, ['create', join(tmp.path, `arena-${value}.qcow2`), '5000G'], {env, input: '', encoding: 'utf8', timeout: 60_000});
+    expect(r.status, r.stderr).toBe(1); // the stand-in failed the create
+    expect(readFileSync(seen, 'utf8').split('\n')[0]).toBe(`${value ?? 'unset'}|unset|1`); // and no helper variable
   });
 });
 
