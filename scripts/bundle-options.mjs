@@ -88,21 +88,22 @@ const commandEntries = {
   },
 };
 
+// What every CommonJS file of the build shares with the ES module build: minified, strict (as ES
+// modules are: the same code as CommonJS must be too).
+const {banner: _esmOnly, splitting: _splitting, plugins: esmPlugins, ...shared} = bundleOptions;
+const commonJs = {...shared, format: 'cjs', banner: {js: '"use strict";'}};
+
 /** esbuild options for the one-file builds of `names` into outdir/cmd/. */
 export function commandBundleOptions(names) {
-  const {banner: _esmOnly, splitting: _splitting, plugins, ...shared} = bundleOptions;
   return {
-    ...shared,
-    plugins: [...plugins, commandEntries],
-    format: 'cjs',
+    ...commonJs,
+    plugins: [...esmPlugins, commandEntries],
     // import() of Node's built-ins (zlib, readline: loaded when used) as require(): a script run
     // by vm cannot import() once compiled from a code cache (Node 20: "A dynamic import callback
     // was not specified", in a fresh process only).
     supported: {...shared.supported, 'dynamic-import': false},
     entryPoints: names.map((name) => ({in: `command-entry:${name}`, out: `cmd/${name}`})),
     outExtension: {'.js': '.cjs'},
-    // ES modules are strict; the same code as CommonJS must be too.
-    banner: {js: '"use strict";'},
     metafile: true,
   };
 }
@@ -126,13 +127,9 @@ const esmMain = {
   },
 };
 export const entryOptions = {
-  ...commandBundleOptions([]),
-  entryPoints: undefined,
-  outExtension: undefined,
+  ...commonJs,
   plugins: [esmMain],
-  // Node's own loader runs this file: its import() of the ES module build is a real one.
-  supported: bundleOptions.supported,
   // src/ is ES modules: import.meta.url is the file's own URL there, and here.
-  define: {...bundleOptions.define, 'import.meta.url': '__tdxUrl'},
-  banner: {js: '"use strict";\nconst __tdxUrl = require("node:url").pathToFileURL(__filename).href;'},
+  define: {...shared.define, 'import.meta.url': '__tdxUrl'},
+  banner: {js: `${commonJs.banner.js}\nconst __tdxUrl = require("node:url").pathToFileURL(__filename).href;`},
 };
