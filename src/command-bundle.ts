@@ -3,8 +3,9 @@
 //
 // Node 20 compiles every ES module at every start and has no cache for them (Node 22 has
 // module.enableCompileCache). The ES module build of `create` is 38 modules, execa's 186 KB among
-// them: Node's module loader and V8's parser were about 70 ms of every create before its first
-// command ran, and 20 of verify's 110 ms. One CommonJS file compiled with a code cache skips both.
+// them, each gone through Node's module loader and parsed at every start. One CommonJS file
+// compiled with a code cache skips both: create 444 -> 390 ms, verify 113 -> 89 ms (alternated
+// runs, the entry made CommonJS too; BENCHMARKS.md).
 //
 // The cache is made by the build and only read here: nothing at run time writes code that a
 // later run executes. V8 checks it against its own version, its flags and the source's length,
