@@ -100,6 +100,8 @@ export async function flushWhileWriting(path: string, writing: Promise<unknown>,
     }
     return undefined;
   } finally {
-    await file?.close();
+    // Never a rejection (nobody may wait for this once convert failed); an error here is one the
+    // final flush must report, as above.
+    await file?.close().catch(() => undefined);
   }
 }

@@ -222,7 +222,7 @@ export const convert: FlowStep<CreateJob> = {
   async run(job, env) {
     // -m 1: one coroutine instead of 8. Both files are in the page cache (the raw one in /dev/shm
     // or just written, the qcow2 written without flushes: convert's default cache is "unsafe", we
-    // flush it once below), so parallel requests only add qemu's scheduling: 94 ms against 121 for
+    // flush it, while it writes and after), so parallel requests only add qemu's scheduling: 94 ms against 121 for
     // 5000G here (`node bench/run.mjs create`).
     const converting = spaceAware(job, 'qemu-img convert', () =>
       env.runner.run({cmd: 'qemu-img', args: ['convert', '-p', '-m', '1', '-f', 'raw', '-O', 'qcow2', '--', job.rawPath!, job.qcowPath!], title: 'Convert to qcow2 (only the written blocks)', progress: 'qemu-img'}),

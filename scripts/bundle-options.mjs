@@ -91,7 +91,8 @@ const commandEntries = {
 // What every CommonJS file of the build shares with the ES module build: minified, strict (as ES
 // modules are: the same code as CommonJS must be too).
 const {banner: _esmOnly, splitting: _splitting, plugins: esmPlugins, ...shared} = bundleOptions;
-const commonJs = {...shared, format: 'cjs', banner: {js: '"use strict";'}};
+// import.meta would be an empty object there: an error, not esbuild's warning.
+const commonJs = {...shared, format: 'cjs', banner: {js: '"use strict";'}, logOverride: {'empty-import-meta': 'error'}};
 
 /** esbuild options for the one-file builds of `names` into outdir/cmd/. */
 export function commandBundleOptions(names) {

@@ -16,11 +16,12 @@ const script = new Script(Module.wrap(source.toString('utf8')), {filename: file}
 process.argv = [process.argv[0], resolve('dist/cli.js'), name, '--help'];
 process.stdout.write = () => true; // the help text: not wanted here
 process.on('exit', () => {
-  // Written whole or not at all: a half-written cache must never be what a run reads.
-  // First a SHA-256 of the source and the cache together: src/command-bundle.ts gives V8 only a
-  // cache that is whole and made for this source (cacheFor()).
+  // First a SHA-256 of this Node, the source and the cache: src/command-bundle.ts gives V8 only a
+  // cache that is whole and made for this source by this Node (cacheFor()). Written whole or not
+  // at all: a half-written cache must never be what a run reads.
   const cache = script.createCachedData();
-  writeFileSync(`${file}.cache.tmp`, Buffer.concat([createHash('sha256').update(source).update(cache).digest(), cache]));
+  const node = `${process.version} ${process.versions.v8} ${process.arch}\n`; // nodeTag() in src/command-bundle.ts
+  writeFileSync(`${file}.cache.tmp`, Buffer.concat([createHash('sha256').update(node).update(source).update(cache).digest(), cache]));
   renameSync(`${file}.cache.tmp`, `${file}.cache`);
 });
 const exported = {exports: {}};

@@ -12,8 +12,10 @@
 // and compiles from the source when it does not match (Node upgraded since the build, a flag
 // given): slower, never wrong. V8 does not check the rest: a cache made for another source of the
 // same length would run that other code, and a damaged one stops Node with a fatal error (seen:
-// bytes flipped in the middle). So the file starts with a SHA-256 of the source and the cache
-// together (0.4 ms), and one that does not match is not given to V8.
+// bytes flipped in the middle). So the file starts with a SHA-256 of the Node that made it, the
+// source and the cache (0.4 ms), and one that does not match is not given to V8. The digest finds
+// damage and a mismatched pair, not tampering: the cache is build output, trusted as the file
+// beside it is.
 import {createHash} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import {createRequire, Module} from 'node:module';
@@ -58,10 +60,20 @@ export function compile(source: string, file: string, cachedData?: Buffer): Scri
   return new Script(Module.wrap(source), {filename: file, cachedData});
 }
 
-/** The V8 cache in `file` (as scripts/code-cache.cjs writes it: SHA-256 of source and cache, then the cache) if it is whole and made for `source`. */
-export function cacheFor(source: Buffer, file: Buffer): Buffer | undefined {
+/**
+ * The V8 cache in `file` if it is whole and made for `source` by this Node (as
+ * scripts/code-cache.cjs writes it: a SHA-256 of the Node, the source and the cache, then the
+ * cache). V8's own version check leaves out Node's patch of it (11.3.244.8-node.38 is most of
+ * Node 20): a cache from another Node 20 would reach V8's deserializer.
+ */
+export function cacheFor(source: Buffer, file: Buffer, node = nodeTag()): Buffer | undefined {
   if (file.length <= DIGEST_BYTES) return undefined;
   const cachedData = file.subarray(DIGEST_BYTES);
-  const digest = createHash('sha256').update(source).update(cachedData).digest();
+  const digest = createHash('sha256').update(node).update(source).update(cachedData).digest();
   return digest.equals(file.subarray(0, DIGEST_BYTES)) ? cachedData : undefined;
+}
+
+/** The Node a cache is for: scripts/code-cache.cjs puts the same text in its digest. */
+export function nodeTag(): string {
+  return `${process.version} ${process.versions.v8} ${process.arch}\n`;
 }

@@ -15,6 +15,23 @@ export interface CommandModule {
 export async function runProgram(modules: readonly CommandModule[], startWizard?: (options: Record<string, unknown>) => Promise<number>): Promise<void> {
   takeSeedFromEnv(); // before anything can start a program that would inherit it
   installSignalHandlers();
+  // Nothing left to wait for but the command not finished (a promise that never settles): a
+  // failure, as Node's own exit code 13 for an unsettled top-level await said before the
+  // commands' one-file builds, which have none.
+  let settled = false;
+  process.on('exit', (code) => {
+    if (settled || code !== 0) return;
+    process.stderr.write('tdx-wizard: the command stopped before it finished (nothing left to wait for); this is a bug\n');
+    process.exitCode = 13;
+  });
+  try {
+    await run(modules, startWizard);
+  } finally {
+    settled = true;
+  }
+}
+
+async function run(modules: readonly CommandModule[], startWizard?: (options: Record<string, unknown>) => Promise<number>): Promise<void> {
 
   const program = new Command('tdx-wizard')
     .description('From a bare Intel TDX host to a running miner VM: host checks, NBD, the qcow2 cache volume, label repair, grow, launch, serial log.')

@@ -8,6 +8,7 @@ import {dirname, join} from 'node:path';
 import {build} from 'esbuild';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {commandBundleFault, commandBundleOptions} from '../scripts/bundle-options.mjs';
+import {cacheFor, nodeTag} from '../src/command-bundle.js';
 import {CLI} from './helpers/cli.js';
 import {tempDir} from './helpers/tools.js';
 
@@ -93,6 +94,15 @@ describe('one-file builds of the commands', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/WILL ACCEPT IT/);
     expect(r.loaded?.codeCache).toBe('damaged');
+  });
+
+  // V8's own check leaves out Node's patch of its version (most of Node 20 is 11.3.244.8-node.N).
+  it('a cache made by another Node is not given to V8, even one V8 would take', () => {
+    const file = join(dirname(CLI), 'cmd', 'inspect.cjs');
+    const source = readFileSync(file);
+    const cache = readFileSync(`${file}.cache`);
+    expect(cacheFor(source, cache)?.length).toBe(cache.length - 32); // this Node's: taken
+    expect(cacheFor(source, cache, nodeTag().replace(process.version, 'v20.0.0'))).toBeUndefined();
   });
 
   it('a cache V8 refuses (made by another Node, or flags given) is compiled from the source', () => {
