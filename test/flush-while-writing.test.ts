@@ -1,11 +1,12 @@
 // create flushes the qcow2 to disk while qemu-img convert writes it (flows/create-io.ts), so the
 // flush after convert waits only for what is left. Linux reports a write-back error once: an error
 // one of those flushes saw must fail the create, as the final flush would have.
-import {writeFileSync} from 'node:fs';
+import {spawnSync} from 'node:child_process';
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {flushWhileWriting, writeToDisk} from '../flows/create-io.js';
-import type {CreateJob} from '../flows/create.js';
+import {convert, type CreateJob} from '../flows/create.js';
 import type {StepEnv} from '../src/flow-runner.js';
 import {Runner} from '../src/runner/runner.js';
 import {createAppStore} from '../src/store.js';
@@ -60,5 +61,21 @@ describe('flushing while convert writes', () => {
     const env = {runner: new Runner({store: createAppStore()})} as unknown as StepEnv;
     await expect(writeToDisk(job, env)).rejects.toThrow(/could not write .*volume\.qcow2 to disk: EIO/);
     await expect(writeToDisk({...job, earlyFlush: Promise.resolve(undefined)}, env)).resolves.toBeUndefined();
+  });
+
+  it('the convert step starts them while qemu-img convert runs, and its flush after convert waits for them', async () => {
+    const dir = join(tmp.path, 'step');
+    mkdirSync(dir);
+    const raw = join(dir, 'filesystem.raw');
+    const made = spawnSync('sh', ['-c', 'truncate -s 64M "$1" && mkfs.ext4 -q -L tdx-cache "$1"', 'make', raw], {encoding: 'utf8'});
+    expect(made.status, `mkfs.ext4 (e2fsprogs): ${made.stderr}`).toBe(0);
+    const job = {format: 'qcow2', fs: 'ext4', rawPath: raw, qcowPath: join(dir, 'volume.qcow2'), target: {dir}} as unknown as CreateJob;
+    const env = {runner: new Runner({store: createAppStore()}), store: createAppStore(), warn: () => undefined, info: () => undefined} as unknown as StepEnv;
+    await convert.run!(job, env);
+    expect(job.earlyFlush).toBeInstanceOf(Promise); // fails if the step stops starting them
+    expect(await job.earlyFlush).toBeUndefined();
+    await expect(job.flushed).resolves.toBeUndefined();
+    expect(existsSync(raw)).toBe(false); // the raw file removed after convert
+    expect(spawnSync('qemu-img', ['check', job.qcowPath!], {encoding: 'utf8'}).status).toBe(0);
   });
 });
