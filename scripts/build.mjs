@@ -6,8 +6,10 @@
 import {build} from 'esbuild';
 import {execFile} from 'node:child_process';
 import {chmod, mkdir, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {promisify} from 'node:util';
-import {bundleOptions, commandBundleFault, commandBundleOptions, entryOptions} from './bundle-options.mjs';
+import {bundleOptions, commandBundleFault, commandBundleOptions, commonJsOptions, entryOptions} from './bundle-options.mjs';
 
 // The #! line starts Node without NODE_EXTRA_CA_CERTS (kept aside for the commands the wizard
 // runs; src/cli.ts puts it back): Node 20 loads that certificate file, and its own root store,
@@ -48,10 +50,17 @@ for (const [file, output] of Object.entries(metafile.outputs)) {
 // started as the #! line starts it: no flags, or V8 refuses the cache at run time.
 const env = {...process.env, TDX_WIZARD_STATE_DIR: '/nonexistent/tdx-wizard-build'};
 delete env.NODE_OPTIONS;
+// scripts/code-cache.ts seals each cache with the functions that read it (src/command-bundle.ts).
+const maker = join(tmpdir(), `tdx-wizard-code-cache-${process.pid}.cjs`);
+await build({...commonJsOptions, entryPoints: ['scripts/code-cache.ts'], outfile: maker});
 const run = promisify(execFile);
 const pending = [...bundled];
-await Promise.all(
-  [1, 2, 3].map(async () => {
-    for (let name; (name = pending.shift()); ) await run(process.execPath, ['scripts/code-cache.cjs', `dist/cmd/${name}.cjs`, name], {env});
-  }),
-);
+try {
+  await Promise.all(
+    [1, 2, 3].map(async () => {
+      for (let name; (name = pending.shift()); ) await run(process.execPath, [maker, `dist/cmd/${name}.cjs`, name], {env});
+    }),
+  );
+} finally {
+  await rm(maker, {force: true});
+}

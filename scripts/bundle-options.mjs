@@ -92,12 +92,12 @@ const commandEntries = {
 // modules are: the same code as CommonJS must be too).
 const {banner: _esmOnly, splitting: _splitting, plugins: esmPlugins, ...shared} = bundleOptions;
 // import.meta would be an empty object there: an error, not esbuild's warning.
-const commonJs = {...shared, format: 'cjs', banner: {js: '"use strict";'}, logOverride: {'empty-import-meta': 'error'}};
+export const commonJsOptions = {...shared, format: 'cjs', banner: {js: '"use strict";'}, logOverride: {'empty-import-meta': 'error'}};
 
 /** esbuild options for the one-file builds of `names` into outdir/cmd/. */
 export function commandBundleOptions(names) {
   return {
-    ...commonJs,
+    ...commonJsOptions,
     plugins: [...esmPlugins, commandEntries],
     // import() of Node's built-ins (zlib, readline: loaded when used) as require(): a script run
     // by vm cannot import() once compiled from a code cache (Node 20: "A dynamic import callback
@@ -128,9 +128,9 @@ const esmMain = {
   },
 };
 export const entryOptions = {
-  ...commonJs,
+  ...commonJsOptions,
   plugins: [esmMain],
   // src/ is ES modules: import.meta.url is the file's own URL there, and here.
   define: {...shared.define, 'import.meta.url': '__tdxUrl'},
-  banner: {js: `${commonJs.banner.js}\nconst __tdxUrl = require("node:url").pathToFileURL(__filename).href;`},
+  banner: {js: `${commonJsOptions.banner.js}\nconst __tdxUrl = require("node:url").pathToFileURL(__filename).href;`},
 };

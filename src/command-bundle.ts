@@ -1,5 +1,5 @@
 // Runs a command from its one-file build, dist/cmd/NAME.cjs (scripts/build.mjs), with the V8 code
-// cache the build made for it beside it.
+// cache the build made for it beside it (scripts/code-cache.ts, with the functions below).
 //
 // Node 20 compiles every ES module at every start and has no cache for them (Node 22 has
 // module.enableCompileCache). The ES module build of `create` is 38 modules, execa's 186 KB among
@@ -46,14 +46,19 @@ export function runCommandBundle(file: string): boolean {
   const script = compile(source.toString('utf8'), file, cachedData);
   const codeCache: CodeCache = !cache ? 'none' : !cachedData ? 'damaged' : script.cachedDataRejected ? 'rejected' : 'accepted';
   (globalThis as Record<symbol, unknown>)[LOADED] = {file, codeCache};
-  const module = {exports: {}};
-  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(file), module, file, dirname(file));
+  runScript(script, file);
   return true;
 }
 
+/** Runs a script made by compile() as Node runs a CommonJS file: its own module, exports and require. */
+export function runScript(script: Script, file: string): void {
+  const module = {exports: {}};
+  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(file), module, file, dirname(file));
+}
+
 /**
- * `source` as Node's own loader wraps a CommonJS file (Module.wrap); scripts/code-cache.cjs
- * compiles it the same way when it makes the cache. No import() is left in it (the build made
+ * `source` as Node's own loader wraps a CommonJS file (Module.wrap); scripts/code-cache.ts
+ * compiles it with this function too when it makes the cache. No import() is left in it (the build made
  * each a require()): Node 20 cannot run one in a script compiled from a code cache.
  */
 export function compile(source: string, file: string, cachedData?: Buffer): Script {
@@ -61,19 +66,26 @@ export function compile(source: string, file: string, cachedData?: Buffer): Scri
 }
 
 /**
- * The V8 cache in `file` if it is whole and made for `source` by this Node (as
- * scripts/code-cache.cjs writes it: a SHA-256 of the Node, the source and the cache, then the
- * cache). V8's own version check leaves out Node's patch of it (11.3.244.8-node.38 is most of
+ * The V8 cache in `file` if it is whole and made for `source` by this Node (as sealCache() wrote
+ * it: a SHA-256 of the Node, the source and the cache, then the cache). V8's own version check leaves out Node's patch of it (11.3.244.8-node.38 is most of
  * Node 20): a cache from another Node 20 would reach V8's deserializer.
  */
 export function cacheFor(source: Buffer, file: Buffer, node = nodeTag()): Buffer | undefined {
   if (file.length <= DIGEST_BYTES) return undefined;
   const cachedData = file.subarray(DIGEST_BYTES);
-  const digest = createHash('sha256').update(node).update(source).update(cachedData).digest();
-  return digest.equals(file.subarray(0, DIGEST_BYTES)) ? cachedData : undefined;
+  return digest(node, source, cachedData).equals(file.subarray(0, DIGEST_BYTES)) ? cachedData : undefined;
 }
 
-/** The Node a cache is for: scripts/code-cache.cjs puts the same text in its digest. */
+/** The cache file's bytes for V8's `cachedData` of `source`, made by this Node: what cacheFor() takes. */
+export function sealCache(source: Buffer, cachedData: Buffer): Buffer {
+  return Buffer.concat([digest(nodeTag(), source, cachedData), cachedData]);
+}
+
+function digest(node: string, source: Buffer, cachedData: Buffer): Buffer {
+  return createHash('sha256').update(node).update(source).update(cachedData).digest();
+}
+
+/** The Node a cache is for. */
 export function nodeTag(): string {
   return `${process.version} ${process.versions.v8} ${process.arch}\n`;
 }
